@@ -1,0 +1,9 @@
+namespace Sluice.Media;
+
+public enum MediaKind
+{
+    Video,
+    Audio,
+    Subtitle,
+    Data,
+}

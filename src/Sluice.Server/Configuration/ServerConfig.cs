@@ -1,0 +1,168 @@
+using System.Collections.Immutable;
+using System.Net;
+
+namespace Sluice.Server.Configuration;
+
+/// <summary>
+/// The whole configuration, immutable. Built by <see cref="ConfigParser"/> from an ffserver.conf;
+/// directive names keep ffserver's spelling.
+/// </summary>
+public sealed record ServerConfig
+{
+    public const int DefaultPort = 8090;
+    public const int DefaultMaxClients = 5;
+    public const int DefaultMaxHttpConnections = 2000;
+    public const long DefaultMaxBandwidthKbps = 1000;
+
+    /// <summary>The file it was read from, for messages ("(embedded)" for the built-in one).</summary>
+    public string Source { get; init; } = "(embedded)";
+
+    /// <summary>HTTPPort (alias Port).</summary>
+    public int HTTPPort { get; init; } = DefaultPort;
+
+    /// <summary>HTTPBindAddress (alias BindAddress). Any address when absent.</summary>
+    public IPAddress HTTPBindAddress { get; init; } = IPAddress.Any;
+
+    public int? RTSPPort { get; init; }
+    public IPAddress? RTSPBindAddress { get; init; }
+
+    public int MaxHTTPConnections { get; init; } = DefaultMaxHttpConnections;
+
+    /// <summary>Maximum simultaneous clients (viewers, publishers, status requests).</summary>
+    public int MaxClients { get; init; } = DefaultMaxClients;
+
+    /// <summary>MaxBandwidth in kbit/s.</summary>
+    public long MaxBandwidth { get; init; } = DefaultMaxBandwidthKbps;
+
+    /// <summary>CustomLog: "-" for standard output, a path, or null for none.</summary>
+    public string? CustomLog { get; init; }
+
+    public ImmutableArray<FeedConfig> Feeds { get; init; } = [];
+    public ImmutableArray<StreamConfig> Streams { get; init; } = [];
+    public ImmutableArray<RedirectConfig> Redirects { get; init; } = [];
+
+    public FeedConfig? FindFeed(string name) =>
+        Feeds.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.Ordinal));
+
+    public StreamConfig? FindStream(string name) =>
+        Streams.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.Ordinal));
+}
+
+/// <summary>Where a directive was written, for messages.</summary>
+public readonly record struct ConfigLocation(string File, int Line)
+{
+    public override string ToString() => $"{File}:{Line}";
+}
+
+/// <summary>A &lt;Feed name&gt; section: where a publisher pushes, and what viewers' streams read.</summary>
+public sealed record FeedConfig
+{
+    public required string Name { get; init; }
+    public ConfigLocation Location { get; init; }
+
+    /// <summary>File: the feed file (written to disk in a later version; parsed now).</summary>
+    public string? File { get; init; }
+
+    /// <summary>FileMaxSize in bytes (K/M/G suffixes are 1024-based). Bounds the packet ring.</summary>
+    public long FileMaxSize { get; init; } = DefaultFileMaxSize;
+
+    public const long DefaultFileMaxSize = 5 * 1024 * 1024;
+
+    public bool Truncate { get; init; }
+    public bool ReadOnly { get; init; }
+
+    /// <summary>Launch: the command (program and arguments) the server starts, with the feed URL appended.</summary>
+    public ImmutableArray<string> Launch { get; init; } = [];
+
+    /// <summary>Who may publish to this feed.</summary>
+    public Acl Acl { get; init; } = Acl.AllowAll;
+}
+
+/// <summary>A &lt;Stream name&gt; section: what viewers request.</summary>
+public sealed record StreamConfig
+{
+    public required string Name { get; init; }
+    public ConfigLocation Location { get; init; }
+
+    /// <summary>Feed: the feed's name, or null for a stream with no feed (status pages).</summary>
+    public string? Feed { get; init; }
+
+    /// <summary>Format, as ffserver spelled it ("webm", "status", "mpegts", ...). ffserver's default was "mpeg".</summary>
+    public string Format { get; init; } = "webm";
+
+    public ImmutableDictionary<string, string> Metadata { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Preroll in seconds: how far back in the feed a new viewer starts.</summary>
+    public double Preroll { get; init; }
+
+    public bool StartSendOnKey { get; init; }
+
+    /// <summary>MaxTime in seconds (0: unlimited).</summary>
+    public double MaxTime { get; init; }
+
+    /// <summary>Per-stream MaxClients (0: only the global limits apply).</summary>
+    public int MaxClients { get; init; }
+
+    public Acl Acl { get; init; } = Acl.AllowAll;
+
+    public CodecSettings Video { get; init; } = new();
+    public CodecSettings Audio { get; init; } = new();
+    public bool NoVideo { get; init; }
+    public bool NoAudio { get; init; }
+
+    /// <summary>UseDefaults (true, the default) or NoDefaults.</summary>
+    public bool UseDefaults { get; init; } = true;
+
+    /// <summary>The stream's configured bitrate in kbit/s (video + audio), 0 when none is configured.</summary>
+    public long ConfiguredBitRate =>
+        (NoVideo ? 0 : Video.BitRate ?? 0) + (NoAudio ? 0 : Audio.BitRate ?? 0);
+
+    public bool IsStatus => string.Equals(Format, "status", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Codec directives of one kind (Video* or Audio*) in a stream. Bitrates in kbit/s.</summary>
+public sealed record CodecSettings
+{
+    /// <summary>VideoCodec / AudioCodec as written (ffmpeg encoder name), or null.</summary>
+    public string? Codec { get; init; }
+    public ConfigLocation? CodecLocation { get; init; }
+
+    public long? BitRate { get; init; }
+
+    // video
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public double? FrameRate { get; init; }
+    public int? GopSize { get; init; }
+    public long? BitRateTolerance { get; init; }
+    public long? BufferSize { get; init; }
+    public long? BitRateRangeMin { get; init; }
+    public long? BitRateRangeMax { get; init; }
+    public int? QMin { get; init; }
+    public int? QMax { get; init; }
+    public string? PixelFormat { get; init; }
+    public bool IntraOnly { get; init; }
+
+    // audio
+    public int? Channels { get; init; }
+    public int? SampleRate { get; init; }
+
+    /// <summary>AVOptionVideo / AVOptionAudio, in order, each with the line it came from.</summary>
+    public ImmutableArray<AvOption> Options { get; init; } = [];
+
+    /// <summary>AVPresetVideo / AVPresetAudio.</summary>
+    public string? Preset { get; init; }
+
+    public bool IsSet => Codec is not null || BitRate is not null || Width is not null || FrameRate is not null
+        || Channels is not null || SampleRate is not null || !Options.IsEmpty;
+}
+
+public sealed record AvOption(string Name, string Value, ConfigLocation Location);
+
+/// <summary>&lt;Redirect name&gt; URL u &lt;/Redirect&gt;: answered with 301 to <see cref="Url"/>.</summary>
+public sealed record RedirectConfig
+{
+    public required string Name { get; init; }
+    public required string Url { get; init; }
+    public ConfigLocation Location { get; init; }
+}
