@@ -1,1 +1,116 @@
-namespace Sluice; internal static class Program { private static int Main(string[] args) => 0; }
+using System.CommandLine;
+using System.Net;
+using Sluice.Server.Configuration;
+using Sluice.Server.Hosting;
+
+namespace Sluice;
+
+/// <summary>The sluice command: reads an ffserver.conf (or the built-in one) and serves it.</summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        var config = new Option<FileInfo?>("--config", "-f")
+        {
+            Description = "The ffserver.conf to serve (default: the built-in configuration with a test-pattern feed).",
+        };
+        var port = new Option<int?>("--port")
+        {
+            Description = "Listen on this port instead of the config's Port/HTTPPort.",
+        };
+        var bind = new Option<string?>("--bind")
+        {
+            Description = "Listen on this address instead of the config's BindAddress/HTTPBindAddress.",
+        };
+        var check = new Option<bool>("--check")
+        {
+            Description = "Only read and check the configuration, then exit (0 when it is valid).",
+        };
+        var root = new RootCommand("Sluice: a live streaming server that serves ffserver.conf configurations.")
+        {
+            config, port, bind, check,
+        };
+        root.SetAction(parse => Run(parse.GetValue(config), parse.GetValue(port), parse.GetValue(bind), parse.GetValue(check)));
+        return root.Parse(args).Invoke();
+    }
+
+    private static int Run(FileInfo? configFile, int? port, string? bind, bool checkOnly)
+    {
+        ConfigParseResult parsed;
+        if (configFile is null)
+        {
+            parsed = ConfigParser.Parse(EmbeddedConfig(), "(built-in config)");
+        }
+        else if (!configFile.Exists)
+        {
+            Console.Error.WriteLine($"sluice: {configFile.FullName}: no such file");
+            return 2;
+        }
+        else
+        {
+            parsed = ConfigParser.ParseFile(configFile.FullName);
+        }
+
+        foreach (var warning in parsed.Warnings)
+        {
+            Console.Error.WriteLine($"{warning.Location}: warning: {warning.Message}");
+        }
+
+        foreach (var error in parsed.Errors)
+        {
+            Console.Error.WriteLine(error.ToString());
+        }
+
+        if (!parsed.Succeeded || parsed.Config is null)
+        {
+            Console.Error.WriteLine($"sluice: the configuration has {parsed.Errors.Length} error(s); not starting.");
+            return 1;
+        }
+
+        if (port is < 0 or > 65535)
+        {
+            Console.Error.WriteLine($"sluice: --port {port}: a port is 0 to 65535");
+            return 2;
+        }
+
+        IPAddress? bindAddress = null;
+        if (bind is not null && !IPAddress.TryParse(bind, out bindAddress))
+        {
+            Console.Error.WriteLine($"sluice: --bind {bind}: not an IP address");
+            return 2;
+        }
+
+        if (checkOnly)
+        {
+            Console.Error.WriteLine($"sluice: {parsed.Config.Source}: configuration is valid ({parsed.Config.Feeds.Length} feeds, {parsed.Config.Streams.Length} streams).");
+            return 0;
+        }
+
+        var app = SluiceHost.Build(parsed.Config, new SluiceHostOptions { Port = port, BindAddress = bindAddress });
+        try
+        {
+            app.Start();
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"sluice: cannot listen on {bindAddress ?? parsed.Config.HTTPBindAddress}:{port ?? parsed.Config.HTTPPort}: {ex.Message}");
+            return 1;
+        }
+
+        foreach (string url in app.Urls)
+        {
+            Console.Error.WriteLine($"sluice: serving on {url}");
+        }
+
+        app.WaitForShutdown();
+        return 0;
+    }
+
+    private static string EmbeddedConfig()
+    {
+        using var stream = typeof(Program).Assembly.GetManifestResourceStream("Sluice.default.conf")
+            ?? throw new InvalidOperationException("the built-in configuration is missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

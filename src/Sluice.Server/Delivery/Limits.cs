@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Sluice.Server.Configuration;
+
+namespace Sluice.Server.Delivery;
+
+/// <summary>Why a request was refused, with ffserver's wording where ffserver had one.</summary>
+public readonly record struct Refusal(int StatusCode, string Reason);
+
+/// <summary>
+/// Every request in flight and the limits on them: MaxHTTPConnections (all requests), MaxClients (viewers,
+/// publishers, status requests), MaxBandwidth (the sum of the bitrates of the streams being served) and
+/// per-stream MaxClients. Admission is decided under one lock so that two clients cannot both take the
+/// last place.
+/// </summary>
+public sealed class Limits
+{
+    private readonly ServerConfig _config;
+    private readonly Lock _lock = new();
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly Dictionary<string, int> _viewersPerStream = new(StringComparer.Ordinal);
+    private long _nextId;
+    private int _httpConnections;
+    private int _clients;
+    private long _bandwidthKbps;
+
+    public Limits(ServerConfig config) => _config = config;
+
+    public ICollection<ClientConnection> Connections => _connections.Values;
+
+    public int HttpConnections => Volatile.Read(ref _httpConnections);
+
+    public int Clients { get { lock (_lock) { return _clients; } } }
+
+    public long BandwidthKbps { get { lock (_lock) { return _bandwidthKbps; } } }
+
+    public long NextId() => Interlocked.Increment(ref _nextId);
+
+    /// <summary>Registers a request; a refusal when it is over MaxHTTPConnections.</summary>
+    public Refusal? Open(ClientConnection connection)
+    {
+        int count = Interlocked.Increment(ref _httpConnections);
+        _connections[connection.Id] = connection;
+        if (count > _config.MaxHTTPConnections)
+        {
+            return new Refusal(503, $"The number of current HTTP connections is {count}, and this exceeds the limit of {_config.MaxHTTPConnections}.");
+        }
+
+        return null;
+    }
+
+    public void Close(ClientConnection connection)
+    {
+        Release(connection);
+        _connections.TryRemove(connection.Id, out _);
+        Interlocked.Decrement(ref _httpConnections);
+    }
+
+    /// <summary>Admits a client of a kind (a viewer of <paramref name="stream"/> with its bitrate), or says why not.</summary>
+    public Refusal? Admit(ClientConnection connection, ClientKind kind, StreamConfig? stream = null, long bitRateKbps = 0)
+    {
+        lock (_lock)
+        {
+            int clients = _clients + 1;
+            if (clients > _config.MaxClients)
+            {
+                return new Refusal(503, $"The number of current connections is {clients}, and this exceeds the limit of {_config.MaxClients}.");
+            }
+
+            if (kind == ClientKind.Viewer && stream is not null)
+            {
+                long bandwidth = _bandwidthKbps + bitRateKbps;
+                if (bandwidth > _config.MaxBandwidth)
+                {
+                    return new Refusal(503, $"The bandwidth being served (including your stream) is {bandwidth}kbit/s, and this exceeds the limit of {_config.MaxBandwidth}kbit/s.");
+                }
+
+                int viewers = _viewersPerStream.GetValueOrDefault(stream.Name) + 1;
+                if (stream.MaxClients > 0 && viewers > stream.MaxClients)
+                {
+                    return new Refusal(503, $"The number of viewers of {stream.Name} is {viewers}, and this exceeds the stream's limit of {stream.MaxClients}.");
+                }
+
+                _viewersPerStream[stream.Name] = viewers;
+                _bandwidthKbps = bandwidth;
+                connection.Name = stream.Name;
+            }
+
+            _clients = clients;
+            connection.Kind = kind;
+            connection.BitRateKbps = kind == ClientKind.Viewer ? bitRateKbps : 0;
+            return null;
+        }
+    }
+
+    private void Release(ClientConnection connection)
+    {
+        lock (_lock)
+        {
+            if (!connection.IsClient)
+            {
+                return;
+            }
+
+            _clients--;
+            if (connection.Kind == ClientKind.Viewer && connection.Name is { } name)
+            {
+                _bandwidthKbps -= connection.BitRateKbps;
+                _viewersPerStream[name]--;
+            }
+
+            connection.Kind = ClientKind.Request;
+        }
+    }
+}

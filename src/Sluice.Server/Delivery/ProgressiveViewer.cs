@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Delivery;
+
+/// <summary>How viewers that fall behind are treated.</summary>
+public sealed record ViewerPolicy
+{
+    /// <summary>A viewer more than this far behind the newest chunk skips to the newest keyframe.</summary>
+    public TimeSpan MaxLag { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A viewer that stays behind (or cannot take a write) this long is disconnected.</summary>
+    public TimeSpan SlowViewerTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a viewer waits for the first keyframe of a stream with no publisher yet.</summary>
+    public TimeSpan JoinTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+}
+
+/// <summary>
+/// Writes one stream to one progressive HTTP viewer: the container header, then shared chunks from the
+/// newest join point on. Nothing here copies a payload or allocates per packet: the viewer keeps one array
+/// of chunk references, fills it under the ring's short lock, and writes the shared memory to its pipe.
+/// </summary>
+public sealed partial class ProgressiveViewer
+{
+    private const int BatchSize = 64;
+
+    private readonly LiveStream _stream;
+    private readonly ClientConnection _connection;
+    private readonly ViewerPolicy _policy;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Chunk[] _batch = new Chunk[BatchSize];
+
+    public ProgressiveViewer(LiveStream stream, ClientConnection connection, ViewerPolicy policy, ILogger logger, TimeProvider time)
+    {
+        _stream = stream;
+        _connection = connection;
+        _policy = policy;
+        _logger = logger;
+        _time = time;
+    }
+
+    public long Skips { get; private set; }
+
+    /// <summary>Runs until the viewer leaves, is dropped as too slow, or the stream's output ends.</summary>
+    public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
+    {
+        using var flushTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var output = await WaitForOutputAsync(aborted).ConfigureAwait(false);
+        if (output is null)
+        {
+            return;
+        }
+
+        try
+        {
+            // Returns when the viewer leaves or is dropped, or when the stream's tracks change: a progressive
+            // response cannot carry a second header, so it ends and the player reconnects.
+            await SendAsync(output, writer, flushTimeout, aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            LogDropped(_logger, _connection.Remote.ToString(), _stream.Name, _policy.SlowViewerTimeout.TotalSeconds, Skips);
+        }
+    }
+
+    private async Task<StreamOutput?> WaitForOutputAsync(CancellationToken aborted)
+    {
+        _connection.State = "WAIT_FEED";
+        while (!aborted.IsCancellationRequested)
+        {
+            var output = _stream.Output;
+            if (output is not null && !output.Ring.IsCompleted)
+            {
+                return output;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, aborted).ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    /// <summary>Sends one output; false when the viewer is gone or dropped.</summary>
+    private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, CancellationTokenSource flushTimeout, CancellationToken aborted)
+    {
+        var ring = output.Ring;
+        long position;
+        while ((position = ring.LatestJoinPoint) < 0)
+        {
+            if (ring.IsCompleted)
+            {
+                return true;
+            }
+
+            await ring.WaitAsync(ring.Next).WaitAsync(aborted).ConfigureAwait(false);
+        }
+
+        long headerBytes = output.Muxer.Header.Length;
+        writer.Write(output.Muxer.Header.Span);
+        Account(headerBytes);
+
+        _connection.State = "SEND_DATA";
+        long behindSince = -1;
+        while (!aborted.IsCancellationRequested)
+        {
+            var status = ring.Read(position, _batch, out int count);
+            switch (status)
+            {
+                case ChunkReadStatus.Completed:
+                    await writer.FlushAsync(aborted).ConfigureAwait(false);
+                    return true;
+
+                case ChunkReadStatus.Empty:
+                    var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    {
+                        return false;
+                    }
+
+                    await ring.WaitAsync(position).WaitAsync(aborted).ConfigureAwait(false);
+                    continue;
+
+                case ChunkReadStatus.Lagged:
+                    position = Skip(ring, "its position left the stream's buffer");
+                    continue;
+            }
+
+            long bytes = 0;
+            for (int i = 0; i < count; i++)
+            {
+                var chunk = _batch[i];
+                if (!chunk.Prefix.IsEmpty)
+                {
+                    writer.Write(chunk.Prefix.Span);
+                }
+
+                if (!chunk.Payload.IsEmpty)
+                {
+                    writer.Write(chunk.Payload.Span);
+                }
+
+                bytes += chunk.Length;
+                _batch[i] = null!;
+            }
+
+            position += count;
+            Account(bytes);
+
+            // A write the viewer does not take within the timeout drops it (the catch in RunAsync).
+            long flushStart = _time.GetTimestamp();
+            flushTimeout.CancelAfter(_policy.SlowViewerTimeout);
+            var result = await writer.FlushAsync(flushTimeout.Token).ConfigureAwait(false);
+            flushTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return false;
+            }
+
+            // Behind? Skip to the newest keyframe; behind for too long? Drop the viewer.
+            long lag = ring.LagTicks(position);
+            if (lag > MediaTime.TicksPerSecond * _policy.MaxLag.TotalSeconds)
+            {
+                long now = _time.GetTimestamp();
+                if (behindSince < 0)
+                {
+                    behindSince = flushStart;
+                }
+                else if (_time.GetElapsedTime(behindSince, now) > _policy.SlowViewerTimeout)
+                {
+                    LogDropped(_logger, _connection.Remote.ToString(), _stream.Name, _policy.SlowViewerTimeout.TotalSeconds, Skips);
+                    return false;
+                }
+
+                position = Skip(ring, $"it was {MediaTime.ToMilliseconds(lag)} ms behind");
+            }
+            else
+            {
+                behindSince = -1;
+            }
+        }
+
+        return false;
+    }
+
+    private long Skip(ChunkRing ring, string why)
+    {
+        Skips++;
+        long position = ring.LatestJoinPoint;
+        LogSkipped(_logger, _connection.Remote.ToString(), _stream.Name, why);
+        return position;
+    }
+
+    private void Account(long bytes)
+    {
+        _connection.AddSent(bytes);
+        _stream.AddBytesSent(bytes);
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Viewer {Remote} of {Stream} skipped to the newest keyframe: {Why}")]
+    private static partial void LogSkipped(ILogger logger, string remote, string stream, string why);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Viewer {Remote} of {Stream} disconnected: it stayed behind (or took no data) for more than {Seconds} s (skipped {Skips} times)")]
+    private static partial void LogDropped(ILogger logger, string remote, string stream, double seconds, long skips);
+}

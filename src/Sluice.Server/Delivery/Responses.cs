@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Sluice.Server.Delivery;
+
+/// <summary>The short answers a client gets: a status code and a one-line reason, never a stack trace.</summary>
+public static class Responses
+{
+    public static async Task TextAsync(HttpContext context, int status, string reason)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        if (status == 503)
+        {
+            response.Headers.RetryAfter = "5";
+        }
+
+        string body = reason + "\n";
+        response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(body);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Answers and closes the connection (a publisher only notices a refusal when the connection closes).</summary>
+    public static async Task RefuseAndCloseAsync(HttpContext context, int status, string reason)
+    {
+        try
+        {
+            context.Response.Headers.Connection = "close";
+            await TextAsync(context, status, reason).ConfigureAwait(false);
+            await context.Response.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client is gone already; the refusal is logged by the caller.
+        }
+
+        context.Abort();
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Delivery;
+
+/// <summary>GET /stream: ACL and limits, then an endless progressive response.</summary>
+public sealed partial class ViewerEndpoint
+{
+    private readonly SluiceServer _server;
+
+    public ViewerEndpoint(SluiceServer server) => _server = server;
+
+    public async Task HandleAsync(HttpContext context, LiveStream stream, ClientConnection connection)
+    {
+        var logger = _server.Loggers.CreateLogger("Sluice.Viewer");
+        if (!stream.Config.Acl.Allows(connection.Remote))
+        {
+            LogRefused(logger, stream.Name, connection.Remote.ToString(), "its address is not allowed by the stream's ACL");
+            await Responses.TextAsync(context, 403, $"Stream {stream.Name} is not available to {connection.Remote} (the stream's ACL, {stream.Config.Location}).").ConfigureAwait(false);
+            return;
+        }
+
+        if (_server.Limits.Admit(connection, ClientKind.Viewer, stream.Config, stream.BitRateKbps) is { } refusal)
+        {
+            LogRefused(logger, stream.Name, connection.Remote.ToString(), refusal.Reason);
+            await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+            return;
+        }
+
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = stream.Format.ContentType;
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers.AccessControlAllowOrigin = "*";
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
+        stream.CountConnection();
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, logger, _server.Time);
+        await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+        await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Stream {Stream}: refused viewer {Remote}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string stream, string remote, string reason);
+}

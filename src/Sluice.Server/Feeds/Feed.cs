@@ -1,0 +1,202 @@
+using System.Collections.Immutable;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Server.Configuration;
+
+namespace Sluice.Server.Feeds;
+
+/// <summary>
+/// A live feed: written by one publisher at a time, read by every stream of it. Packet times are made
+/// continuous across publisher sessions, so a viewer that stays connected while the publisher drops
+/// and comes back sees one timeline.
+/// </summary>
+public sealed partial class Feed
+{
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly PacketRing _ring;
+    private readonly Lock _publisherLock = new();
+    private ImmutableArray<IFeedListener> _listeners = [];
+
+    private Publisher? _publisher;
+    private ImmutableArray<TrackInfo> _tracks = [];
+    private long _offset;           // added to every packet time of the current session
+    private long _sessionFirstDts = long.MinValue;
+    private long _lastDts = long.MinValue; // output time line
+    private long _lastDuration;
+    private int _videoTrack = -1;
+
+    // bitrate measurement over a sliding window
+    private long _windowStartTicks;
+    private long _windowBytes;
+    private long _measuredBitsPerSecond;
+
+    public Feed(FeedConfig config, ILogger logger, TimeProvider? time = null)
+    {
+        Config = config;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _ring = new PacketRing(config.FileMaxSize);
+    }
+
+    public FeedConfig Config { get; }
+
+    public string Name => Config.Name;
+
+    /// <summary>The tracks of the current (or last) publisher; empty before the first.</summary>
+    public ImmutableArray<TrackInfo> Tracks => _tracks;
+
+    public Publisher? CurrentPublisher => _publisher;
+
+    public long PacketsReceived { get; private set; }
+
+    public long BytesReceived => _publisher?.BytesReceived ?? 0;
+
+    /// <summary>Measured payload bitrate of the feed in bit/s (over the last few seconds).</summary>
+    public long MeasuredBitRate => Interlocked.Read(ref _measuredBitsPerSecond);
+
+    public long RingBytes => _ring.Bytes;
+
+    public void Subscribe(IFeedListener listener) => ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
+
+    /// <summary>Claims the feed for a publisher; null when another one holds it.</summary>
+    public Publisher? TryAcquire(IPAddress remote, string via)
+    {
+        lock (_publisherLock)
+        {
+            if (_publisher is not null)
+            {
+                return null;
+            }
+
+            _publisher = new Publisher(this, remote, via, _time.GetUtcNow());
+            return _publisher;
+        }
+    }
+
+    internal void Release(Publisher publisher)
+    {
+        lock (_publisherLock)
+        {
+            if (_publisher != publisher)
+            {
+                return;
+            }
+
+            if (publisher.HasSession)
+            {
+                foreach (var listener in _listeners)
+                {
+                    listener.OnSessionEnd();
+                }
+            }
+
+            _publisher = null;
+        }
+    }
+
+    internal void StartSession(IReadOnlyList<TrackInfo> tracks)
+    {
+        bool continues = _tracks.Length == tracks.Count && _tracks.Zip(tracks).All(p => p.First.IsCompatibleWith(p.Second));
+        _tracks = [.. tracks];
+        _videoTrack = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video)?.Index ?? -1;
+        _sessionFirstDts = long.MinValue;
+        if (!continues)
+        {
+            _ring.Clear();
+        }
+
+        LogSession(_logger, Name, string.Join(", ", tracks), continues);
+        foreach (var listener in _listeners)
+        {
+            listener.OnSessionStart(tracks, continues);
+        }
+    }
+
+    internal void Write(MediaPacket packet)
+    {
+        if (_sessionFirstDts == long.MinValue)
+        {
+            // First packet of a session: place it right after the previous session's last packet.
+            _sessionFirstDts = packet.Dts;
+            _offset = _lastDts == long.MinValue ? 0 : _lastDts + Math.Max(_lastDuration, MediaTime.TicksPerMillisecond) - packet.Dts;
+        }
+
+        var shifted = packet.Shifted(_offset);
+        if (shifted.Dts > _lastDts)
+        {
+            _lastDuration = _lastDts == long.MinValue ? 0 : Math.Min(shifted.Dts - _lastDts, MediaTime.TicksPerSecond);
+            _lastDts = shifted.Dts;
+        }
+
+        PacketsReceived++;
+        bool indexed = packet.IsKeyframe && (_videoTrack < 0 || packet.Track == _videoTrack);
+        _ring.Add(shifted, indexed);
+        Measure(packet.Payload.Length);
+
+        foreach (var listener in _listeners)
+        {
+            listener.OnPacket(shifted);
+        }
+    }
+
+    private void Measure(int bytes)
+    {
+        long now = _time.GetTimestamp();
+        _windowBytes += bytes;
+        var elapsed = _time.GetElapsedTime(_windowStartTicks, now);
+        if (elapsed >= TimeSpan.FromSeconds(2))
+        {
+            Interlocked.Exchange(ref _measuredBitsPerSecond, (long)(_windowBytes * 8 / elapsed.TotalSeconds));
+            _windowBytes = 0;
+            _windowStartTicks = now;
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Feed {Feed}: tracks {Tracks}{Continues}")]
+    private static partial void LogSessionCore(ILogger logger, string feed, string tracks, string continues);
+
+    private static void LogSession(ILogger logger, string feed, string tracks, bool continues) =>
+        LogSessionCore(logger, feed, tracks, continues ? " (same as before: viewers continue)" : "");
+}
+
+/// <summary>The one publisher a feed has at a time.</summary>
+public sealed class Publisher : IPacketSink, IDisposable
+{
+    private readonly Feed _feed;
+    private long _bytes;
+
+    internal Publisher(Feed feed, IPAddress remote, string via, DateTimeOffset since)
+    {
+        _feed = feed;
+        Remote = remote;
+        Via = via;
+        Since = since;
+    }
+
+    public IPAddress Remote { get; }
+
+    /// <summary>How it publishes: "HTTP POST", "HTTP PUT", "launch", ...</summary>
+    public string Via { get; }
+
+    public DateTimeOffset Since { get; }
+
+    public string? Format { get; internal set; }
+
+    public long BytesReceived => Interlocked.Read(ref _bytes);
+
+    internal bool HasSession { get; private set; }
+
+    public void AddBytes(long count) => Interlocked.Add(ref _bytes, count);
+
+    public void OnTracks(IReadOnlyList<TrackInfo> tracks)
+    {
+        HasSession = true;
+        _feed.StartSession(tracks);
+    }
+
+    public void OnPacket(MediaPacket packet) => _feed.Write(packet);
+
+    public void Dispose() => _feed.Release(this);
+}

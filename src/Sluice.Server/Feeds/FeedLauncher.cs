@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sluice.Server.Configuration;
+
+namespace Sluice.Server.Feeds;
+
+/// <summary>
+/// A Feed's <c>Launch</c> line: the server runs the command with the feed's URL appended (as ffserver did),
+/// restarts it with exponential backoff when it exits, and stops it with the server.
+/// </summary>
+public sealed partial class FeedLauncher : BackgroundService
+{
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>A run this long resets the backoff.</summary>
+    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
+
+    private readonly FeedConfig _feed;
+    private readonly Func<string> _url;
+    private readonly ILogger _logger;
+
+    public FeedLauncher(FeedConfig feed, Func<string> url, ILogger logger)
+    {
+        _feed = feed;
+        _url = url;
+        _logger = logger;
+    }
+
+    public int Starts { get; private set; }
+
+    public int? ProcessId { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = MinBackoff;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            int? exitCode = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(started) >= StableRun)
+            {
+                backoff = MinBackoff;
+            }
+
+            LogExited(_logger, _feed.Name, exitCode?.ToString() ?? "(did not start)", backoff.TotalSeconds);
+            try
+            {
+                await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    private async Task<int?> RunOnceAsync(CancellationToken stoppingToken)
+    {
+        var info = new ProcessStartInfo(_feed.Launch[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in _feed.Launch.AsSpan()[1..])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.ArgumentList.Add(_url());
+        using var process = new Process { StartInfo = info };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (!string.IsNullOrWhiteSpace(e.Data))
+            {
+                LogOutput(_logger, _feed.Name, e.Data);
+            }
+        };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (!string.IsNullOrWhiteSpace(e.Data))
+            {
+                LogOutput(_logger, _feed.Name, e.Data);
+            }
+        };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            LogStartFailed(_logger, _feed.Name, _feed.Location.ToString(), _feed.Launch[0], ex.Message);
+            return null;
+        }
+
+        Starts++;
+        ProcessId = process.Id;
+        LogStarted(_logger, _feed.Name, process.Id, string.Join(' ', info.ArgumentList.Prepend(info.FileName)));
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        try
+        {
+            await process.WaitForExitAsync(stoppingToken).ConfigureAwait(false);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Stop(process);
+            return null;
+        }
+        finally
+        {
+            ProcessId = null;
+        }
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Feed {Feed}: launched process {Pid}: {Command}")]
+    private static partial void LogStarted(ILogger logger, string feed, int pid, string command);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Feed {Feed}: launched process exited with code {Code}; restarting in {Seconds} s")]
+    private static partial void LogExited(ILogger logger, string feed, string code, double seconds);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "Feed {Feed} ({Location}): Launch could not start {Program}: {Reason}")]
+    private static partial void LogStartFailed(ILogger logger, string feed, string location, string program, string reason);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Debug, Message = "Feed {Feed} launch: {Line}")]
+    private static partial void LogOutput(ILogger logger, string feed, string line);
+}

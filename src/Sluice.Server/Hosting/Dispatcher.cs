@@ -1,0 +1,145 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Sluice.Server.Delivery;
+using Sluice.Server.Ingest;
+using Sluice.Server.Status;
+
+namespace Sluice.Server.Hosting;
+
+/// <summary>
+/// Maps every request to what the config names: a feed (publishers), a stream (viewers), a status page,
+/// a redirect, or the index page. Registers the request for the limits, the status page and the access log.
+/// </summary>
+public sealed partial class Dispatcher
+{
+    private readonly SluiceServer _server;
+    private readonly HttpIngest _ingest;
+    private readonly ILogger _logger;
+
+    public Dispatcher(SluiceServer server)
+    {
+        _server = server;
+        _logger = server.Loggers.CreateLogger("Sluice.Http");
+        _ingest = new HttpIngest(server, server.Loggers.CreateLogger("Sluice.Ingest"));
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        string target = request.Path.Value + request.QueryString.Value;
+        var connection = new ClientConnection(_server.Limits.NextId(), remote, request.Method, target, request.Protocol, _server.Time.GetUtcNow());
+        try
+        {
+            if (_server.Limits.Open(connection) is { } refusal)
+            {
+                await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+                return;
+            }
+
+            await RouteAsync(context, connection).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception ex)
+        {
+            LogFailed(_logger, target, ex);
+            if (!context.Response.HasStarted)
+            {
+                await Responses.TextAsync(context, 500, "Internal server error.").ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _server.Limits.Close(connection);
+            if (connection.BytesSent == 0 && context.Response.ContentLength is long length && !HttpMethods.IsHead(request.Method))
+            {
+                connection.AddSent(length);
+            }
+
+            _server.AccessLog?.Write(AccessLog.Format(connection, context.Response.StatusCode, _server.Time.GetUtcNow(),
+                request.Headers.Referer.ToString(), request.Headers.UserAgent.ToString()));
+        }
+    }
+
+    private async Task RouteAsync(HttpContext context, ClientConnection connection)
+    {
+        string path = context.Request.Path.Value ?? "/";
+        string method = context.Request.Method;
+        if (path == "/" || path == "/index.html")
+        {
+            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
+            return;
+        }
+
+        string name = path.TrimStart('/');
+
+        if (_server.Feeds.TryGetValue(name, out var feed))
+        {
+            if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method))
+            {
+                await _ingest.HandleAsync(context, feed, connection).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.Headers.Allow = "POST, PUT";
+            await Responses.TextAsync(context, 405, $"{name} is a feed: publish to it with POST or PUT (ffmpeg ... -f webm http://host:port/{name}); watch one of its streams instead.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        {
+            context.Response.Headers.Allow = "GET, HEAD";
+            await Responses.TextAsync(context, 405, $"{method} is not allowed on {path}.").ConfigureAwait(false);
+            return;
+        }
+
+        if (_server.Streams.TryGetValue(name, out var stream))
+        {
+            await new ViewerEndpoint(_server).HandleAsync(context, stream, connection).ConfigureAwait(false);
+            return;
+        }
+
+        var statusStream = StatusPage.Find(_server.Config, name, out bool json);
+        if (statusStream is not null)
+        {
+            if (!statusStream.Acl.Allows(connection.Remote))
+            {
+                await Responses.TextAsync(context, 403, $"{name} is not available to {connection.Remote} (the stream's ACL, {statusStream.Location}).").ConfigureAwait(false);
+                return;
+            }
+
+            if (_server.Limits.Admit(connection, ClientKind.Status) is { } refusal)
+            {
+                await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+                return;
+            }
+
+            await StatusPage.WriteAsync(context, _server, json).ConfigureAwait(false);
+            return;
+        }
+
+        var redirect = _server.Config.Redirects.FirstOrDefault(r => r.Name == name);
+        if (redirect is not null)
+        {
+            context.Response.Headers.Location = redirect.Url;
+            await Responses.TextAsync(context, 301, $"Moved to {redirect.Url}.").ConfigureAwait(false);
+            return;
+        }
+
+        var configured = _server.Config.FindStream(name);
+        if (configured is not null)
+        {
+            await Responses.TextAsync(context, 503, $"Stream {name} is not served: its Format {configured.Format} is not supported yet ({configured.Location}).").ConfigureAwait(false);
+            return;
+        }
+
+        await Responses.TextAsync(context, 404, $"No feed or stream is named {name}.").ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "Request {Target} failed")]
+    private static partial void LogFailed(ILogger logger, string target, Exception ex);
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sluice.Server.Configuration;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Hosting;
+
+/// <summary>Options the command line (or a test) gives beside the config.</summary>
+public sealed record SluiceHostOptions
+{
+    /// <summary>Overrides the config's HTTPPort.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>Overrides the config's HTTPBindAddress (tests bind to loopback).</summary>
+    public IPAddress? BindAddress { get; init; }
+
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Extra logging set-up (tests capture the log).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+/// <summary>Builds the Kestrel host that serves one configuration.</summary>
+public static class SluiceHost
+{
+    public static WebApplication Build(ServerConfig config, SluiceHostOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        options.ConfigureLogging?.Invoke(builder.Logging);
+
+        int port = options.Port ?? config.HTTPPort;
+        var address = options.BindAddress ?? config.HTTPBindAddress;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxConcurrentConnections = null; // MaxHTTPConnections answers with 503 instead of dropping
+            k.Limits.MaxResponseBufferSize = 256 * 1024;
+            k.Listen(address, port);
+        });
+        builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
+
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
+        var launchHost = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.ToString();
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !address.Equals(IPAddress.IPv6Any))
+        {
+            launchHost = $"[{address}]";
+        }
+
+        foreach (var feed in config.Feeds.Where(f => !f.Launch.IsEmpty))
+        {
+            builder.Services.AddSingleton<IHostedService>(sp => new FeedLauncher(
+                feed,
+                () => $"http://{launchHost}:{port}/{feed.Name}",
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch")));
+        }
+
+        var app = builder.Build();
+        var server = app.Services.GetRequiredService<SluiceServer>();
+        var dispatcher = new Dispatcher(server);
+        app.Run(dispatcher.HandleAsync);
+        return app;
+    }
+}

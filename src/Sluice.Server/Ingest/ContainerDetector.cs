@@ -1,0 +1,61 @@
+using System.Buffers;
+using Sluice.Media;
+using Sluice.Media.Formats.Matroska;
+
+namespace Sluice.Server.Ingest;
+
+/// <summary>Recognizes a feed's container from its first bytes.</summary>
+public static class ContainerDetector
+{
+    /// <summary>Bytes needed to decide.</summary>
+    public const int ProbeSize = 4;
+
+    public enum Result
+    {
+        NeedMore,
+        Matroska,
+        MpegTs,
+        Flv,
+        Unknown,
+    }
+
+    public static Result Detect(ReadOnlySequence<byte> input)
+    {
+        if (input.Length < ProbeSize)
+        {
+            return Result.NeedMore;
+        }
+
+        Span<byte> head = stackalloc byte[ProbeSize];
+        input.Slice(0, ProbeSize).CopyTo(head);
+        if (head is [0x1A, 0x45, 0xDF, 0xA3])
+        {
+            return Result.Matroska;
+        }
+
+        if (head[0] == 0x47)
+        {
+            return Result.MpegTs;
+        }
+
+        if (head is [(byte)'F', (byte)'L', (byte)'V', _])
+        {
+            return Result.Flv;
+        }
+
+        return Result.Unknown;
+    }
+
+    /// <summary>A demuxer for the container, or null with the reason.</summary>
+    public static IDemuxer? CreateDemuxer(Result result, out string? reason)
+    {
+        reason = result switch
+        {
+            Result.MpegTs => "MPEG-TS feeds are not supported yet; push WebM or Matroska (-f webm / -f matroska)",
+            Result.Flv => "FLV feeds are not supported yet; push WebM or Matroska (-f webm / -f matroska)",
+            Result.Unknown => "the feed is not a container Sluice reads (expected WebM/Matroska: ffmpeg -f webm or -f matroska)",
+            _ => null,
+        };
+        return result == Result.Matroska ? new MatroskaDemuxer() : null;
+    }
+}

@@ -1,0 +1,163 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Server.Delivery;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Ingest;
+
+/// <summary>
+/// A publisher pushing a feed by HTTP POST or PUT (chunked or not, ffmpeg's way). Refusals are answered and
+/// the connection is closed at once, because ffmpeg reads no response while it sends and notices a refusal
+/// only when the connection closes.
+/// </summary>
+public sealed partial class HttpIngest
+{
+    private readonly SluiceServer _server;
+    private readonly ILogger _logger;
+
+    public HttpIngest(SluiceServer server, ILogger logger)
+    {
+        _server = server;
+        _logger = logger;
+    }
+
+    /// <summary>A publisher that sends nothing for this long is disconnected.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public async Task HandleAsync(HttpContext context, Feed feed, ClientConnection connection)
+    {
+        var remote = connection.Remote;
+        if (!feed.Config.Acl.Allows(remote))
+        {
+            LogRefused(_logger, feed.Name, remote.ToString(), "its address is not allowed by the feed's ACL");
+            await Responses.RefuseAndCloseAsync(context, 403, $"Publishing to {feed.Name} from {remote} is not allowed by the feed's ACL ({feed.Config.Location}).").ConfigureAwait(false);
+            return;
+        }
+
+        if (_server.Limits.Admit(connection, ClientKind.Publisher) is { } refusal)
+        {
+            LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);
+            await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+            return;
+        }
+
+        connection.Name = feed.Name;
+        using var publisher = feed.TryAcquire(remote, $"HTTP {context.Request.Method}");
+        if (publisher is null)
+        {
+            var current = feed.CurrentPublisher;
+            string reason = $"This feed is already being received (from {current?.Remote} since {current?.Since:u}).";
+            LogRefused(_logger, feed.Name, remote.ToString(), reason);
+            await Responses.RefuseAndCloseAsync(context, 409, reason).ConfigureAwait(false);
+            return;
+        }
+
+        // A live feed has no end and no promised rate: lift Kestrel's body size and rate limits; the idle timeout guards it.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = null;
+        }
+
+        if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
+        connection.State = "RECEIVE_DATA";
+        LogPublishing(_logger, feed.Name, remote.ToString(), publisher.Via);
+        var (ok, reason2) = await ReceiveAsync(context.Request.BodyReader, publisher, connection, context.RequestAborted).ConfigureAwait(false);
+        if (ok)
+        {
+            LogEnded(_logger, feed.Name, remote.ToString(), publisher.BytesReceived);
+            context.Response.StatusCode = 200;
+            return;
+        }
+
+        LogDisconnected(_logger, feed.Name, remote.ToString(), reason2);
+        if (!context.RequestAborted.IsCancellationRequested)
+        {
+            await Responses.RefuseAndCloseAsync(context, 400, reason2).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, CancellationToken aborted)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        IDemuxer? demuxer = null;
+        long offset = 0;
+        try
+        {
+            while (true)
+            {
+                idle.CancelAfter(IdleTimeout);
+                var result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (demuxer is null)
+                {
+                    var detected = ContainerDetector.Detect(buffer);
+                    if (detected == ContainerDetector.Result.NeedMore)
+                    {
+                        if (result.IsCompleted)
+                        {
+                            return buffer.IsEmpty ? (true, "") : (false, $"the feed ended after {buffer.Length} bytes, before a container could be recognized");
+                        }
+
+                        reader.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
+
+                    demuxer = ContainerDetector.CreateDemuxer(detected, out string? why);
+                    if (demuxer is null)
+                    {
+                        return (false, $"{why} (at byte 0)");
+                    }
+
+                    publisher.Format = demuxer.FormatName;
+                }
+
+                var consumed = demuxer.Read(buffer, publisher);
+                long length = buffer.Slice(0, consumed).Length;
+                offset += length;
+                publisher.AddBytes(length);
+                connection.AddReceived(length);
+                if (result.IsCompleted)
+                {
+                    demuxer.Complete(buffer.Slice(consumed));
+                    reader.AdvanceTo(buffer.End);
+                    return (true, "");
+                }
+
+                reader.AdvanceTo(consumed, buffer.End);
+            }
+        }
+        catch (MediaFormatException ex)
+        {
+            return (false, ex.Message);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            return (false, $"it sent nothing for {IdleTimeout.TotalSeconds:0} s (after {offset} bytes)");
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            return (false, $"the connection broke off after {offset} bytes ({ex.Message})");
+        }
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Feed {Feed}: refused publisher {Remote}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string feed, string remote, string reason);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Feed {Feed}: publisher {Remote} connected ({Via})")]
+    private static partial void LogPublishing(ILogger logger, string feed, string remote, string via);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Feed {Feed}: publisher {Remote} finished after {Bytes} bytes")]
+    private static partial void LogEnded(ILogger logger, string feed, string remote, long bytes);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Feed {Feed}: publisher {Remote} disconnected: {Reason}")]
+    private static partial void LogDisconnected(ILogger logger, string feed, string remote, string reason);
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sluice.Server.Configuration;
+
+namespace Sluice.Server.Status;
+
+/// <summary>
+/// A stream with <c>Format status</c>: ffserver's stat.html, as HTML at its name and as JSON at the same
+/// name with <c>.json</c> in place of its extension (stat.html → stat.json).
+/// </summary>
+public static class StatusPage
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static StreamConfig? Find(ServerConfig config, string name, out bool json)
+    {
+        json = false;
+        foreach (var stream in config.Streams)
+        {
+            if (!stream.IsStatus)
+            {
+                continue;
+            }
+
+            if (stream.Name == name)
+            {
+                return stream;
+            }
+
+            if (name == JsonName(stream.Name))
+            {
+                json = true;
+                return stream;
+            }
+        }
+
+        return null;
+    }
+
+    public static string JsonName(string statusName) => Path.ChangeExtension(statusName, ".json");
+
+    public static async Task WriteAsync(HttpContext context, SluiceServer server, bool json)
+    {
+        var snapshot = StatusSnapshot.Capture(server);
+        var response = context.Response;
+        response.Headers.CacheControl = "no-cache";
+        byte[] body;
+        if (json)
+        {
+            response.ContentType = "application/json";
+            body = JsonSerializer.SerializeToUtf8Bytes(snapshot, Json);
+        }
+        else
+        {
+            response.ContentType = "text/html; charset=utf-8";
+            body = Encoding.UTF8.GetBytes(Html(snapshot));
+        }
+
+        response.ContentLength = body.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    public static string Html(StatusSnapshot s)
+    {
+        var b = new StringBuilder();
+        b.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sluice status</title>")
+         .Append("<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:3px 8px;text-align:left}th{background:#eee}td.n{text-align:right}</style>")
+         .Append("</head><body><h1>Sluice status</h1>");
+        b.Append($"<p>Time {s.Time:u}, up since {s.Started:u}.</p>");
+
+        b.Append("<h2>Available streams</h2><table><tr><th>Stream</th><th>Served</th><th>Viewers</th><th>Bytes</th><th>Format</th><th>kbit/s</th><th>Tracks</th><th>Feed</th></tr>");
+        foreach (var st in s.Streams)
+        {
+            b.Append($"<tr><td><a href=\"/{E(st.Name)}\">{E(st.Name)}</a></td><td class=n>{st.ConnectionsServed}</td><td class=n>{st.Viewers}</td><td class=n>{st.BytesSent}</td><td>{E(st.Format)}</td><td class=n>{st.BitRateKbps}</td><td>{E(string.Join(", ", st.Tracks))}</td><td>{E(st.Feed)}</td></tr>");
+        }
+
+        b.Append("</table><h2>Feeds</h2><table><tr><th>Feed</th><th>Publisher</th><th>Format</th><th>kbit/s</th><th>Bytes received</th><th>Tracks</th></tr>");
+        foreach (var f in s.Feeds)
+        {
+            string publisher = f.Publisher is null ? "none" : $"{f.Publisher.Address} ({f.Publisher.Via}) since {f.Publisher.Since:u}";
+            b.Append($"<tr><td>{E(f.Name)}</td><td>{E(publisher)}</td><td>{E(f.Publisher?.Format)}</td><td class=n>{f.BitRateKbps}</td><td class=n>{f.Publisher?.BytesReceived ?? 0}</td><td>{E(string.Join(", ", f.Tracks))}</td></tr>");
+        }
+
+        b.Append("</table>");
+        b.Append($"<p>Number of connections: {s.Clients} / {s.MaxClients} (HTTP connections {s.Connections} / {s.MaxHTTPConnections})<br>");
+        b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k</p>");
+        b.Append("<h2>Connections</h2><table><tr><th>#</th><th>Address</th><th>URL</th><th>Kind</th><th>State</th><th>Target kbit/s</th><th>Bytes sent</th><th>Bytes received</th></tr>");
+        foreach (var c in s.ConnectionList)
+        {
+            b.Append($"<tr><td class=n>{c.Id}</td><td>{E(c.Address)}</td><td>{E(c.Method)} {E(c.Url)}</td><td>{E(c.Kind)}</td><td>{E(c.State)}</td><td class=n>{c.BitRateKbps}</td><td class=n>{c.BytesSent}</td><td class=n>{c.BytesReceived}</td></tr>");
+        }
+
+        b.Append("</table></body></html>");
+        return b.ToString();
+    }
+}

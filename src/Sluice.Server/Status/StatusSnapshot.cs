@@ -1,0 +1,86 @@
+using Sluice.Media;
+using Sluice.Server.Delivery;
+
+namespace Sluice.Server.Status;
+
+/// <summary>What the status page shows, as data: the JSON form and the source of the HTML form.</summary>
+public sealed record StatusSnapshot(
+    string Server,
+    DateTimeOffset Time,
+    DateTimeOffset Started,
+    int Connections,
+    int MaxHTTPConnections,
+    int Clients,
+    int MaxClients,
+    long BandwidthKbps,
+    long MaxBandwidthKbps,
+    IReadOnlyList<FeedStatus> Feeds,
+    IReadOnlyList<StreamStatus> Streams,
+    IReadOnlyList<ConnectionStatus> ConnectionList)
+{
+    public static StatusSnapshot Capture(SluiceServer server)
+    {
+        var feeds = server.Feeds.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f =>
+        {
+            var p = f.CurrentPublisher;
+            return new FeedStatus(
+                f.Name,
+                p is null ? null : new PublisherStatus(p.Remote.ToString(), p.Via, p.Format, p.Since, p.BytesReceived),
+                f.MeasuredBitRate / 1000,
+                f.PacketsReceived,
+                f.RingBytes,
+                f.Tracks.Select(TrackStatus.Of).ToList());
+        }).ToList();
+
+        var streams = server.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
+            s.Name,
+            s.Feed.Name,
+            s.Format.Name,
+            s.Format.ContentType,
+            s.BitRateKbps,
+            server.Limits.Connections.Count(c => c.Kind == ClientKind.Viewer && c.Name == s.Name),
+            s.ConnectionsServed,
+            s.BytesSent,
+            s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [])).ToList();
+
+        var connections = server.Limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
+            c.Id,
+            (c.Remote.IsIPv4MappedToIPv6 ? c.Remote.MapToIPv4() : c.Remote).ToString(),
+            c.Method,
+            c.Target,
+            c.Kind.ToString().ToLowerInvariant(),
+            c.State,
+            c.BitRateKbps,
+            c.BytesSent,
+            c.BytesReceived,
+            c.Start)).ToList();
+
+        return new StatusSnapshot(
+            "Sluice", server.Time.GetUtcNow(), server.Started,
+            server.Limits.HttpConnections, server.Config.MaxHTTPConnections,
+            server.Limits.Clients, server.Config.MaxClients,
+            server.Limits.BandwidthKbps, server.Config.MaxBandwidth,
+            feeds, streams, connections);
+    }
+}
+
+public sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks);
+
+public sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
+
+public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, IReadOnlyList<TrackStatus> Tracks);
+
+public sealed record TrackStatus(int Index, string Kind, string Codec, int Width, int Height, int SampleRate, int Channels)
+{
+    public static TrackStatus Of(TrackInfo t) =>
+        new(t.Index, t.Kind.ToString().ToLowerInvariant(), CodecIds.FfmpegName(t.Codec), t.Width, t.Height, t.SampleRate, t.Channels);
+
+    public override string ToString() => Kind switch
+    {
+        "video" => $"{Codec} {Width}x{Height}",
+        "audio" => $"{Codec} {SampleRate} Hz {Channels} ch",
+        _ => Codec,
+    };
+}
+
+public sealed record ConnectionStatus(long Id, string Address, string Method, string Url, string Kind, string State, long BitRateKbps, long BytesSent, long BytesReceived, DateTimeOffset Since);

@@ -1,0 +1,187 @@
+using Sluice.Media;
+
+namespace Sluice.Server.Streams;
+
+/// <summary>One piece of a stream's container output, shared by every viewer.</summary>
+public sealed class Chunk
+{
+    public Chunk(long sequence, MuxedChunk muxed, long time)
+    {
+        Sequence = sequence;
+        Prefix = muxed.Prefix;
+        Payload = muxed.Payload;
+        IsJoinPoint = muxed.IsJoinPoint;
+        Time = time;
+    }
+
+    public long Sequence { get; }
+    public ReadOnlyMemory<byte> Prefix { get; }
+    public ReadOnlyMemory<byte> Payload { get; }
+
+    /// <summary>A viewer may start here (the container unit begins with a keyframe).</summary>
+    public bool IsJoinPoint { get; }
+
+    /// <summary>Decode time in <see cref="MediaTime"/> ticks.</summary>
+    public long Time { get; }
+
+    public int Length => Prefix.Length + Payload.Length;
+}
+
+public enum ChunkReadStatus
+{
+    /// <summary>Chunks were copied to the buffer.</summary>
+    Data,
+
+    /// <summary>Nothing new yet: wait with <see cref="ChunkRing.WaitAsync"/>.</summary>
+    Empty,
+
+    /// <summary>The position was evicted: the reader fell too far behind and must rejoin.</summary>
+    Lagged,
+
+    /// <summary>The ring was closed (the stream's tracks changed): the reader must end.</summary>
+    Completed,
+}
+
+/// <summary>
+/// The newest chunks of one stream's output, appended by the feed's ingest and read by every viewer.
+/// Bounded in bytes (keeping at least everything since the newest join point) and in count. Readers copy
+/// chunk references under a short lock into their own buffer and write to their sockets without it;
+/// waiting readers share one task per append.
+/// </summary>
+public sealed class ChunkRing
+{
+    private const int Capacity = 1 << 15;
+    private const int Mask = Capacity - 1;
+
+    private readonly Lock _lock = new();
+    private readonly Chunk[] _slots = new Chunk[Capacity];
+    private readonly long _maxBytes;
+    private long _first;        // oldest retained sequence
+    private long _next;         // sequence of the next chunk
+    private long _bytes;
+    private long _latestJoinPoint = -1;
+    private bool _completed;
+    private TaskCompletionSource? _waiters;
+
+    public ChunkRing(long maxBytes) => _maxBytes = Math.Max(maxBytes, 64 * 1024);
+
+    public long Next { get { lock (_lock) { return _next; } } }
+
+    /// <summary>The newest join point, or -1 when there is none yet.</summary>
+    public long LatestJoinPoint { get { lock (_lock) { return _latestJoinPoint; } } }
+
+    public bool IsCompleted { get { lock (_lock) { return _completed; } } }
+
+    public void Append(MuxedChunk muxed, long time)
+    {
+        TaskCompletionSource? waiters;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            var chunk = new Chunk(_next, muxed, time);
+            if (_next - _first == Capacity)
+            {
+                EvictOldest();
+            }
+
+            _slots[_next & Mask] = chunk;
+            _bytes += chunk.Length;
+            if (chunk.IsJoinPoint)
+            {
+                _latestJoinPoint = _next;
+            }
+
+            _next++;
+            while (_bytes > _maxBytes && _first < _latestJoinPoint)
+            {
+                EvictOldest();
+            }
+
+            waiters = _waiters;
+            _waiters = null;
+        }
+
+        waiters?.TrySetResult();
+    }
+
+    private void EvictOldest()
+    {
+        ref var slot = ref _slots[_first & Mask];
+        _bytes -= slot.Length;
+        slot = null!;
+        _first++;
+    }
+
+    /// <summary>Copies the chunks from <paramref name="position"/> on into <paramref name="buffer"/>.</summary>
+    public ChunkReadStatus Read(long position, Chunk[] buffer, out int count)
+    {
+        count = 0;
+        lock (_lock)
+        {
+            if (position < _first)
+            {
+                return ChunkReadStatus.Lagged;
+            }
+
+            if (position >= _next)
+            {
+                return _completed ? ChunkReadStatus.Completed : ChunkReadStatus.Empty;
+            }
+
+            count = (int)Math.Min(buffer.Length, _next - position);
+            for (int i = 0; i < count; i++)
+            {
+                buffer[i] = _slots[(position + i) & Mask];
+            }
+
+            return ChunkReadStatus.Data;
+        }
+    }
+
+    /// <summary>How far <paramref name="position"/> is behind the newest chunk, in ticks (0 when caught up or evicted).</summary>
+    public long LagTicks(long position)
+    {
+        lock (_lock)
+        {
+            if (position < _first || position >= _next)
+            {
+                return 0;
+            }
+
+            return _slots[(_next - 1) & Mask].Time - _slots[position & Mask].Time;
+        }
+    }
+
+    /// <summary>Completes when a chunk at or after <paramref name="position"/> exists or the ring is closed.</summary>
+    public Task WaitAsync(long position)
+    {
+        lock (_lock)
+        {
+            if (position < _next || _completed)
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _waiters.Task;
+        }
+    }
+
+    /// <summary>Closes the ring: readers drain what is left and end.</summary>
+    public void Complete()
+    {
+        TaskCompletionSource? waiters;
+        lock (_lock)
+        {
+            _completed = true;
+            waiters = _waiters;
+            _waiters = null;
+        }
+
+        waiters?.TrySetResult();
+    }
+}

@@ -1,0 +1,184 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Media.Formats;
+using Sluice.Server.Configuration;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Streams;
+
+/// <summary>
+/// The output of one configured stream: the feed's packets muxed once into the stream's container, in a
+/// ring of chunks every viewer reads. When a publisher comes back with the same tracks, the output goes on
+/// (viewers see one continuous stream); when the tracks change, the current output ends and a new one
+/// begins (viewers reconnect and get a new header).
+/// </summary>
+public sealed partial class LiveStream : IFeedListener
+{
+    /// <summary>The least a stream keeps for its viewers, whatever the feed's FileMaxSize: how far a slow viewer may fall behind before it skips.</summary>
+    public const long MinRingBytes = 4L * 1024 * 1024;
+
+    private readonly ILogger _logger;
+    private readonly long _ringBytes;
+    private readonly Lock _lock = new();
+    private StreamOutput? _output;
+    private int[] _trackMap = [];   // feed track index -> output track index, -1 when dropped
+    private int _videoTrack = -1;   // feed index of the video track carried, -1 when none
+    private bool _waitingForKeyframe = true;
+    private long _bytesSent;
+    private long _connectionsServed;
+
+    public LiveStream(StreamConfig config, Feed feed, OutputFormat format, ILogger logger)
+    {
+        Config = config;
+        Feed = feed;
+        Format = format;
+        _logger = logger;
+        _ringBytes = Math.Max(feed.Config.FileMaxSize, MinRingBytes);
+        feed.Subscribe(this);
+    }
+
+    public StreamConfig Config { get; }
+
+    public Feed Feed { get; }
+
+    public OutputFormat Format { get; }
+
+    public string Name => Config.Name;
+
+    /// <summary>The current output, or null before the feed's first publisher.</summary>
+    public StreamOutput? Output { get { lock (_lock) { return _output; } } }
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public long ConnectionsServed => Interlocked.Read(ref _connectionsServed);
+
+    public void AddBytesSent(long bytes) => Interlocked.Add(ref _bytesSent, bytes);
+
+    public void CountConnection() => Interlocked.Increment(ref _connectionsServed);
+
+    /// <summary>
+    /// The stream's bitrate in kbit/s for MaxBandwidth: its configured codec bitrates, or the feed's measured
+    /// bitrate when it configures none.
+    /// </summary>
+    public long BitRateKbps => Config.ConfiguredBitRate > 0 ? Config.ConfiguredBitRate : (Feed.MeasuredBitRate + 999) / 1000;
+
+    public void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues)
+    {
+        lock (_lock)
+        {
+            _waitingForKeyframe = true;
+            if (continues && _output is not null)
+            {
+                return;
+            }
+
+            var selected = SelectTracks(tracks);
+            var previous = _output;
+            _output = selected.Count == 0 ? null : new StreamOutput(Format.CreateMuxer(selected), selected, new ChunkRing(_ringBytes));
+            previous?.Ring.Complete();
+        }
+    }
+
+    public void OnPacket(MediaPacket packet)
+    {
+        // Only the ingest thread calls this; _lock guards against a concurrent session change only.
+        var output = _output;
+        if (output is null || (uint)packet.Track >= (uint)_trackMap.Length)
+        {
+            return;
+        }
+
+        int track = _trackMap[packet.Track];
+        if (track < 0)
+        {
+            return;
+        }
+
+        if (_waitingForKeyframe)
+        {
+            bool starts = _videoTrack < 0 ? packet.IsKeyframe : packet.Track == _videoTrack && packet.IsKeyframe;
+            if (!starts)
+            {
+                return;
+            }
+
+            _waitingForKeyframe = false;
+        }
+
+        var mapped = track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration);
+        var chunk = output.Muxer.Write(mapped);
+        output.Ring.Append(chunk, packet.Dts);
+    }
+
+    public void OnSessionEnd()
+    {
+        lock (_lock)
+        {
+            _waitingForKeyframe = true;
+        }
+    }
+
+    private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)
+    {
+        var selected = new List<TrackInfo>();
+        _trackMap = new int[tracks.Count];
+        _videoTrack = -1;
+        bool haveVideo = false, haveAudio = false;
+        foreach (var track in tracks)
+        {
+            _trackMap[track.Index] = -1;
+            bool wanted = track.Kind switch
+            {
+                MediaKind.Video => !Config.NoVideo && !haveVideo,
+                MediaKind.Audio => !Config.NoAudio && !haveAudio,
+                _ => false,
+            };
+            if (!wanted)
+            {
+                continue;
+            }
+
+            if (!Format.CanCarry(track.Codec))
+            {
+                LogCannotCarry(_logger, Name, track.ToString(), Format.Name, string.Join(", ", Format.Codecs.Select(CodecIds.FfmpegName)));
+                continue;
+            }
+
+            CheckCodecSettings(track);
+            _trackMap[track.Index] = selected.Count;
+            selected.Add(track with { Index = selected.Count });
+            if (track.Kind == MediaKind.Video)
+            {
+                haveVideo = true;
+                _videoTrack = track.Index;
+            }
+            else
+            {
+                haveAudio = true;
+            }
+        }
+
+        return selected;
+    }
+
+    /// <summary>Says in the log which of the stream's codec settings the feed does not meet (nothing encodes yet).</summary>
+    private void CheckCodecSettings(TrackInfo track)
+    {
+        var differences = StreamCodecCheck.Differences(Config, track);
+        if (differences.Count > 0)
+        {
+            LogSettingsNotMet(_logger, Name, Config.Location.ToString(), track.ToString(), string.Join("; ", differences));
+        }
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning,
+        Message = "Stream {Stream}: feed track {Track} cannot be carried by Format {Format} (it carries {Codecs}); the track is left out until this stream is encoded")]
+    private static partial void LogCannotCarry(ILogger logger, string stream, string track, string format, string codecs);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning,
+        Message = "Stream {Stream} ({Location}): codec settings not met yet by feed track {Track}: {Differences}; the feed's packets are passed through unchanged")]
+    private static partial void LogSettingsNotMet(ILogger logger, string stream, string location, string track, string differences);
+}
+
+/// <summary>One continuous output: a muxer, its tracks, and the ring its viewers read.</summary>
+public sealed record StreamOutput(IMuxer Muxer, IReadOnlyList<TrackInfo> Tracks, ChunkRing Ring);

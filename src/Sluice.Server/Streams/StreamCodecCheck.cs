@@ -1,0 +1,60 @@
+using Sluice.Media;
+using Sluice.Server.Configuration;
+
+namespace Sluice.Server.Streams;
+
+/// <summary>Compares what a stream's codec directives ask for with what a feed track carries.</summary>
+public static class StreamCodecCheck
+{
+    /// <summary>Maps ffserver/ffmpeg encoder names to the codec they produce.</summary>
+    public static CodecId CodecOfEncoder(string encoder) => encoder.ToLowerInvariant() switch
+    {
+        "libvpx" or "vp8" => CodecId.VP8,
+        "libvpx-vp9" or "vp9" => CodecId.VP9,
+        "libaom-av1" or "libsvtav1" or "librav1e" or "av1" => CodecId.AV1,
+        "libx264" or "h264" => CodecId.H264,
+        "libx265" or "hevc" or "h265" => CodecId.H265,
+        "libtheora" or "theora" => CodecId.Theora,
+        "mjpeg" => CodecId.MJPEG,
+        "libvorbis" or "vorbis" => CodecId.Vorbis,
+        "libopus" or "opus" => CodecId.Opus,
+        "aac" or "libfdk_aac" => CodecId.AAC,
+        "mp3" or "libmp3lame" => CodecId.MP3,
+        "flac" => CodecId.FLAC,
+        _ => CodecId.Unknown,
+    };
+
+    public static List<string> Differences(StreamConfig stream, TrackInfo track)
+    {
+        var result = new List<string>();
+        var settings = track.Kind == MediaKind.Video ? stream.Video : stream.Audio;
+        if (settings.Codec is { } codec && !string.Equals(codec, "copy", StringComparison.OrdinalIgnoreCase))
+        {
+            var wanted = CodecOfEncoder(codec);
+            if (wanted != track.Codec)
+            {
+                result.Add($"asks {codec}, feed has {CodecIds.FfmpegName(track.Codec)}");
+            }
+        }
+
+        if (track.Kind == MediaKind.Video && settings.Width is int w && settings.Height is int h && (w != track.Width || h != track.Height))
+        {
+            result.Add($"asks {w}x{h}, feed has {track.Width}x{track.Height}");
+        }
+
+        if (track.Kind == MediaKind.Audio)
+        {
+            if (settings.Channels is int ch && ch != track.Channels)
+            {
+                result.Add($"asks {ch} channels, feed has {track.Channels}");
+            }
+
+            if (settings.SampleRate is int sr && sr != track.SampleRate)
+            {
+                result.Add($"asks {sr} Hz, feed has {track.SampleRate} Hz");
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,25 @@
+using System.Net;
+using Sluice.Server.Delivery;
+
+namespace Sluice.Server.Tests.Delivery;
+
+public sealed class AccessLogTests
+{
+    [Fact]
+    public void Lines_are_in_the_Apache_combined_format()
+    {
+        var c = new ClientConnection(1, IPAddress.Parse("::ffff:127.0.0.1"), "GET", "/livestream?x=\"1\"", "HTTP/1.1", DateTimeOffset.UnixEpoch);
+        c.AddSent(123456);
+        var time = new DateTimeOffset(2026, 11, 24, 13, 5, 9, TimeSpan.FromHours(-5));
+        Assert.Equal(
+            "127.0.0.1 - - [24/Nov/2026:13:05:09 -0500] \"GET /livestream?x=\\\"1\\\" HTTP/1.1\" 200 123456 \"-\" \"Lavf/59.27.100\"",
+            AccessLog.Format(c, 200, time, null, "Lavf/59.27.100"));
+    }
+
+    [Fact]
+    public void A_response_with_no_body_logs_a_dash()
+    {
+        var c = new ClientConnection(1, IPAddress.Loopback, "HEAD", "/", "HTTP/1.1", DateTimeOffset.UnixEpoch);
+        Assert.EndsWith("\"HEAD / HTTP/1.1\" 404 - \"http://x/\" \"-\"", AccessLog.Format(c, 404, DateTimeOffset.UnixEpoch, "http://x/", ""));
+    }
+}

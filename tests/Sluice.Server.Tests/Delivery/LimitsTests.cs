@@ -1,0 +1,70 @@
+using System.Net;
+using Sluice.Server.Configuration;
+using Sluice.Server.Delivery;
+
+namespace Sluice.Server.Tests.Delivery;
+
+public sealed class LimitsTests
+{
+    private static ClientConnection Connection(Limits limits) =>
+        new(limits.NextId(), IPAddress.Loopback, "GET", "/livestream", "HTTP/1.1", DateTimeOffset.UnixEpoch);
+
+    private static readonly StreamConfig Stream = new()
+    {
+        Name = "livestream",
+        Video = new CodecSettings { BitRate = 512 },
+        Audio = new CodecSettings { BitRate = 128 },
+    };
+
+    [Fact]
+    public void MaxBandwidth_refuses_the_viewer_that_would_exceed_it_with_ffservers_words()
+    {
+        var limits = new Limits(new ServerConfig { MaxBandwidth = 1000, MaxClients = 5 });
+        var first = Connection(limits);
+        Assert.Null(limits.Open(first));
+        Assert.Null(limits.Admit(first, ClientKind.Viewer, Stream, Stream.ConfiguredBitRate));
+
+        var second = Connection(limits);
+        Assert.Null(limits.Open(second));
+        var refusal = limits.Admit(second, ClientKind.Viewer, Stream, Stream.ConfiguredBitRate);
+        Assert.Equal(new Refusal(503, "The bandwidth being served (including your stream) is 1280kbit/s, and this exceeds the limit of 1000kbit/s."), refusal);
+
+        limits.Close(first);
+        Assert.Null(limits.Admit(second, ClientKind.Viewer, Stream, Stream.ConfiguredBitRate));
+        Assert.Equal(640, limits.BandwidthKbps);
+    }
+
+    [Fact]
+    public void MaxClients_counts_viewers_publishers_and_status_requests()
+    {
+        var limits = new Limits(new ServerConfig { MaxClients = 2, MaxBandwidth = 100_000 });
+        var a = Connection(limits);
+        var b = Connection(limits);
+        var c = Connection(limits);
+        Assert.Null(limits.Admit(a, ClientKind.Publisher));
+        Assert.Null(limits.Admit(b, ClientKind.Status));
+        Assert.Equal(new Refusal(503, "The number of current connections is 3, and this exceeds the limit of 2."), limits.Admit(c, ClientKind.Viewer, Stream, 640));
+    }
+
+    [Fact]
+    public void MaxHTTPConnections_counts_every_request()
+    {
+        var limits = new Limits(new ServerConfig { MaxHTTPConnections = 1 });
+        var a = Connection(limits);
+        var b = Connection(limits);
+        Assert.Null(limits.Open(a));
+        Assert.Equal(new Refusal(503, "The number of current HTTP connections is 2, and this exceeds the limit of 1."), limits.Open(b));
+        limits.Close(b);
+        limits.Close(a);
+        Assert.Equal(0, limits.HttpConnections);
+    }
+
+    [Fact]
+    public void A_streams_own_MaxClients_applies()
+    {
+        var limits = new Limits(new ServerConfig { MaxClients = 10, MaxBandwidth = 100_000 });
+        var stream = Stream with { MaxClients = 1 };
+        Assert.Null(limits.Admit(Connection(limits), ClientKind.Viewer, stream, 640));
+        Assert.Equal(new Refusal(503, "The number of viewers of livestream is 2, and this exceeds the stream's limit of 1."), limits.Admit(Connection(limits), ClientKind.Viewer, stream, 640));
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Media;
+using Sluice.Server.Configuration;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Tests.Feeds;
+
+public sealed class FeedTests
+{
+    private static readonly TrackInfo Video = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.VP8, Width = 320, Height = 240 };
+    private static readonly TrackInfo Audio = new() { Index = 1, Kind = MediaKind.Audio, Codec = CodecId.Vorbis, SampleRate = 48000, Channels = 2 };
+
+    private sealed class Recorder : IFeedListener
+    {
+        public List<MediaPacket> Packets { get; } = [];
+        public List<bool> Sessions { get; } = [];
+        public int Ends { get; private set; }
+
+        public void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues) => Sessions.Add(continues);
+        public void OnPacket(MediaPacket packet) => Packets.Add(packet);
+        public void OnSessionEnd() => Ends++;
+    }
+
+    private static Feed NewFeed(out Recorder recorder)
+    {
+        var feed = new Feed(new FeedConfig { Name = "f.ffm" }, NullLogger.Instance);
+        recorder = new Recorder();
+        feed.Subscribe(recorder);
+        return feed;
+    }
+
+    private static MediaPacket Packet(int track, long ms, bool key = false) =>
+        new(track, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, new byte[10]);
+
+    [Fact]
+    public void Only_one_publisher_at_a_time()
+    {
+        var feed = NewFeed(out _);
+        using var first = feed.TryAcquire(IPAddress.Loopback, "test");
+        Assert.NotNull(first);
+        Assert.Null(feed.TryAcquire(IPAddress.Loopback, "test"));
+        first!.Dispose();
+        using var again = feed.TryAcquire(IPAddress.Loopback, "test");
+        Assert.NotNull(again);
+    }
+
+    [Fact]
+    public void A_returning_publisher_continues_the_time_line()
+    {
+        var feed = NewFeed(out var recorder);
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+            p.OnPacket(Packet(0, 5000, key: true));
+            p.OnPacket(Packet(1, 5010));
+            p.OnPacket(Packet(0, 5033));
+        }
+
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);      // its clock starts again at 0
+            p.OnPacket(Packet(0, 0, key: true));
+            p.OnPacket(Packet(0, 33));
+        }
+
+        Assert.Equal([false, true], recorder.Sessions);
+        Assert.Equal(2, recorder.Ends);
+        var times = recorder.Packets.Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
+        Assert.Equal([5000L, 5010, 5033, 5056, 5089], times);
+    }
+
+    [Fact]
+    public void Different_tracks_start_a_new_output()
+    {
+        var feed = NewFeed(out var recorder);
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+        }
+
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video with { Width = 640, Height = 480 }, Audio]);
+        }
+
+        Assert.Equal([false, false], recorder.Sessions);
+    }
+}

@@ -1,0 +1,73 @@
+using Sluice.Media;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Tests.Streams;
+
+public sealed class ChunkRingTests
+{
+    private static MuxedChunk Chunk(int bytes, bool join) => new(new byte[4], new byte[bytes - 4], join);
+
+    [Fact]
+    public void Readers_start_at_the_newest_join_point_and_read_in_order()
+    {
+        var ring = new ChunkRing(1 << 20);
+        Assert.Equal(-1, ring.LatestJoinPoint);
+        ring.Append(Chunk(100, join: false), 0);
+        ring.Append(Chunk(100, join: true), 1);
+        ring.Append(Chunk(100, join: false), 2);
+        ring.Append(Chunk(100, join: true), 3);
+        ring.Append(Chunk(100, join: false), 4);
+
+        Assert.Equal(3, ring.LatestJoinPoint);
+        var buffer = new Chunk[8];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(3, buffer, out int count));
+        Assert.Equal(2, count);
+        Assert.Equal([3L, 4L], buffer.Take(count).Select(c => c.Sequence));
+        Assert.Equal(ChunkReadStatus.Empty, ring.Read(5, buffer, out _));
+    }
+
+    [Fact]
+    public void Eviction_keeps_the_budget_but_never_the_newest_join_point()
+    {
+        var ring = new ChunkRing(64 * 1024); // the least budget a ring takes
+        ring.Append(Chunk(40_000, join: true), 0);
+        ring.Append(Chunk(40_000, join: false), 1);
+        // Over budget, but everything is in the newest GOP: nothing goes.
+        var buffer = new Chunk[8];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out int count));
+        Assert.Equal(2, count);
+
+        ring.Append(Chunk(40_000, join: true), 2);
+        // Now the first GOP can go.
+        Assert.Equal(ChunkReadStatus.Lagged, ring.Read(0, buffer, out _));
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(2, buffer, out count));
+        Assert.Equal(1, count);
+    }
+
+    [Fact]
+    public async Task A_waiting_reader_wakes_on_append_and_on_completion()
+    {
+        var ring = new ChunkRing(1 << 20);
+        var wait = ring.WaitAsync(0);
+        Assert.False(wait.IsCompleted);
+        ring.Append(Chunk(10, join: true), 0);
+        await wait.WaitAsync(TimeSpan.FromSeconds(5));
+
+        var next = ring.WaitAsync(1);
+        Assert.False(next.IsCompleted);
+        ring.Complete();
+        await next.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(ChunkReadStatus.Completed, ring.Read(1, new Chunk[1], out _));
+    }
+
+    [Fact]
+    public void Lag_is_measured_in_media_time()
+    {
+        var ring = new ChunkRing(1 << 20);
+        ring.Append(Chunk(10, join: true), 0);
+        ring.Append(Chunk(10, join: false), MediaTime.TicksPerSecond);
+        ring.Append(Chunk(10, join: false), 3 * MediaTime.TicksPerSecond);
+        Assert.Equal(3 * MediaTime.TicksPerSecond, ring.LagTicks(0));
+        Assert.Equal(0, ring.LagTicks(3));
+    }
+}

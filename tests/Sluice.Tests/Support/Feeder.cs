@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Sluice.Tests.Support;
+
+/// <summary>A real ffmpeg publishing a live test pattern (VP8 + Vorbis in WebM by default) to a feed URL.</summary>
+public sealed class Feeder : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+
+    private Feeder(Process process)
+    {
+        _process = process;
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (_stderr) { _stderr.AppendLine(e.Data); } } };
+        _process.OutputDataReceived += (_, _) => { };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public static readonly string[] WebmVp8Vorbis =
+    [
+        "-c:v", "libvpx", "-b:v", "512k", "-g", "30", "-deadline", "realtime", "-cpu-used", "8",
+        "-c:a", "libvorbis", "-b:a", "128k", "-ac", "2",
+        "-f", "webm", "-cluster_time_limit", "200", "-flush_packets", "1",
+    ];
+
+    /// <summary>Starts ffmpeg: a 320x240 30 fps test pattern and a 440 Hz tone, in real time, encoded by <paramref name="encode"/>.</summary>
+    public static Feeder Start(string url, string[]? encode = null, string size = "320x240", string? extraInput = null, double? seconds = null)
+    {
+        var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i", $"testsrc=size={size}:rate=30", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000" };
+        if (seconds is double s)
+        {
+            args.AddRange(["-t", s.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
+        args.AddRange(encode ?? WebmVp8Vorbis);
+        if (extraInput is not null)
+        {
+            args.AddRange(extraInput.Split(' '));
+        }
+
+        args.Add(url);
+        return new Feeder(ProcessRunner.Start("ffmpeg", args));
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
+
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    public void Dispose()
+    {
+        ProcessRunner.Kill(_process);
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Sluice.Server;
+using Sluice.Server.Configuration;
+using Sluice.Server.Hosting;
+
+namespace Sluice.Tests.Support;
+
+/// <summary>A real Sluice server (Kestrel) on a free loopback port, with its log captured.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, int port, CapturedLog log)
+    {
+        _app = app;
+        Port = port;
+        Log = log;
+    }
+
+    public int Port { get; }
+
+    public CapturedLog Log { get; }
+
+    public SluiceServer Server => _app.Services.GetRequiredService<SluiceServer>();
+
+    public string Url(string path) => $"http://127.0.0.1:{Port}/{path.TrimStart('/')}";
+
+    public static async Task<TestServer> StartAsync(string configText, string file = "test.conf")
+    {
+        var parsed = ConfigParser.Parse(configText, file);
+        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
+        return await StartAsync(parsed.Config!);
+    }
+
+    public static async Task<TestServer> StartAsync(ServerConfig config)
+    {
+        var log = new CapturedLog();
+        for (int attempt = 0; ; attempt++)
+        {
+            int port = Ports.Free();
+            var app = SluiceHost.Build(config, new SluiceHostOptions
+            {
+                Port = port,
+                BindAddress = IPAddress.Loopback,
+                ConfigureLogging = b => b.AddProvider(log),
+            });
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                await app.StartAsync(cts.Token);
+                return new TestServer(app, port, log);
+            }
+            catch (IOException) when (attempt < 3)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _app.StopAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Every log line of a test server, to assert on.</summary>
+public sealed class CapturedLog : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+
+    public async Task<string> WaitForAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = _lines.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no log line with \"{text}\" within {timeout.TotalSeconds} s; log:\n{string.Join("\n", _lines)}");
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturedLog owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+    }
+}
