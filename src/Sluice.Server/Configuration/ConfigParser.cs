@@ -45,6 +45,7 @@ public static partial class ConfigParser
         private ConfigSection _section = ConfigSection.Global;
         private string _sectionName = "";
         private int _sectionLine;
+        private bool _discardSection;
 
         public ConfigParseResult Run(string text)
         {
@@ -252,27 +253,35 @@ public static partial class ConfigParser
             }
 
             var kind = section.ToString();
+            var valid = true;
             if (!closed)
             {
                 Error($"'{command} {string.Join(" ", args)}' is missing its closing '>'; write <{kind} name>");
-                return;
+                valid = false;
             }
-
-            if (words.Count != 1 || words[0].Length == 0)
+            else if (words.Count != 1 || words[0].Length == 0)
             {
                 Error(words.Count == 0 || words[0].Length == 0
                     ? $"<{kind}> needs a name; write <{kind} name>, the name is the URL path (http://host:port/name)"
                     : $"<{kind}> takes one name, got {words.Count} ({string.Join(" ", words.Select(w => $"'{w}'"))}); the name is one URL path segment");
-                return;
+                valid = false;
             }
 
+            var name = words.Count > 0 ? words[0] : "";
             if (_section != ConfigSection.Global)
             {
-                Error($"<{kind} {words[0]}> cannot be inside {SectionText}; sections do not nest, close it with </{_section}> first");
+                Error($"<{kind} {name}> cannot be inside {SectionText}; sections do not nest, close it with </{_section}> first");
                 FinishSection();
             }
 
-            var name = words[0];
+            if (!valid)
+            {
+                // Read the section's lines so that they and its closing tag give no more errors; keep nothing.
+                (_section, _sectionName, _sectionLine, _discardSection) = (section, name, _line, true);
+                BeginSection(section, name);
+                return;
+            }
+
             if (!ConfigValues.IsPathSegment(name))
             {
                 Error($"{kind.ToLowerInvariant()} name '{name}' is not a URL path segment (http://host:port/{name}); use letters, digits and . - _ ~ only, no '/', '?', '#', '%' or spaces");
@@ -290,6 +299,11 @@ public static partial class ConfigParser
             }
 
             (_section, _sectionName, _sectionLine) = (section, name, _line);
+            BeginSection(section, name);
+        }
+
+        private void BeginSection(ConfigSection section, string name)
+        {
             switch (section)
             {
                 case ConfigSection.Feed:
@@ -334,6 +348,12 @@ public static partial class ConfigParser
 
         private void FinishSection()
         {
+            if (_discardSection)
+            {
+                (_feed, _stream, _section, _discardSection) = (null, null, ConfigSection.Global, false);
+                return;
+            }
+
             switch (_section)
             {
                 case ConfigSection.Feed:
