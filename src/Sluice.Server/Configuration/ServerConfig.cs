@@ -135,6 +135,7 @@ public sealed record CodecSettings
     public double? FrameRate { get; init; }
     public int? GopSize { get; init; }
     public long? BitRateTolerance { get; init; }
+    /// <summary>VideoBufferSize in KiB, as written (ffserver gave the encoder n × 8192 bits).</summary>
     public long? BufferSize { get; init; }
     public long? BitRateRangeMin { get; init; }
     public long? BitRateRangeMax { get; init; }

@@ -1,0 +1,136 @@
+using System.Globalization;
+
+namespace Sluice.Server.Configuration;
+
+public static partial class ConfigParser
+{
+    /// <summary>&lt;Feed name&gt; ... &lt;/Feed&gt;, and the ACL lines shared with streams.</summary>
+    private sealed partial class Session
+    {
+        private FeedConfig? _feed;
+
+        private void BeginFeed(string name) => _feed = new FeedConfig { Name = name, Location = Here };
+
+        private void EndFeed()
+        {
+            if (_feed is not null)
+            {
+                _feeds.Add(_feed);
+                _feed = null;
+            }
+        }
+
+        private void FeedDirective(string name, List<string> args)
+        {
+            var feed = _feed!;
+            switch (name)
+            {
+                case "File":
+                    _feed = feed with { File = args[0], ReadOnly = false };
+                    break;
+                case "ReadOnlyFile":
+                    _feed = feed with { File = args[0], ReadOnly = true };
+                    break;
+                case "Truncate":
+                    // "Truncate N" was deprecated in ffserver; any argument other than 0 still meant true.
+                    var truncate = true;
+                    if (args.Count == 1)
+                    {
+                        if (ConfigValues.Double(args[0], double.MinValue, double.MaxValue) is not { } n)
+                        {
+                            Error($"invalid Truncate '{args[0]}': write Truncate alone, with no argument");
+                            break;
+                        }
+
+                        truncate = n != 0;
+                    }
+
+                    _feed = feed with { Truncate = truncate };
+                    break;
+                case "FileMaxSize":
+                    if (ConfigValues.FileSize(args[0]) is not { } size)
+                    {
+                        Error($"invalid FileMaxSize '{args[0]}': expected a number with a K, M or G suffix (1024-based), e.g. 200K or 5M");
+                    }
+                    else if (size < ConfigValues.MinFileMaxSize)
+                    {
+                        Error($"FileMaxSize {args[0]} is too small: the minimum is 16K ({ConfigValues.MinFileMaxSize.ToString(CultureInfo.InvariantCulture)} bytes)");
+                    }
+                    else
+                    {
+                        _feed = feed with { FileMaxSize = size };
+                    }
+
+                    break;
+                case "Launch":
+                    _feed = feed with { Launch = [.. args] };
+                    break;
+                case "ACL":
+                    if (AclRule(args) is { } rule)
+                    {
+                        _feed = feed with { Acl = feed.Acl.Add(rule) };
+                    }
+
+                    break;
+            }
+        }
+
+        /// <summary>ACL allow|deny first [last].</summary>
+        private AclRule? AclRule(List<string> args)
+        {
+            bool allow;
+            if (string.Equals(args[0], "allow", StringComparison.OrdinalIgnoreCase))
+            {
+                allow = true;
+            }
+            else if (string.Equals(args[0], "deny", StringComparison.OrdinalIgnoreCase))
+            {
+                allow = false;
+            }
+            else
+            {
+                Error($"ACL action '{args[0]}' should be allow or deny; usage: ACL allow|deny <first-address> [<last-address>]");
+                return null;
+            }
+
+            var first = ConfigValues.Address(args[1]);
+            var last = args.Count == 3 ? ConfigValues.Address(args[2]) : first;
+            foreach (var (text, address) in args.Count == 3 ? [(args[1], first), (args[2], last)] : new[] { (args[1], first) })
+            {
+                if (address is null)
+                {
+                    Error($"invalid ACL address '{text}': expected an IPv4 or IPv6 address such as 192.168.0.1 or ::1; host names other than localhost are not resolved");
+                }
+            }
+
+            if (first is null || last is null)
+            {
+                return null;
+            }
+
+            if (first.IsIPv4MappedToIPv6)
+            {
+                first = first.MapToIPv4();
+            }
+
+            if (last.IsIPv4MappedToIPv6)
+            {
+                last = last.MapToIPv4();
+            }
+
+            if (first.AddressFamily != last.AddressFamily)
+            {
+                Error($"ACL range {args[1]} {args[2]} mixes IPv4 and IPv6; write one ACL line for each family");
+                return null;
+            }
+
+            if (first.GetAddressBytes().AsSpan().SequenceCompareTo(last.GetAddressBytes()) > 0)
+            {
+                Error($"ACL range {args[1]} {args[2]} is reversed; write the lower address first: ACL {args[0]} {args[2]} {args[1]}");
+                return null;
+            }
+
+            return new AclRule(allow, first, last, Here);
+        }
+    }
+}
