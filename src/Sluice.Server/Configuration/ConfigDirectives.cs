@@ -39,7 +39,7 @@ internal static class ConfigDirectives
         new("RTSPPort", G, 1, 1, "RTSPPort <port>"),
         new("RTSPBindAddress", G, 1, 1, "RTSPBindAddress <ip-address>"),
         new("MaxHTTPConnections", G, 1, 1, "MaxHTTPConnections <1-65535>"),
-        new("MaxClients", G, 1, 1, "MaxClients <1-65535>"),
+        new("MaxClients", G | S, 1, 1, "MaxClients <1-65535>"), // in <Stream>: Sluice's per-stream limit
         new("MaxBandwidth", G, 1, 1, "MaxBandwidth <kbit/s>"),
         new("CustomLog", G, 1, 1, "CustomLog <path or ->"),
         new("NoDaemon", G, 0, 0, "NoDaemon"),

@@ -70,6 +70,13 @@ public static partial class ConfigParser
                     }
 
                     break;
+                case "MaxClients":
+                    if (Limit(name, arg) is { } maxClients)
+                    {
+                        _stream = s with { MaxClients = maxClients };
+                    }
+
+                    break;
                 case "MaxTime":
                     if (Seconds(name, arg) is { } maxTime)
                     {

@@ -95,8 +95,8 @@ public sealed class ConfigParserErrorTests
         },
         {
             "global directive inside a stream",
-            Feed + "<Stream s>\nFeed feed1.ffm\nMaxClients 10\n</Stream>\n",
-            ["t.conf:5: MaxClients is not allowed inside <Stream s> (line 3); it belongs outside any section"]
+            Feed + "<Stream s>\nFeed feed1.ffm\nMaxBandwidth 10\n</Stream>\n",
+            ["t.conf:5: MaxBandwidth is not allowed inside <Stream s> (line 3); it belongs outside any section"]
         },
         {
             "ACL outside a section",

@@ -87,6 +87,14 @@ public sealed class ConfigParserTests
     }
 
     [Fact]
+    public void MaxClientsInsideAStreamLimitsThatStreamsViewers()
+    {
+        var config = ParseOk("<Feed f.ffm>\n</Feed>\n<Stream s>\nFeed f.ffm\nMaxClients 3\n</Stream>\n");
+        Assert.Equal(3, config.Streams[0].MaxClients);
+        Assert.Equal(ServerConfig.DefaultMaxClients, config.MaxClients);
+    }
+
+    [Fact]
     public void FeedDefaultsAndLaunchQuoting()
     {
         var feed = ParseOk("<Feed f.ffm>\nLaunch ffmpeg -i 'my file.mp4' -c:v libvpx\n</Feed>\n").Feeds[0];

@@ -1,0 +1,30 @@
+using System.Text.Json;
+using Sluice.Tests.Support;
+
+namespace Sluice.Tests;
+
+/// <summary>Debian's headless Chromium, driven by Playwright, plays the / page.</summary>
+public sealed class BrowserTests
+{
+    [Fact]
+    public async Task Chromium_plays_the_live_stream_on_the_index_page()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open());
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
+
+        var run = await ProcessRunner.RunAsync("node", [Path.Combine(Configs.RepoRoot, "tests", "browser", "play.mjs"), server.Url("/"), "5"],
+            TimeSpan.FromSeconds(90), Path.Combine(Configs.RepoRoot, "tests", "browser"));
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.Equal(0, run.ExitCode);
+        using var json = JsonDocument.Parse(run.StdOut.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("errors").GetArrayLength() == 0, run.StdOut);
+        var end = root.GetProperty("end");
+        Assert.Equal(JsonValueKind.Null, end.GetProperty("error").ValueKind);
+        Assert.Equal(320, end.GetProperty("videoWidth").GetInt32());
+        Assert.Equal(240, end.GetProperty("videoHeight").GetInt32());
+        // Within 5 s of wall time, the picture moved on by at least 2 s.
+        Assert.True(root.GetProperty("advanced").GetDouble() >= 2.0, run.StdOut);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+using Sluice.Tests.Support;
+
+namespace Sluice.Tests;
+
+/// <summary>The built-in config of scripts/run: the seed config plus a Launch feeder and a status page.</summary>
+public sealed class DefaultConfigTests
+{
+    private static string BuiltInConfig => File.ReadAllText(Path.Combine(Configs.RepoRoot, "src", "Sluice", "default.conf"));
+
+    [Fact]
+    public async Task The_launched_feeder_publishes_and_the_status_page_shows_it()
+    {
+        await using var server = await TestServer.StartAsync(BuiltInConfig, "default.conf");
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
+
+        var probe = await Tools.ProbeStreamsAsync(server.Url("livestream"));
+        Assert.Equal(0, probe.ExitCode);
+        Assert.Contains("\"codec_name\": \"vp8\"", probe.StdOut);
+        Assert.Contains("\"width\": 320", probe.StdOut);
+        Assert.Contains("\"codec_name\": \"vorbis\"", probe.StdOut);
+        Assert.Contains("\"channels\": 2", probe.StdOut);
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var json = JsonDocument.Parse(await client.GetStringAsync(server.Url("stat.json")));
+        var feed = json.RootElement.GetProperty("feeds").EnumerateArray().Single();
+        Assert.Equal("livestream.ffm", feed.GetProperty("name").GetString());
+        var publisher = feed.GetProperty("publisher");
+        Assert.Equal("127.0.0.1", publisher.GetProperty("address").GetString());
+        Assert.Equal("Matroska", publisher.GetProperty("format").GetString());
+        Assert.True(publisher.GetProperty("bytesReceived").GetInt64() > 0);
+        Assert.Equal(["video", "audio"], feed.GetProperty("tracks").EnumerateArray().Select(t => t.GetProperty("kind").GetString()));
+
+        string html = await client.GetStringAsync(server.Url("stat.html"));
+        Assert.Contains("Number of connections:", html);
+        Assert.Contains("Bandwidth in use:", html);
+
+        string index = await client.GetStringAsync(server.Url("/"));
+        Assert.Contains("<video id=\"livestream\" src=\"/livestream\"", index);
+
+        await server.Log.WaitForAsync("Stream livestream (default.conf:", TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task A_launched_feeder_that_dies_is_started_again()
+    {
+        // A Launch command that exits at once: the server restarts it with backoff and logs each exit.
+        await using var server = await TestServer.StartAsync("""
+            <Feed f.ffm>
+            Launch ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i testsrc=size=160x120:rate=30 -t 0.5 -c:v libvpx -f webm
+            </Feed>
+            <Stream s>
+            Feed f.ffm
+            </Stream>
+            """);
+        await server.Log.WaitForAsync("Feed f.ffm: launched process exited with code 0; restarting in 1 s", TimeSpan.FromSeconds(20));
+        await server.Log.WaitForAsync("Feed f.ffm: launched process exited with code 0; restarting in 2 s", TimeSpan.FromSeconds(20));
+    }
+}
+
+public sealed class HttpBehaviourTests
+{
+    [Fact]
+    public async Task Requests_get_precise_status_codes_and_the_access_log_records_them()
+    {
+        string logFile = Path.Combine(Path.GetTempPath(), $"sluice-access-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using (var server = await TestServer.StartAsync(Configs.Open(extraGlobal: $"""
+                CustomLog {logFile}
+                <Redirect old>
+                URL http://example.invalid/new
+                </Redirect>
+                """)))
+            {
+                using var handler = new HttpClientHandler { AllowAutoRedirect = false };
+                using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("SluiceTest/1.0");
+
+                using var missing = await client.GetAsync(server.Url("nothing"));
+                Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+                Assert.Equal("No feed or stream is named nothing.\n", await missing.Content.ReadAsStringAsync());
+
+                using var getFeed = await client.GetAsync(server.Url("livestream.ffm"));
+                Assert.Equal(HttpStatusCode.MethodNotAllowed, getFeed.StatusCode);
+
+                using var postStream = await client.PostAsync(server.Url("livestream"), new ByteArrayContent([]));
+                Assert.Equal(HttpStatusCode.MethodNotAllowed, postStream.StatusCode);
+
+                using var redirect = await client.GetAsync(server.Url("old"));
+                Assert.Equal(HttpStatusCode.MovedPermanently, redirect.StatusCode);
+                Assert.Equal("http://example.invalid/new", redirect.Headers.Location!.ToString());
+
+                using var page = await client.GetAsync(server.Url("/"));
+                Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            }
+
+            var lines = await File.ReadAllLinesAsync(logFile);
+            Assert.Equal(5, lines.Length);
+            Assert.Matches(@"^127\.0\.0\.1 - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] ""GET /nothing HTTP/1\.1"" 404 36 ""-"" ""SluiceTest/1\.0""$", lines[0]);
+            Assert.Contains("\"POST /livestream HTTP/1.1\" 405", lines[2]);
+            Assert.Contains("\"GET /old HTTP/1.1\" 301", lines[3]);
+        }
+        finally
+        {
+            File.Delete(logFile);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// Opens a page in Debian's Chromium (headless) and reports how its first <video> plays, as one JSON line.
+// Usage: node play.mjs URL [seconds-to-watch]
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const url = process.argv[2];
+const watchSeconds = Number(process.argv[3] ?? 5);
+if (!url) {
+  console.error('usage: node play.mjs URL [seconds]');
+  process.exit(2);
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  timeout: 30000,
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+});
+const result = { url, errors: [] };
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', e => result.errors.push(String(e)));
+  await page.goto(url, { timeout: 15000 });
+  await page.waitForSelector('video', { timeout: 10000 });
+  // Wait until the video has started, then watch currentTime advance.
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v && v.readyState >= 2 && v.currentTime > 0;
+  }, null, { timeout: 15000, polling: 100 }).catch(() => {});
+  const read = () => page.evaluate(() => {
+    const v = document.querySelector('video');
+    return {
+      currentTime: v.currentTime, readyState: v.readyState, paused: v.paused,
+      videoWidth: v.videoWidth, videoHeight: v.videoHeight,
+      error: v.error ? `${v.error.code} ${v.error.message}` : null,
+    };
+  });
+  const start = await read();
+  const startedAt = Date.now();
+  await page.waitForTimeout(watchSeconds * 1000);
+  const end = await read();
+  result.start = start;
+  result.end = end;
+  result.wallSeconds = (Date.now() - startedAt) / 1000;
+  result.advanced = end.currentTime - start.currentTime;
+} catch (e) {
+  result.errors.push(String(e));
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
