@@ -248,9 +248,12 @@ public sealed partial class MatroskaDemuxer : IDemuxer
                 return true;
             }
 
-            case ElementId.Segment:
             case ElementId.Ebml:
-                Ebml.ThrowFormat(_position, $"{Ebml.NameOf(id)} inside a Segment");
+                Ebml.ThrowFormat(_position, "a new EBML header inside the Segment; chained streams are not supported");
+                return false;
+
+            case ElementId.Segment:
+                Ebml.ThrowFormat(_position, "Segment inside a Segment");
                 return false;
 
             default:

@@ -24,6 +24,7 @@ public sealed class WebmMuxer : IMuxer
     private const long OpusSeekPreRollNs = 80_000_000;
 
     private readonly TrackInfo[] _tracks;
+    private readonly long[] _codecDelayMs;
     private readonly bool _hasVideo;
     private readonly byte[] _header;
 
@@ -55,6 +56,8 @@ public sealed class WebmMuxer : IMuxer
             }
         }
 
+        // Matroska block times include the CodecDelay that packet times (presentation times) leave out.
+        _codecDelayMs = [.. _tracks.Select(t => t.CodecDelayNs > 0 ? (t.CodecDelayNs + 500_000) / 1_000_000 : 0)];
         _hasVideo = _tracks.Any(t => t.Kind == MediaKind.Video);
         DocType = _tracks.All(t => MatroskaCodecs.IsWebmCodec(t.Codec)) ? "webm" : "matroska";
         ContentType = (DocType, _hasVideo) switch
@@ -84,7 +87,7 @@ public sealed class WebmMuxer : IMuxer
 
         var track = _tracks[packet.Track];
         bool video = track.Kind == MediaKind.Video;
-        long ms = MediaTime.ToMilliseconds(packet.Pts);
+        long ms = MediaTime.ToMilliseconds(packet.Pts) + _codecDelayMs[packet.Track];
 
         bool startCluster = !_inCluster
             || (video && packet.IsKeyframe)
