@@ -154,6 +154,29 @@ public sealed class MatroskaDemuxerTests
     }
 
     [Fact]
+    public void An_unknown_size_cluster_ends_with_its_known_size_segment()
+    {
+        var w = MatroskaDocument.Header();
+        w.Master(ElementId.Segment, s => s
+            .Master(ElementId.Tracks, t => t.Master(ElementId.TrackEntry, e => e.UInt(ElementId.TrackNumber, 1).UInt(ElementId.TrackType, 1).String(ElementId.CodecId, "V_AV1")))
+            .ClusterOfUnknownSize(0)
+            .Binary(ElementId.SimpleBlock, MatroskaDocument.Block(1, 0, 0x80, [1])));
+        w.Binary(ElementId.Void, [0, 0]);
+        byte[] data = w.ToArray();
+
+        var demuxer = new MatroskaDemuxer();
+        var recorder = Feeder.Feed(demuxer, data, 2);
+
+        Assert.Single(recorder.Packets);
+        Assert.Equal(CodecId.AV1, recorder.Tracks![0].Codec);
+        Assert.Equal(data.Length, demuxer.Position);
+
+        // cut before the SimpleBlock (7 bytes) and the Void (4): an element boundary, but inside the known-size Segment
+        var cut = Assert.Throws<MediaFormatException>(() => Feeder.Feed(new MatroskaDemuxer(), data[..^11], 2));
+        Assert.Contains("input ended inside Segment", cut.Reason);
+    }
+
+    [Fact]
     public void Garbage_is_not_an_EBML_stream()
     {
         var error = Fails("GET / HTTP/1.1\r\n\r\n"u8.ToArray());
