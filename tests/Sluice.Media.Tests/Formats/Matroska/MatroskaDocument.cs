@@ -18,7 +18,7 @@ internal static class MatroskaDocument
     {
         var w = Header();
         w.UnknownSizeHeader(ElementId.Segment);
-        w.Master(ElementId.Info, i => i.UInt(ElementId.TimestampScale, timestampScale).UInt(0x4321 is var unknown ? (ElementId)unknown : 0, 7));
+        w.Master(ElementId.Info, i => i.UInt(ElementId.TimestampScale, timestampScale).UInt((ElementId)0x4321, 7));
         w.Master(ElementId.Tracks, t => t
             .Master(ElementId.TrackEntry, e =>
             {
