@@ -23,7 +23,11 @@ public static class Responses
         }
     }
 
-    /// <summary>Answers and closes the connection (a publisher only notices a refusal when the connection closes).</summary>
+    /// <summary>
+    /// Answers and closes the connection (a publisher only notices a refusal when the connection closes).
+    /// "Connection: close" makes Kestrel end the connection after the response without reading the rest of
+    /// the body, so a client that waits for the answer reads it, and one that keeps sending (ffmpeg) is cut off.
+    /// </summary>
     public static async Task RefuseAndCloseAsync(HttpContext context, int status, string reason)
     {
         try
@@ -35,8 +39,7 @@ public static class Responses
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             // The client is gone already; the refusal is logged by the caller.
+            context.Abort();
         }
-
-        context.Abort();
     }
 }
