@@ -12,6 +12,7 @@ public sealed class BrowserTests
         await using var server = await TestServer.StartAsync(Configs.Open());
         using var feeder = Feeder.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
+        await Task.Delay(3000); // a stream that has been live a while: the viewer's start burst (Preroll) is there
 
         var run = await ProcessRunner.RunAsync("node", [Path.Combine(Configs.RepoRoot, "tests", "browser", "play.mjs"), server.Url("/"), "5"],
             TimeSpan.FromSeconds(90), Path.Combine(Configs.RepoRoot, "tests", "browser"));

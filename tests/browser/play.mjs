@@ -27,13 +27,15 @@ const result = { url, errors: [] };
 try {
   const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', e => result.errors.push(String(e)));
+  const loadedAt = Date.now();
   await page.goto(url, { timeout: 15000 });
   await page.waitForSelector('video', { timeout: 10000 });
-  // Wait until the video has started, then watch currentTime advance.
+  // Wait until the video is playing (not paused, with data ahead), then watch currentTime advance.
   await page.waitForFunction(() => {
     const v = document.querySelector('video');
-    return v && v.readyState >= 2 && v.currentTime > 0;
-  }, null, { timeout: 15000, polling: 100 }).catch(() => {});
+    return v && !v.paused && v.readyState >= 3 && v.currentTime > 0;
+  }, null, { timeout: 20000, polling: 50 }).catch(() => result.errors.push('the video did not start playing within 20 s'));
+  result.secondsToPlay = (Date.now() - loadedAt) / 1000;
   const read = () => page.evaluate(() => {
     const v = document.querySelector('video');
     return {

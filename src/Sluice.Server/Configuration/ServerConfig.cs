@@ -92,8 +92,17 @@ public sealed record StreamConfig
 
     public ImmutableDictionary<string, string> Metadata { get; init; } = ImmutableDictionary<string, string>.Empty;
 
-    /// <summary>Preroll in seconds: how far back in the feed a new viewer starts.</summary>
-    public double Preroll { get; init; }
+    /// <summary>Preroll in seconds: how far back in the feed a new viewer starts (at a keyframe); null when not set.</summary>
+    public double? Preroll { get; init; }
+
+    /// <summary>
+    /// Where a viewer starts when the stream sets no Preroll: 2 s back, at a keyframe. A browser buffers about
+    /// 2.3 s of a live WebM before it plays; sent at once, that start makes playback begin immediately
+    /// instead of after about 4 s, and the browser then plays at the same distance from live either way.
+    /// </summary>
+    public const double DefaultPreroll = 2;
+
+    public double EffectivePreroll => Preroll ?? DefaultPreroll;
 
     public bool StartSendOnKey { get; init; }
 

@@ -89,8 +89,9 @@ public sealed partial class ProgressiveViewer
     private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, CancellationTokenSource flushTimeout, CancellationToken aborted)
     {
         var ring = output.Ring;
+        long preroll = (long)(_stream.Config.EffectivePreroll * MediaTime.TicksPerSecond);
         long position;
-        while ((position = ring.LatestJoinPoint) < 0)
+        while ((position = ring.JoinPointBefore(preroll)) < 0)
         {
             if (ring.IsCompleted)
             {

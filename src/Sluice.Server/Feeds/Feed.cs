@@ -25,6 +25,8 @@ public sealed partial class Feed
     private long _sessionFirstDts = long.MinValue;
     private long _lastDts = long.MinValue; // output time line
     private long _lastDuration;
+    private long[] _trackLastDts = [];       // output time of each track's newest packet
+    private bool[] _trackSeenInSession = [];
     private int _videoTrack = -1;
 
     // bitrate measurement over a sliding window
@@ -102,9 +104,11 @@ public sealed partial class Feed
         _tracks = [.. tracks];
         _videoTrack = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video)?.Index ?? -1;
         _sessionFirstDts = long.MinValue;
+        _trackSeenInSession = new bool[tracks.Count];
         if (!continues)
         {
             _ring.Clear();
+            _trackLastDts = Enumerable.Repeat(long.MinValue, tracks.Count).ToArray();
         }
 
         LogSession(_logger, Name, string.Join(", ", tracks), continues);
@@ -123,7 +127,24 @@ public sealed partial class Feed
             _offset = _lastDts == long.MinValue ? 0 : _lastDts + Math.Max(_lastDuration, MediaTime.TicksPerMillisecond) - packet.Dts;
         }
 
+        if ((uint)packet.Track < (uint)_trackSeenInSession.Length && !_trackSeenInSession[packet.Track])
+        {
+            // A track's first packet of a session must come after that track's last one: the session's
+            // first packet may belong to another track that starts a little later, so raise the offset if needed.
+            _trackSeenInSession[packet.Track] = true;
+            long last = _trackLastDts[packet.Track];
+            if (last != long.MinValue && packet.Dts + _offset <= last)
+            {
+                _offset = last + MediaTime.TicksPerMillisecond - packet.Dts;
+            }
+        }
+
         var shifted = packet.Shifted(_offset);
+        if ((uint)packet.Track < (uint)_trackLastDts.Length && shifted.Dts > _trackLastDts[packet.Track])
+        {
+            _trackLastDts[packet.Track] = shifted.Dts;
+        }
+
         if (shifted.Dts > _lastDts)
         {
             _lastDuration = _lastDts == long.MinValue ? 0 : Math.Min(shifted.Dts - _lastDts, MediaTime.TicksPerSecond);

@@ -21,6 +21,9 @@ public sealed record SluiceHostOptions
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Whether the server log goes to the console (tests capture it instead).</summary>
+    public bool ConsoleLog { get; init; } = true;
+
     /// <summary>Extra logging set-up (tests capture the log).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 }
@@ -32,12 +35,16 @@ public static class SluiceHost
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (options.ConsoleLog)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
-            o.UseUtcTimestamp = true;
-        });
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         options.ConfigureLogging?.Invoke(builder.Logging);

@@ -116,6 +116,38 @@ public sealed class ChunkRing
         _first++;
     }
 
+    /// <summary>
+    /// The newest join point at least <paramref name="back"/> ticks older than the newest chunk (the oldest
+    /// join point kept when none is that old), or -1 when there is no join point. Zero gives <see cref="LatestJoinPoint"/>.
+    /// </summary>
+    public long JoinPointBefore(long back)
+    {
+        lock (_lock)
+        {
+            if (back <= 0 || _latestJoinPoint < 0)
+            {
+                return _latestJoinPoint;
+            }
+
+            long target = _slots[(_next - 1) & Mask].Time - back;
+            long found = -1;
+            for (long s = _latestJoinPoint; s >= _first; s--)
+            {
+                var chunk = _slots[s & Mask];
+                if (chunk.IsJoinPoint)
+                {
+                    found = s;
+                    if (chunk.Time <= target)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            return found;
+        }
+    }
+
     /// <summary>Copies the chunks from <paramref name="position"/> on into <paramref name="buffer"/>.</summary>
     public ChunkReadStatus Read(long position, Chunk[] buffer, out int count)
     {

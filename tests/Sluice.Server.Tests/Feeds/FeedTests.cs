@@ -71,6 +71,32 @@ public sealed class FeedTests
     }
 
     [Fact]
+    public void Each_track_stays_monotonic_when_the_new_session_starts_with_a_later_track()
+    {
+        var feed = NewFeed(out var recorder);
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+            p.OnPacket(Packet(1, 990));
+            p.OnPacket(Packet(0, 1000, key: true)); // video is the newest packet
+        }
+
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+            p.OnPacket(Packet(1, 21));              // audio comes first, 21 ms after the video's start
+            p.OnPacket(Packet(0, 0, key: true));
+            p.OnPacket(Packet(1, 42));
+            p.OnPacket(Packet(0, 33));
+        }
+
+        var video = recorder.Packets.Where(x => x.Track == 0).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
+        var audio = recorder.Packets.Where(x => x.Track == 1).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
+        Assert.Equal([1000L, 1001, 1034], video);
+        Assert.Equal([990L, 1010, 1043], audio); // the offset rose by 12 ms at the video's first packet
+    }
+
+    [Fact]
     public void Different_tracks_start_a_new_output()
     {
         var feed = NewFeed(out var recorder);

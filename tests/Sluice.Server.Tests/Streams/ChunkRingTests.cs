@@ -70,4 +70,21 @@ public sealed class ChunkRingTests
         Assert.Equal(3 * MediaTime.TicksPerSecond, ring.LagTicks(0));
         Assert.Equal(0, ring.LagTicks(3));
     }
+
+    [Fact]
+    public void Preroll_starts_at_the_newest_join_point_old_enough()
+    {
+        var ring = new ChunkRing(1 << 20);
+        for (int i = 0; i < 10; i++)
+        {
+            // a join point every second, a chunk every half second
+            ring.Append(Chunk(10, join: i % 2 == 0), i * MediaTime.TicksPerSecond / 2);
+        }
+
+        // newest chunk at 4.5 s; join points at 0, 1, 2, 3, 4 s (sequences 0, 2, 4, 6, 8)
+        Assert.Equal(8, ring.JoinPointBefore(0));
+        Assert.Equal(6, ring.JoinPointBefore(MediaTime.TicksPerSecond));
+        Assert.Equal(4, ring.JoinPointBefore(2 * MediaTime.TicksPerSecond));
+        Assert.Equal(0, ring.JoinPointBefore(60 * MediaTime.TicksPerSecond)); // the oldest kept
+    }
 }

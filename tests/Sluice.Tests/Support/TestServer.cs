@@ -46,6 +46,8 @@ public sealed class TestServer : IAsyncDisposable
             {
                 Port = port,
                 BindAddress = IPAddress.Loopback,
+                ConsoleLog = false,
+                MinimumLogLevel = LogLevel.Debug,
                 ConfigureLogging = b => b.AddProvider(log),
             });
             try
