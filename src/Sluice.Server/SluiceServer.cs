@@ -23,6 +23,7 @@ public sealed partial class SluiceServer : IDisposable
         Loggers = loggers;
         _logger = loggers.CreateLogger("Sluice.Server");
         Limits = new Limits(config);
+        ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
         AccessLog = AccessLog.Open(config.CustomLog);
 
         Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time), StringComparer.Ordinal);
@@ -54,7 +55,7 @@ public sealed partial class SluiceServer : IDisposable
     public AccessLog? AccessLog { get; }
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }
-    public ViewerPolicy ViewerPolicy { get; init; } = new();
+    public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
     public void Dispose() => AccessLog?.Dispose();

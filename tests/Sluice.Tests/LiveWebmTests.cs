@@ -31,6 +31,44 @@ public sealed class LiveWebmTests
     }
 
     [Fact]
+    public async Task A_publisher_may_use_PUT()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open());
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), extraInput: "-method PUT");
+        await Tools.WaitForStreamAsync(server, "livestream", Startup);
+        await server.Log.WaitForAsync("Feed livestream.ffm: publisher 127.0.0.1 connected (HTTP PUT)", TimeSpan.FromSeconds(5));
+
+        var result = await Tools.DecodeAsync(server.Url("livestream"), 60);
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(result.StdErr.Trim() == "", result.StdErr);
+    }
+
+    [Fact]
+    public async Task A_publisher_may_send_a_body_with_Content_Length_instead_of_chunks()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-put-{Guid.NewGuid():N}.webm");
+        try
+        {
+            var made = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i", "sine", "-t", "2",
+                "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-c:a", "libvorbis", "-f", "webm", file], TimeSpan.FromSeconds(30));
+            Assert.Equal(0, made.ExitCode);
+            await using var server = await TestServer.StartAsync(Configs.Open());
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+            long length = new FileInfo(file).Length;
+            using var content = new StreamContent(File.OpenRead(file));
+            content.Headers.ContentLength = length;
+            using var response = await client.PutAsync(server.Url("livestream.ffm"), content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await server.Log.WaitForAsync($"Feed livestream.ffm: publisher 127.0.0.1 finished after {length} bytes", TimeSpan.FromSeconds(5));
+            Assert.True(server.Server.Feeds["livestream.ffm"].PacketsReceived > 60 + 50);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Ffprobe_shows_the_feed_codecs_and_a_late_viewer_starts_at_a_keyframe()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());

@@ -42,6 +42,7 @@ internal static class ConfigDirectives
         new("MaxClients", G | S, 1, 1, "MaxClients <1-65535>"), // in <Stream>: Sluice's per-stream limit
         new("MaxBandwidth", G, 1, 1, "MaxBandwidth <kbit/s>"),
         new("CustomLog", G, 1, 1, "CustomLog <path or ->"),
+        new("SlowViewerTimeout", G, 1, 1, "SlowViewerTimeout <seconds>"), // Sluice's own
         new("NoDaemon", G, 0, 0, "NoDaemon"),
         new("LoadModule", G, 0, Rest, "LoadModule <module>"),
         new("UseDefaults", G | S, 0, 0, "UseDefaults"),

@@ -76,6 +76,13 @@ public static partial class ConfigParser
                 case "CustomLog":
                     _global = _global with { CustomLog = args[0] };
                     break;
+                case "SlowViewerTimeout":
+                    if (Seconds(name, args[0]) is { } slow)
+                    {
+                        _global = _global with { SlowViewerTimeout = slow > 0 ? slow : ServerConfig.DefaultSlowViewerTimeout };
+                    }
+
+                    break;
                 case "UseDefaults":
                     _useDefaults = true;
                     break;

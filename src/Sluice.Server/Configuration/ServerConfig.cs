@@ -34,6 +34,14 @@ public sealed record ServerConfig
     /// <summary>MaxBandwidth in kbit/s.</summary>
     public long MaxBandwidth { get; init; } = DefaultMaxBandwidthKbps;
 
+    public const double DefaultSlowViewerTimeout = 10;
+
+    /// <summary>
+    /// SlowViewerTimeout (Sluice's directive), in seconds: a viewer that stays behind the live stream, or takes
+    /// no data, this long is disconnected (one that falls behind skips to the newest keyframe first).
+    /// </summary>
+    public double SlowViewerTimeout { get; init; } = DefaultSlowViewerTimeout;
+
     /// <summary>CustomLog: "-" for standard output, a path, or null for none.</summary>
     public string? CustomLog { get; init; }
 

@@ -1,0 +1,53 @@
+using Sluice.Media;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Tests.Feeds;
+
+public sealed class PacketRingTests
+{
+    private static MediaPacket Packet(long ms, int bytes, bool key) =>
+        new(0, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, new byte[bytes]);
+
+    [Fact]
+    public void It_stays_within_FileMaxSize_by_dropping_whole_old_GOPs()
+    {
+        var ring = new PacketRing(maxBytes: 10_000);
+        for (int i = 0; i < 100; i++)
+        {
+            ring.Add(Packet(i * 100, 1000, key: i % 5 == 0), isIndexed: i % 5 == 0);
+            Assert.True(ring.Bytes <= 10_000 || ring.Count <= 5, $"{ring.Bytes} bytes in {ring.Count} packets");
+        }
+
+        var fromKey = ring.SnapshotFromKeyframe();
+        Assert.True(fromKey[0].IsKeyframe);
+        Assert.Equal(9500, MediaTime.ToMilliseconds(fromKey[0].Dts));
+        Assert.Equal(9900, MediaTime.ToMilliseconds(fromKey[^1].Dts));
+    }
+
+    [Fact]
+    public void The_latest_GOP_stays_even_when_it_alone_exceeds_the_bound()
+    {
+        var ring = new PacketRing(maxBytes: 1000);
+        ring.Add(Packet(0, 600, key: true), isIndexed: true);
+        ring.Add(Packet(40, 600, key: false), isIndexed: false);
+        ring.Add(Packet(80, 600, key: false), isIndexed: false);
+        Assert.Equal(3, ring.Count);
+
+        ring.Add(Packet(120, 600, key: true), isIndexed: true);
+        Assert.Equal(1, ring.Count); // the old GOP went as a whole
+        Assert.Equal(120, MediaTime.ToMilliseconds(ring.SnapshotFromKeyframe()[0].Dts));
+    }
+
+    [Fact]
+    public void A_snapshot_starts_at_the_newest_keyframe_not_after_a_time()
+    {
+        var ring = new PacketRing(maxBytes: 1 << 20);
+        for (int i = 0; i < 20; i++)
+        {
+            ring.Add(Packet(i * 100, 10, key: i % 5 == 0), isIndexed: i % 5 == 0);
+        }
+
+        Assert.Equal(1000, MediaTime.ToMilliseconds(ring.SnapshotFromKeyframe(MediaTime.FromMilliseconds(1200))[0].Dts));
+        Assert.Equal(1500, MediaTime.ToMilliseconds(ring.SnapshotFromKeyframe()[0].Dts));
+    }
+}

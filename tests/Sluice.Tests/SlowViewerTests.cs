@@ -1,0 +1,52 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Sluice.Tests.Support;
+
+namespace Sluice.Tests;
+
+/// <summary>A viewer that stops reading hurts only itself.</summary>
+public sealed class SlowViewerTests
+{
+    [Fact]
+    public async Task A_viewer_that_stops_reading_is_disconnected_and_the_others_go_on()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open(extraGlobal: "SlowViewerTimeout 2"));
+        // A fat feed fills the stalled viewer's buffers quickly.
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), [.. Feeder.WebmVp8Vorbis.Select(a => a == "512k" ? "4M" : a)], size: "640x480");
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
+
+        // A viewer with a tiny receive window that reads the response headers and then nothing more.
+        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync(IPAddress.Loopback, server.Port);
+        await stalled.SendAsync(Encoding.ASCII.GetBytes("GET /livestream HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled\r\n\r\n"));
+        var head = new byte[512];
+        int n = await stalled.ReceiveAsync(head);
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(head, 0, n));
+
+        // Meanwhile a real player decodes without error.
+        var decoded = await Tools.DecodeAsync(server.Url("livestream"), 90);
+        Assert.Equal(0, decoded.ExitCode);
+        Assert.True(decoded.StdErr.Trim() == "", decoded.StdErr);
+
+        await server.Log.WaitForAsync("Viewer 127.0.0.1 of livestream disconnected: it stayed behind (or took no data) for more than 2 s", TimeSpan.FromSeconds(60));
+        Assert.False(feeder.HasExited, feeder.StdErr);
+
+        // The server closed the stalled connection: draining it ends (0 bytes or a reset) instead of blocking.
+        var drain = new byte[64 * 1024];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (await stalled.ReceiveAsync(drain, deadline.Token) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+        }
+
+        Assert.False(deadline.IsCancellationRequested, "the stalled connection was not closed");
+        await Task.Delay(200);
+        Assert.DoesNotContain(server.Server.Limits.Connections, c => c.Kind == Sluice.Server.Delivery.ClientKind.Viewer);
+    }
+}
