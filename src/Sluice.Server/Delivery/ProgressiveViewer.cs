@@ -50,6 +50,7 @@ public sealed partial class ProgressiveViewer
     public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
     {
         using var flushTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var signal = new ViewerSignal(aborted);
         var output = await WaitForOutputAsync(aborted).ConfigureAwait(false);
         if (output is null)
         {
@@ -60,7 +61,7 @@ public sealed partial class ProgressiveViewer
         {
             // Returns when the viewer leaves or is dropped, or when the stream's tracks change: a progressive
             // response cannot carry a second header, so it ends and the player reconnects.
-            await SendAsync(output, writer, flushTimeout, aborted).ConfigureAwait(false);
+            await SendAsync(output, writer, signal, flushTimeout, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
@@ -86,7 +87,7 @@ public sealed partial class ProgressiveViewer
     }
 
     /// <summary>Sends one output; false when the viewer is gone or dropped.</summary>
-    private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, CancellationTokenSource flushTimeout, CancellationToken aborted)
+    private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, ViewerSignal signal, CancellationTokenSource flushTimeout, CancellationToken aborted)
     {
         var ring = output.Ring;
         long preroll = (long)(_stream.Config.EffectivePreroll * MediaTime.TicksPerSecond);
@@ -98,7 +99,11 @@ public sealed partial class ProgressiveViewer
                 return true;
             }
 
-            await ring.WaitAsync(ring.Next).WaitAsync(aborted).ConfigureAwait(false);
+            await ring.WaitAsync(ring.Next, signal).ConfigureAwait(false);
+            if (aborted.IsCancellationRequested)
+            {
+                return false;
+            }
         }
 
         long headerBytes = output.Muxer.Header.Length;
@@ -123,7 +128,7 @@ public sealed partial class ProgressiveViewer
                         return false;
                     }
 
-                    await ring.WaitAsync(position).WaitAsync(aborted).ConfigureAwait(false);
+                    await ring.WaitAsync(position, signal).ConfigureAwait(false);
                     continue;
 
                 case ChunkReadStatus.Lagged:

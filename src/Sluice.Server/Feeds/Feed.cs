@@ -26,6 +26,7 @@ public sealed partial class Feed
     private long _lastDts = long.MinValue; // output time line
     private long _lastDuration;
     private long[] _trackLastDts = [];       // output time of each track's newest packet
+    private long[] _trackInterval = [];      // and the interval before it (a frame's duration, about)
     private bool[] _trackSeenInSession = [];
     private int _videoTrack = -1;
 
@@ -109,6 +110,7 @@ public sealed partial class Feed
         {
             _ring.Clear();
             _trackLastDts = Enumerable.Repeat(long.MinValue, tracks.Count).ToArray();
+            _trackInterval = new long[tracks.Count];
         }
 
         LogSession(_logger, Name, string.Join(", ", tracks), continues);
@@ -129,19 +131,26 @@ public sealed partial class Feed
 
         if ((uint)packet.Track < (uint)_trackSeenInSession.Length && !_trackSeenInSession[packet.Track])
         {
-            // A track's first packet of a session must come after that track's last one: the session's
+            // A track's first packet of a session must come a frame after that track's last one: the session's
             // first packet may belong to another track that starts a little later, so raise the offset if needed.
             _trackSeenInSession[packet.Track] = true;
             long last = _trackLastDts[packet.Track];
-            if (last != long.MinValue && packet.Dts + _offset <= last)
+            long next = last + Math.Max(_trackInterval[packet.Track], MediaTime.TicksPerMillisecond);
+            if (last != long.MinValue && packet.Dts + _offset < next)
             {
-                _offset = last + MediaTime.TicksPerMillisecond - packet.Dts;
+                _offset = next - packet.Dts;
             }
         }
 
         var shifted = packet.Shifted(_offset);
         if ((uint)packet.Track < (uint)_trackLastDts.Length && shifted.Dts > _trackLastDts[packet.Track])
         {
+            long previous = _trackLastDts[packet.Track];
+            if (previous != long.MinValue)
+            {
+                _trackInterval[packet.Track] = Math.Min(shifted.Dts - previous, MediaTime.TicksPerSecond);
+            }
+
             _trackLastDts[packet.Track] = shifted.Dts;
         }
 

@@ -46,7 +46,7 @@ public enum ChunkReadStatus
 /// The newest chunks of one stream's output, appended by the feed's ingest and read by every viewer.
 /// Bounded in bytes (keeping at least everything since the newest join point) and in count. Readers copy
 /// chunk references under a short lock into their own buffer and write to their sockets without it;
-/// waiting readers share one task per append.
+/// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>.
 /// </summary>
 public sealed class ChunkRing
 {
@@ -61,7 +61,8 @@ public sealed class ChunkRing
     private long _bytes;
     private long _latestJoinPoint = -1;
     private bool _completed;
-    private TaskCompletionSource? _waiters;
+    private List<ViewerSignal> _waiting = [];   // viewers to wake on the next append
+    private List<ViewerSignal> _waking = [];    // the previous list, reused (one writer appends)
 
     public ChunkRing(long maxBytes) => _maxBytes = Math.Max(maxBytes, 64 * 1024);
 
@@ -74,7 +75,7 @@ public sealed class ChunkRing
 
     public void Append(MuxedChunk muxed, long time)
     {
-        TaskCompletionSource? waiters;
+        List<ViewerSignal> waking;
         lock (_lock)
         {
             if (_completed)
@@ -101,11 +102,46 @@ public sealed class ChunkRing
                 EvictOldest();
             }
 
-            waiters = _waiters;
-            _waiters = null;
+            waking = SwapWaiting();
         }
 
-        waiters?.TrySetResult();
+        Wake(waking);
+    }
+
+    private List<ViewerSignal> SwapWaiting()
+    {
+        var waking = _waiting;
+        _waiting = _waking;
+        _waking = waking;
+        return waking;
+    }
+
+    private static void Wake(List<ViewerSignal> waking)
+    {
+        foreach (var signal in waking)
+        {
+            signal.Set();
+        }
+
+        waking.Clear();
+    }
+
+    /// <summary>
+    /// Waits, without allocating, until a chunk at or after <paramref name="position"/> exists, the ring is
+    /// closed, or the viewer's request is aborted (the signal's token).
+    /// </summary>
+    public ValueTask WaitAsync(long position, ViewerSignal signal)
+    {
+        lock (_lock)
+        {
+            if (position < _next || _completed)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            _waiting.Add(signal);
+            return signal.Arm();
+        }
     }
 
     private void EvictOldest()
@@ -188,32 +224,16 @@ public sealed class ChunkRing
         }
     }
 
-    /// <summary>Completes when a chunk at or after <paramref name="position"/> exists or the ring is closed.</summary>
-    public Task WaitAsync(long position)
-    {
-        lock (_lock)
-        {
-            if (position < _next || _completed)
-            {
-                return Task.CompletedTask;
-            }
-
-            _waiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _waiters.Task;
-        }
-    }
-
     /// <summary>Closes the ring: readers drain what is left and end.</summary>
     public void Complete()
     {
-        TaskCompletionSource? waiters;
+        List<ViewerSignal> waking;
         lock (_lock)
         {
             _completed = true;
-            waiters = _waiters;
-            _waiters = null;
+            waking = SwapWaiting();
         }
 
-        waiters?.TrySetResult();
+        Wake(waking);
     }
 }

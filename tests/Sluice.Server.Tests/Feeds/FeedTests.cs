@@ -67,7 +67,7 @@ public sealed class FeedTests
         Assert.Equal([false, true], recorder.Sessions);
         Assert.Equal(2, recorder.Ends);
         var times = recorder.Packets.Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
-        Assert.Equal([5000L, 5010, 5033, 5056, 5089], times);
+        Assert.Equal([5000L, 5010, 5033, 5066, 5099], times); // the new session starts a video frame (33 ms) after the old
     }
 
     [Fact]
@@ -77,8 +77,9 @@ public sealed class FeedTests
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             p.OnTracks([Video, Audio]);
+            p.OnPacket(Packet(0, 967, key: true));
             p.OnPacket(Packet(1, 990));
-            p.OnPacket(Packet(0, 1000, key: true)); // video is the newest packet
+            p.OnPacket(Packet(0, 1000));            // video is the newest packet, 33 ms after the one before
         }
 
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
@@ -92,8 +93,9 @@ public sealed class FeedTests
 
         var video = recorder.Packets.Where(x => x.Track == 0).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
         var audio = recorder.Packets.Where(x => x.Track == 1).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
-        Assert.Equal([1000L, 1001, 1034], video);
-        Assert.Equal([990L, 1010, 1043], audio); // the offset rose by 12 ms at the video's first packet
+        // The new video starts a frame (33 ms) after the old; audio follows the same, raised, offset.
+        Assert.Equal([967L, 1000, 1033, 1066], video);
+        Assert.Equal([990L, 1010, 1075], audio); // the offset rose by 23 ms at the video's first packet
     }
 
     [Fact]

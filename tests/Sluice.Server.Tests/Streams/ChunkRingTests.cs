@@ -45,19 +45,72 @@ public sealed class ChunkRingTests
     }
 
     [Fact]
-    public async Task A_waiting_reader_wakes_on_append_and_on_completion()
+    public async Task A_waiting_reader_wakes_on_append_on_completion_and_on_abort()
     {
         var ring = new ChunkRing(1 << 20);
-        var wait = ring.WaitAsync(0);
+        using var aborted = new CancellationTokenSource();
+        using var signal = new ViewerSignal(aborted.Token);
+
+        var wait = ring.WaitAsync(0, signal);
         Assert.False(wait.IsCompleted);
         ring.Append(Chunk(10, join: true), 0);
-        await wait.WaitAsync(TimeSpan.FromSeconds(5));
+        await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(ring.WaitAsync(0, signal).IsCompleted); // data there: no wait
 
-        var next = ring.WaitAsync(1);
+        // The same signal serves the next wait.
+        var next = ring.WaitAsync(1, signal);
         Assert.False(next.IsCompleted);
         ring.Complete();
-        await next.WaitAsync(TimeSpan.FromSeconds(5));
+        await next.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(ChunkReadStatus.Completed, ring.Read(1, new Chunk[1], out _));
+
+        var other = new ChunkRing(1 << 20);
+        var stalled = other.WaitAsync(0, signal);
+        Assert.False(stalled.IsCompleted);
+        aborted.Cancel();
+        await stalled.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        other.Append(Chunk(10, join: true), 0); // waking an already woken signal does nothing
+    }
+
+    [Fact]
+    public void Allocations_do_not_grow_with_the_number_of_viewers()
+    {
+        // The same 1000 appends, read and waited for by 1 viewer and by 16: the bytes allocated are the same,
+        // i.e. a viewer costs no allocation per chunk (the chunks themselves are allocated once per stream).
+        Assert.Equal(AllocatedFor(viewers: 1), AllocatedFor(viewers: 16));
+    }
+
+    private static long AllocatedFor(int viewers)
+    {
+        var ring = new ChunkRing(1 << 30);
+        var signals = Enumerable.Range(0, viewers).Select(_ => new ViewerSignal(CancellationToken.None)).ToArray();
+        var buffers = Enumerable.Range(0, viewers).Select(_ => new Chunk[64]).ToArray();
+        var positions = new long[viewers];
+        var muxed = Chunk(10, join: true);
+
+        void Round(int i)
+        {
+            ring.Append(muxed, i);
+            for (int v = 0; v < viewers; v++)
+            {
+                ring.Read(positions[v], buffers[v], out int n);
+                positions[v] += n;
+                _ = ring.WaitAsync(positions[v], signals[v]);
+            }
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Round(i); // warm up: lists and buffers reach their size
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 1100; i++)
+        {
+            Round(i);
+        }
+
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     [Fact]
