@@ -44,6 +44,25 @@ public sealed class LiveWebmTests
     }
 
     [Fact]
+    public async Task A_publisher_may_send_a_plain_body_ended_by_closing()
+    {
+        // ffmpeg -chunked_post 0: no Content-Length, no chunks, the body ends when ffmpeg closes.
+        await using var server = await TestServer.StartAsync(Configs.Open());
+        using (var feeder = Feeder.Start(server.Url("livestream.ffm"), extraInput: "-method PUT -chunked_post 0", seconds: 4))
+        {
+            await Tools.WaitForStreamAsync(server, "livestream", Startup);
+            var result = await Tools.DecodeAsync(server.Url("livestream"), 60);
+            Assert.Equal(0, result.ExitCode);
+            Assert.True(result.StdErr.Trim() == "", result.StdErr);
+            Assert.True(feeder.WaitForExit(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, feeder.ExitCode);
+        }
+
+        // ffmpeg closed after its last complete element: a normal end, not a broken feed.
+        await server.Log.WaitForAsync("Feed livestream.ffm: publisher 127.0.0.1 finished after", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_publisher_may_send_a_body_with_Content_Length_instead_of_chunks()
     {
         string file = Path.Combine(Path.GetTempPath(), $"sluice-put-{Guid.NewGuid():N}.webm");

@@ -56,7 +56,7 @@ public static class SluiceHost
             k.AddServerHeader = false;
             k.Limits.MaxConcurrentConnections = null; // MaxHTTPConnections answers with 503 instead of dropping
             k.Limits.MaxResponseBufferSize = 256 * 1024;
-            k.Listen(address, port);
+            k.Listen(address, port, listen => listen.Use(UntilCloseBody.Adapt));
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
 

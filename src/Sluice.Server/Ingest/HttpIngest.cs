@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hosting;
 
 namespace Sluice.Server.Ingest;
 
@@ -70,7 +71,8 @@ public sealed partial class HttpIngest
 
         connection.State = "RECEIVE_DATA";
         LogPublishing(_logger, feed.Name, remote.ToString(), publisher.Via);
-        var (ok, reason2) = await ReceiveAsync(context.Request.BodyReader, publisher, connection, context.RequestAborted).ConfigureAwait(false);
+        bool untilClose = context.Request.Headers[UntilCloseBody.Header] == UntilCloseBody.Value;
+        var (ok, reason2) = await ReceiveAsync(context.Request.BodyReader, publisher, connection, untilClose, context.RequestAborted).ConfigureAwait(false);
         if (ok)
         {
             LogEnded(_logger, feed.Name, remote.ToString(), publisher.BytesReceived);
@@ -85,7 +87,7 @@ public sealed partial class HttpIngest
         }
     }
 
-    private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, CancellationToken aborted)
+    private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)
     {
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         IDemuxer? demuxer = null;
@@ -142,6 +144,19 @@ public sealed partial class HttpIngest
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             return (false, $"it sent nothing for {IdleTimeout.TotalSeconds:0} s (after {offset} bytes)");
+        }
+        catch (BadHttpRequestException) when (untilClose && demuxer is not null && !aborted.IsCancellationRequested)
+        {
+            // A body sent without a length ends when the publisher closes: that is its normal end.
+            try
+            {
+                demuxer.Complete(default);
+                return (true, "");
+            }
+            catch (MediaFormatException ex)
+            {
+                return (false, ex.Message);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)
         {

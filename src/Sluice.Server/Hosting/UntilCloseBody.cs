@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+
+namespace Sluice.Server.Hosting;
+
+/// <summary>
+/// Publishers such as <c>ffmpeg -chunked_post 0</c> send a POST/PUT body with neither Content-Length nor
+/// chunked encoding and end it by closing the connection, which HTTP/1.1 reads as "no body". This
+/// connection adapter looks at the first request head of a connection and, for such a request, declares the
+/// body as running until the connection closes (a Content-Length no body reaches, plus the
+/// <see cref="Header"/> marker that tells the ingest a close is the body's normal end). Every other
+/// connection passes through unchanged.
+/// </summary>
+public static class UntilCloseBody
+{
+    /// <summary>Set on a request whose body ends when the connection closes.</summary>
+    public const string Header = "X-Sluice-Body";
+    public const string Value = "until-close";
+
+    private const int MaxHeadBytes = 16 * 1024;
+    private static readonly byte[] EndOfHead = "\r\n\r\n"u8.ToArray();
+    private static readonly byte[] Injected = Encoding.ASCII.GetBytes($"Content-Length: {long.MaxValue}\r\n{Header}: {Value}\r\n");
+
+    public static ConnectionDelegate Adapt(ConnectionDelegate next) => async connection =>
+    {
+        var original = connection.Transport;
+        var input = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var pump = PumpAsync(original.Input, input.Writer);
+        connection.Transport = new Duplex(input.Reader, original.Output);
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            original.Input.CancelPendingRead();
+            await pump.ConfigureAwait(false);
+            connection.Transport = original;
+        }
+    };
+
+    private static async Task PumpAsync(PipeReader from, PipeWriter to)
+    {
+        bool headDone = false;
+        try
+        {
+            while (true)
+            {
+                var result = await from.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                if (!headDone)
+                {
+                    var reader = new SequenceReader<byte>(buffer);
+                    if (reader.TryReadTo(out ReadOnlySequence<byte> head, EndOfHead, advancePastDelimiter: false))
+                    {
+                        headDone = true;
+                        var headBytes = head.ToArray();
+                        to.Write(headBytes);
+                        to.Write("\r\n"u8);
+                        if (NeedsUntilClose(headBytes))
+                        {
+                            to.Write(Injected);
+                        }
+
+                        to.Write("\r\n"u8);
+                        buffer = buffer.Slice(head.Length + EndOfHead.Length);
+                    }
+                    else if (buffer.Length > MaxHeadBytes || result.IsCompleted)
+                    {
+                        headDone = true; // not ours to judge: Kestrel answers it
+                    }
+                    else
+                    {
+                        from.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
+                }
+
+                foreach (var segment in buffer)
+                {
+                    to.Write(segment.Span);
+                }
+
+                from.AdvanceTo(buffer.End);
+                var flushed = await to.FlushAsync().ConfigureAwait(false);
+                if (result.IsCompleted || flushed.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            // The connection ended; Kestrel sees the end of the input below.
+        }
+        finally
+        {
+            await to.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A POST or PUT head with neither Content-Length nor Transfer-Encoding.</summary>
+    internal static bool NeedsUntilClose(ReadOnlySpan<byte> head)
+    {
+        if (!head.StartsWith("POST "u8) && !head.StartsWith("PUT "u8))
+        {
+            return false;
+        }
+
+        foreach (var range in head.Split("\r\n"u8))
+        {
+            var line = head[range];
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0)
+            {
+                continue;
+            }
+
+            var name = line[..colon].Trim((byte)' ');
+            if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8) || Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+}
