@@ -131,6 +131,7 @@ internal sealed class Viewer
     public long LongestGapTicks;
     public int Stalls;
     public int StallOpen; // 1 while the timer has already counted the current gap as a stall
+    public long FirstStallStartTicks; // where the first stall's gap began (its last byte before it)
     public string? FailReason;
     public int HttpStatus;
     public bool EndedEarly;
@@ -251,7 +252,16 @@ internal sealed class LoadRun
             if (v.State == ViewerState.Streaming && v.LastByteTicks > 0 && windowEnd - v.LastByteTicks > _stallTicks
                 && Interlocked.CompareExchange(ref v.StallOpen, 1, 0) == 0)
             {
-                v.Stalls++; // a gap still open at the end counts too
+                if (++v.Stalls == 1) // a gap still open at the end counts too
+                {
+                    v.FirstStallStartTicks = v.LastByteTicks;
+                }
+            }
+
+            if (v.State == ViewerState.Connecting)
+            {
+                v.FailReason ??= "no first byte when the run ended";
+                v.State = ViewerState.Failed;
             }
 
             try { v.Socket?.Dispose(); } catch (ObjectDisposedException) { }
@@ -289,7 +299,10 @@ internal sealed class LoadRun
                     var last = Volatile.Read(ref v.LastByteTicks);
                     if (now - last > _stallTicks && Interlocked.CompareExchange(ref v.StallOpen, 1, 0) == 0)
                     {
-                        Interlocked.Increment(ref v.Stalls);
+                        if (Interlocked.Increment(ref v.Stalls) == 1)
+                        {
+                            v.FirstStallStartTicks = last;
+                        }
                     }
 
                     break;
@@ -386,9 +399,10 @@ internal sealed class LoadRun
                     v.LongestGapTicks = gap;
                 }
 
-                if (Interlocked.Exchange(ref v.StallOpen, 0) == 0 && gap > _stallTicks)
+                if (Interlocked.Exchange(ref v.StallOpen, 0) == 0 && gap > _stallTicks
+                    && Interlocked.Increment(ref v.Stalls) == 1) // a gap the timer had not seen yet
                 {
-                    Interlocked.Increment(ref v.Stalls); // a gap the timer had not seen yet
+                    v.FirstStallStartTicks = v.LastByteTicks;
                 }
 
                 Volatile.Write(ref v.LastByteTicks, now);
@@ -472,6 +486,10 @@ internal sealed class LoadRun
             Stalls = connected.Sum(v => v.Stalls),
             ViewersWithStalls = connected.Count(v => v.Stalls > 0),
             LongestGapMs = connected.Length == 0 ? 0 : Math.Round(connected.Max(v => v.LongestGapTicks) * 1000.0 / TicksPerSecond, 1),
+            StallStarts = connected.Where(v => v.FirstStallStartTicks > 0)
+                .GroupBy(v => Math.Round((v.FirstStallStartTicks - _t0) / (double)TicksPerSecond, 1))
+                .OrderByDescending(g => g.Count()).Take(8)
+                .ToDictionary(g => g.Key.ToString("F1", CultureInfo.InvariantCulture), g => g.Count()),
             TtfbP50Ms = Percentile(ttfb, 0.50),
             TtfbP99Ms = Percentile(ttfb, 0.99),
             TtfbMaxMs = ttfb.Length == 0 ? 0 : Math.Round(ttfb[^1], 1),
@@ -562,6 +580,8 @@ internal sealed class Result
     public int Stalls { get; init; }
     public int ViewersWithStalls { get; init; }
     public double LongestGapMs { get; init; }
+    /// <summary>Where first stalls began (seconds since the run started, 0.1 s buckets): the 8 busiest buckets.</summary>
+    public Dictionary<string, int> StallStarts { get; init; } = [];
     public double TtfbP50Ms { get; init; }
     public double TtfbP99Ms { get; init; }
     public double TtfbMaxMs { get; init; }
@@ -581,6 +601,12 @@ internal sealed class Result
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"  delivered {Mbps:F1} Mbit/s over {WindowSeconds:F1} s ({PerViewerKbps:F0} kbit/s a viewer); stalls {Stalls} ({ViewersWithStalls} viewers), longest gap {LongestGapMs:F0} ms\n");
+        if (StallStarts.Count > 0)
+        {
+            sb.Append("  first stalls began at (s since start: viewers): ")
+                .AppendJoin(", ", StallStarts.Select(kv => $"{kv.Key}: {kv.Value}")).Append('\n');
+        }
+
         sb.Append(CultureInfo.InvariantCulture, $"  time to first byte p50 {TtfbP50Ms:F1} ms, p99 {TtfbP99Ms:F1} ms, max {TtfbMaxMs:F1} ms\n");
         if (ServerCpuPct is not null)
         {
