@@ -283,7 +283,7 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)."
     echo "Load before the runs: ${UPTIME_BEFORE#*load average: } (1, 5, 15 min); after: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Versions: Sluice $(git -C "$REPO" rev-parse --short HEAD), .NET $(dotnet --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(/usr/bin/icecast2 -v 2>/dev/null || echo 'Icecast n/a')."
+    echo "Versions: Sluice $(git -C "$REPO" rev-parse --short HEAD) (src/ as of $(git -C "$REPO" log -1 --format=%h -- src)), .NET $(dotnet --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(/usr/bin/icecast2 -v 2>/dev/null || echo 'Icecast n/a')."
     echo "Stream: ffmpeg testsrc 320x240 30 fps VP8 512k (-g 30) + sine Vorbis 128k, WebM; ${SECONDS_PER_RUN} s measured after the connect ramp."
     echo "Listen backlog (ss Send-Q): Sluice ${BACKLOG[sluice]:-n/a}, Icecast ${BACKLOG[icecast]:-n/a}; somaxconn $(cat /proc/sys/net/core/somaxconn); open files $NOFILE."
     echo
