@@ -57,7 +57,7 @@ internal sealed class Options
         "  Viewers connect spread over R seconds (at most P connecting at once); a viewer without a first\n" +
         "  byte D seconds after it started connecting has failed. The measured window is the S seconds after\n" +
         "  the ramp; everyone stays connected until it ends. With --server-pid, the server's CPU (utime+stime)\n" +
-        "  over the window and its RSS (sampled every 250 ms, and VmHWM) are reported too.";
+        "  over the window and its RSS (sampled every 300 ms, and VmHWM) are reported too.";
 
     public Uri Url { get; private set; } = new("http://127.0.0.1:8090/livestream");
     public int Viewers { get; private set; } = 100;
