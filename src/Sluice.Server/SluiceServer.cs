@@ -58,6 +58,21 @@ public sealed partial class SluiceServer : IDisposable
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>
+    /// Ends every viewer and publisher connection: their responses never end by themselves, and a server
+    /// that stops must not wait for them (nor leave a launched feeder publishing into a closing server).
+    /// </summary>
+    public void CloseStreamingConnections()
+    {
+        foreach (var connection in Limits.Connections)
+        {
+            if (connection.Kind is ClientKind.Viewer or ClientKind.Publisher)
+            {
+                connection.Abort?.Invoke();
+            }
+        }
+    }
+
     public void Dispose() => AccessLog?.Dispose();
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Location}: Stream {Stream}: Format {Format} is not served yet and the stream is off; formats served: {Formats}")]

@@ -60,6 +60,33 @@ public sealed class DefaultConfigTests
         await server.Log.WaitForAsync("Feed f.ffm: launched process exited with code 0; restarting in 1 s", TimeSpan.FromSeconds(20));
         await server.Log.WaitForAsync("Feed f.ffm: launched process exited with code 0; restarting in 2 s", TimeSpan.FromSeconds(20));
     }
+
+    [Fact]
+    public async Task A_launched_feeder_is_stopped_with_the_server()
+    {
+        string marker = $"sine=frequency={Random.Shared.Next(300, 3000)}";
+        var server = await TestServer.StartAsync(
+            "<Feed f.ffm>\n" +
+            $"Launch ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=160x120:rate=30 -re -f lavfi -i {marker} -c:v libvpx -deadline realtime -cpu-used 8 -c:a libvorbis -f webm\n" +
+            "</Feed>\n<Stream s>\nFeed f.ffm\n</Stream>\n");
+        await Tools.WaitForStreamAsync(server, "s", TimeSpan.FromSeconds(20));
+        Assert.True(Running(marker));
+        await server.DisposeAsync();
+        Assert.False(Running(marker), "the launched ffmpeg outlived the server");
+    }
+
+    private static bool Running(string marker) =>
+        Directory.EnumerateDirectories("/proc").Any(dir =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        });
 }
 
 public sealed class HttpBehaviourTests

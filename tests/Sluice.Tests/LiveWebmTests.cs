@@ -162,6 +162,16 @@ public sealed class LiveWebmTests
     }
 
     [Fact]
+    public async Task A_viewer_outside_the_streams_ACL_is_refused_with_403()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open(extraStream: "ACL allow 10.0.0.0 10.255.255.255"));
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await client.GetAsync(server.Url("livestream"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.StartsWith("Stream livestream is not available to 127.0.0.1 (the stream's ACL, test.conf:", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task With_the_seed_config_a_second_viewer_is_refused_over_MaxBandwidth()
     {
         // The seed config, unchanged: MaxBandwidth 1000 kbit/s and a 512 + 128 kbit/s stream.

@@ -46,6 +46,9 @@ public sealed class ClientConnection
 
     public string State { get; set; } = "WAIT";
 
+    /// <summary>Closes the connection at once (set by the HTTP side).</summary>
+    public Action? Abort { get; set; }
+
     public long BytesSent => Interlocked.Read(ref _bytesSent);
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 

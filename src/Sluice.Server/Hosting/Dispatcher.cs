@@ -29,7 +29,10 @@ public sealed partial class Dispatcher
         var request = context.Request;
         var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
         string target = request.Path.Value + request.QueryString.Value;
-        var connection = new ClientConnection(_server.Limits.NextId(), remote, request.Method, target, request.Protocol, _server.Time.GetUtcNow());
+        var connection = new ClientConnection(_server.Limits.NextId(), remote, request.Method, target, request.Protocol, _server.Time.GetUtcNow())
+        {
+            Abort = context.Abort,
+        };
         try
         {
             if (_server.Limits.Open(connection) is { } refusal)

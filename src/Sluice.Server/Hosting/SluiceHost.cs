@@ -79,6 +79,7 @@ public static class SluiceHost
         var app = builder.Build();
         var server = app.Services.GetRequiredService<SluiceServer>();
         var dispatcher = new Dispatcher(server);
+        app.Lifetime.ApplicationStopping.Register(server.CloseStreamingConnections);
         app.Run(dispatcher.HandleAsync);
         return app;
     }
