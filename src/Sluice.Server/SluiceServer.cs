@@ -64,6 +64,7 @@ public sealed partial class SluiceServer : IDisposable
     /// </summary>
     public void CloseStreamingConnections()
     {
+        Limits.Stop();
         foreach (var connection in Limits.Connections)
         {
             if (connection.Kind is ClientKind.Viewer or ClientKind.Publisher)

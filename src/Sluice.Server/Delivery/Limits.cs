@@ -22,6 +22,7 @@ public sealed class Limits
     private int _httpConnections;
     private int _clients;
     private long _bandwidthKbps;
+    private bool _stopping;
 
     public Limits(ServerConfig config) => _config = config;
 
@@ -34,6 +35,15 @@ public sealed class Limits
     public long BandwidthKbps { get { lock (_lock) { return _bandwidthKbps; } } }
 
     public long NextId() => Interlocked.Increment(ref _nextId);
+
+    /// <summary>From now on, refuse every new client: the server is stopping.</summary>
+    public void Stop()
+    {
+        lock (_lock)
+        {
+            _stopping = true;
+        }
+    }
 
     /// <summary>Registers a request; a refusal when it is over MaxHTTPConnections.</summary>
     public Refusal? Open(ClientConnection connection)
@@ -60,6 +70,11 @@ public sealed class Limits
     {
         lock (_lock)
         {
+            if (_stopping)
+            {
+                return new Refusal(503, "The server is shutting down.");
+            }
+
             int clients = _clients + 1;
             if (clients > _config.MaxClients)
             {

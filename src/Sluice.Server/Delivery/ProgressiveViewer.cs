@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
@@ -49,7 +50,6 @@ public sealed partial class ProgressiveViewer
     /// <summary>Runs until the viewer leaves, is dropped as too slow, or the stream's output ends.</summary>
     public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
     {
-        using var flushTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         using var signal = new ViewerSignal(aborted);
         var output = await WaitForOutputAsync(aborted).ConfigureAwait(false);
         if (output is null)
@@ -61,12 +61,20 @@ public sealed partial class ProgressiveViewer
         {
             // Returns when the viewer leaves or is dropped, or when the stream's tracks change: a progressive
             // response cannot carry a second header, so it ends and the player reconnects.
-            await SendAsync(output, writer, signal, flushTimeout, aborted).ConfigureAwait(false);
+            await SendAsync(output, writer, signal, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
-            LogDropped(_logger, _connection.Remote.ToString(), _stream.Name, _policy.SlowViewerTimeout.TotalSeconds, Skips);
+            Drop();
         }
+    }
+
+    /// <summary>Drops a viewer that stays behind: logged, and the connection closed at once (not ended cleanly,
+    /// which would leave Kestrel draining its buffer to a client that does not read).</summary>
+    private void Drop()
+    {
+        LogDropped(_logger, _connection.Remote.ToString(), _stream.Name, _policy.SlowViewerTimeout.TotalSeconds, Skips);
+        _connection.Abort?.Invoke();
     }
 
     private async Task<StreamOutput?> WaitForOutputAsync(CancellationToken aborted)
@@ -87,7 +95,7 @@ public sealed partial class ProgressiveViewer
     }
 
     /// <summary>Sends one output; false when the viewer is gone or dropped.</summary>
-    private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, ViewerSignal signal, CancellationTokenSource flushTimeout, CancellationToken aborted)
+    private async Task<bool> SendAsync(StreamOutput output, PipeWriter writer, ViewerSignal signal, CancellationToken aborted)
     {
         var ring = output.Ring;
         long preroll = (long)(_stream.Config.EffectivePreroll * MediaTime.TicksPerSecond);
@@ -106,11 +114,27 @@ public sealed partial class ProgressiveViewer
             }
         }
 
+        // A viewer is "behind" when it is further from live than its own start (the preroll) plus MaxLag.
+        long maxLag = preroll + (long)(MediaTime.TicksPerSecond * _policy.MaxLag.TotalSeconds);
+
         long headerBytes = output.Muxer.Header.Length;
         writer.Write(output.Muxer.Header.Span);
         Account(headerBytes);
 
         _connection.State = "SEND_DATA";
+        var flushTimeout = new StrongBox<CancellationTokenSource>(CancellationTokenSource.CreateLinkedTokenSource(aborted));
+        try
+        {
+            return await SendChunksAsync(ring, position, maxLag, writer, signal, flushTimeout, aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            flushTimeout.Value!.Dispose();
+        }
+    }
+
+    private async Task<bool> SendChunksAsync(ChunkRing ring, long position, long maxLag, PipeWriter writer, ViewerSignal signal, StrongBox<CancellationTokenSource> flushTimeout, CancellationToken aborted)
+    {
         long behindSince = -1;
         while (!aborted.IsCancellationRequested)
         {
@@ -132,7 +156,12 @@ public sealed partial class ProgressiveViewer
                     continue;
 
                 case ChunkReadStatus.Lagged:
-                    position = Skip(ring, "its position left the stream's buffer");
+                    position = await RejoinAsync(ring, position, signal, "its position left the stream's buffer").ConfigureAwait(false);
+                    if (position < 0)
+                    {
+                        return !aborted.IsCancellationRequested;
+                    }
+
                     continue;
             }
 
@@ -159,9 +188,14 @@ public sealed partial class ProgressiveViewer
 
             // A write the viewer does not take within the timeout drops it (the catch in RunAsync).
             long flushStart = _time.GetTimestamp();
-            flushTimeout.CancelAfter(_policy.SlowViewerTimeout);
-            var result = await writer.FlushAsync(flushTimeout.Token).ConfigureAwait(false);
-            flushTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+            flushTimeout.Value!.CancelAfter(_policy.SlowViewerTimeout);
+            var result = await writer.FlushAsync(flushTimeout.Value.Token).ConfigureAwait(false);
+            if (!flushTimeout.Value.TryReset())
+            {
+                // The timer fired just as the write completed: the write counts, the next one needs a fresh timer.
+                flushTimeout.Value.Dispose();
+                flushTimeout.Value = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            }
             if (result.IsCompleted || result.IsCanceled)
             {
                 return false;
@@ -169,7 +203,7 @@ public sealed partial class ProgressiveViewer
 
             // Behind? Skip to the newest keyframe; behind for too long? Drop the viewer.
             long lag = ring.LagTicks(position);
-            if (lag > MediaTime.TicksPerSecond * _policy.MaxLag.TotalSeconds)
+            if (lag > maxLag)
             {
                 long now = _time.GetTimestamp();
                 if (behindSince < 0)
@@ -178,11 +212,18 @@ public sealed partial class ProgressiveViewer
                 }
                 else if (_time.GetElapsedTime(behindSince, now) > _policy.SlowViewerTimeout)
                 {
-                    LogDropped(_logger, _connection.Remote.ToString(), _stream.Name, _policy.SlowViewerTimeout.TotalSeconds, Skips);
+                    Drop();
                     return false;
                 }
 
-                position = Skip(ring, $"it was {MediaTime.ToMilliseconds(lag)} ms behind");
+                long newest = ring.LatestJoinPoint;
+                if (newest > position)
+                {
+                    // Only ever forward: with a GOP longer than the lag, the newest keyframe may be behind the viewer.
+                    Skips++;
+                    LogSkipped(_logger, _connection.Remote.ToString(), _stream.Name, $"it was {MediaTime.ToMilliseconds(lag)} ms behind");
+                    position = newest;
+                }
             }
             else
             {
@@ -193,12 +234,23 @@ public sealed partial class ProgressiveViewer
         return false;
     }
 
-    private long Skip(ChunkRing ring, string why)
+    /// <summary>Moves a viewer whose position was evicted to the newest join point after it; -1 when it ends waiting.</summary>
+    private async ValueTask<long> RejoinAsync(ChunkRing ring, long position, ViewerSignal signal, string why)
     {
         Skips++;
-        long position = ring.LatestJoinPoint;
         LogSkipped(_logger, _connection.Remote.ToString(), _stream.Name, why);
-        return position;
+        long joinPoint;
+        while ((joinPoint = ring.LatestJoinPoint) <= position)
+        {
+            if (ring.IsCompleted || signal.IsAborted)
+            {
+                return -1;
+            }
+
+            await ring.WaitAsync(ring.Next, signal).ConfigureAwait(false);
+        }
+
+        return joinPoint;
     }
 
     private void Account(long bytes)

@@ -131,9 +131,9 @@ public sealed partial class FeedLauncher : BackgroundService
             process.Kill(entireProcessTree: true);
             process.WaitForExit(5000);
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or AggregateException)
         {
-            // Already gone.
+            // Already gone, or not ours to kill any more.
         }
     }
 

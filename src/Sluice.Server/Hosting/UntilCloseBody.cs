@@ -35,6 +35,9 @@ public static class UntilCloseBody
         }
         finally
         {
+            // Kestrel is done with the connection: release a pump blocked on a full pipe (a refused publisher
+            // that keeps sending) as well as one waiting for input.
+            await input.Reader.CompleteAsync().ConfigureAwait(false);
             original.Input.CancelPendingRead();
             await pump.ConfigureAwait(false);
             connection.Transport = original;
@@ -90,7 +93,7 @@ public static class UntilCloseBody
 
                 from.AdvanceTo(buffer.End);
                 var flushed = await to.FlushAsync().ConfigureAwait(false);
-                if (result.IsCompleted || flushed.IsCompleted)
+                if (result.IsCompleted || flushed.IsCompleted || flushed.IsCanceled)
                 {
                     break;
                 }

@@ -92,6 +92,7 @@ public sealed partial class HttpIngest
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         IDemuxer? demuxer = null;
         long offset = 0;
+        long pending = 0; // bytes received but not yet consumed by the demuxer (an element still arriving)
         try
         {
             while (true)
@@ -134,6 +135,7 @@ public sealed partial class HttpIngest
                     return (true, "");
                 }
 
+                pending = buffer.Length - length;
                 reader.AdvanceTo(consumed, buffer.End);
             }
         }
@@ -145,17 +147,25 @@ public sealed partial class HttpIngest
         {
             return (false, $"it sent nothing for {IdleTimeout.TotalSeconds:0} s (after {offset} bytes)");
         }
-        catch (BadHttpRequestException) when (untilClose && demuxer is not null && !aborted.IsCancellationRequested)
+        catch (Exception ex) when (untilClose && demuxer is not null
+            && (aborted.IsCancellationRequested || !idle.IsCancellationRequested) // closed, not idle
+            && ex is BadHttpRequestException or OperationCanceledException)
         {
-            // A body sent without a length ends when the publisher closes: that is its normal end.
+            // A body sent without a length ends when the publisher closes: that is its normal end, unless it
+            // stopped inside an element.
+            if (pending > 0)
+            {
+                return (false, $"{demuxer.FormatName}: the feed ended inside an element, {pending} bytes into it (at byte {offset})");
+            }
+
             try
             {
                 demuxer.Complete(default);
                 return (true, "");
             }
-            catch (MediaFormatException ex)
+            catch (MediaFormatException format)
             {
-                return (false, ex.Message);
+                return (false, format.Message);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)

@@ -149,6 +149,11 @@ public sealed class ChunkRing
         ref var slot = ref _slots[_first & Mask];
         _bytes -= slot.Length;
         slot = null!;
+        if (_first == _latestJoinPoint)
+        {
+            _latestJoinPoint = -1; // only the count bound does this (a GOP of more than Capacity chunks)
+        }
+
         _first++;
     }
 

@@ -13,20 +13,31 @@ public sealed class ViewerSignal : IValueTaskSource, IDisposable
     private const int Waiting = 1;
 
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private readonly CancellationToken _aborted;
     private readonly CancellationTokenRegistration _abort;
     private int _state;
 
     public ViewerSignal(CancellationToken aborted)
     {
+        _aborted = aborted;
         _abort = aborted.UnsafeRegister(static s => ((ViewerSignal)s!).Set(), this);
     }
+
+    /// <summary>The viewer's request was aborted.</summary>
+    public bool IsAborted => _aborted.IsCancellationRequested;
 
     /// <summary>Arms the signal for one wait; called under the ring's lock.</summary>
     internal ValueTask Arm()
     {
         _core.Reset();
         Volatile.Write(ref _state, Waiting);
-        return new ValueTask(this, _core.Version);
+        var wait = new ValueTask(this, _core.Version);
+        if (_aborted.IsCancellationRequested)
+        {
+            Set(); // aborted before it was armed: the abort's own Set found nothing to wake
+        }
+
+        return wait;
     }
 
     /// <summary>Wakes the viewer if it waits; a no-op otherwise.</summary>

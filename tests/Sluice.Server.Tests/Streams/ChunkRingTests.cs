@@ -73,6 +73,17 @@ public sealed class ChunkRingTests
     }
 
     [Fact]
+    public async Task An_abort_before_the_wait_is_armed_is_not_lost()
+    {
+        var ring = new ChunkRing(1 << 20);
+        using var aborted = new CancellationTokenSource();
+        using var signal = new ViewerSignal(aborted.Token);
+        aborted.Cancel(); // the request ends between the viewer's last check and its wait
+        await ring.WaitAsync(0, signal).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(signal.IsAborted);
+    }
+
+    [Fact]
     public void Allocations_do_not_grow_with_the_number_of_viewers()
     {
         // The same 1000 appends, read and waited for by 1 viewer and by 16: the bytes allocated are the same,
