@@ -16,8 +16,6 @@ public sealed record ViewerPolicy
     /// <summary>A viewer that stays behind (or cannot take a write) this long is disconnected.</summary>
     public TimeSpan SlowViewerTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long a viewer waits for the first keyframe of a stream with no publisher yet.</summary>
-    public TimeSpan JoinTimeout { get; init; } = Timeout.InfiniteTimeSpan;
 }
 
 /// <summary>
