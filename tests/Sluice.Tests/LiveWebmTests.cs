@@ -11,6 +11,15 @@ public sealed class LiveWebmTests
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(20);
 
+    /// <summary>Publishes the first bytes of a WebM by hand and returns the status the server answers.</summary>
+    private static async Task<HttpStatusCode> PostEbmlHeadAsync(string url)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var content = new ByteArrayContent([0x1A, 0x45, 0xDF, 0xA3]);
+        using var response = await client.PostAsync(url, content);
+        return response.StatusCode;
+    }
+
     [Fact]
     public async Task Three_viewers_each_decode_60_frames_without_error()
     {
@@ -127,10 +136,7 @@ public sealed class LiveWebmTests
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: This feed is already being received", TimeSpan.FromSeconds(5));
 
         // The same by hand: the status code says what happened.
-        using var client = new HttpClient();
-        using var content = new ByteArrayContent([0x1A, 0x45, 0xDF, 0xA3]);
-        using var response = await client.PostAsync(server.Url("livestream.ffm"), content);
-        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, await PostEbmlHeadAsync(server.Url("livestream.ffm")));
 
         Assert.False(feeder.HasExited, feeder.StdErr);
         var decoded = await Tools.DecodeAsync(server.Url("livestream"), 30);
@@ -154,10 +160,7 @@ public sealed class LiveWebmTests
         Assert.NotEqual(0, feeder.ExitCode);
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: its address is not allowed by the feed's ACL", TimeSpan.FromSeconds(5));
 
-        using var client = new HttpClient();
-        using var content = new ByteArrayContent([0x1A, 0x45, 0xDF, 0xA3]);
-        using var response = await client.PostAsync(server.Url("livestream.ffm"), content);
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, await PostEbmlHeadAsync(server.Url("livestream.ffm")));
         Assert.Null(server.Server.Feeds["livestream.ffm"].CurrentPublisher);
     }
 

@@ -9,22 +9,26 @@ namespace Sluice.Server.Delivery;
 public sealed partial class ViewerEndpoint
 {
     private readonly SluiceServer _server;
+    private readonly ILogger _logger;
 
-    public ViewerEndpoint(SluiceServer server) => _server = server;
+    public ViewerEndpoint(SluiceServer server)
+    {
+        _server = server;
+        _logger = server.Loggers.CreateLogger("Sluice.Viewer");
+    }
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, ClientConnection connection)
     {
-        var logger = _server.Loggers.CreateLogger("Sluice.Viewer");
         if (!stream.Config.Acl.Allows(connection.Remote))
         {
-            LogRefused(logger, stream.Name, connection.Remote.ToString(), "its address is not allowed by the stream's ACL");
+            LogRefused(_logger, stream.Name, connection.Remote.ToString(), "its address is not allowed by the stream's ACL");
             await Responses.TextAsync(context, 403, $"Stream {stream.Name} is not available to {connection.Remote} (the stream's ACL, {stream.Config.Location}).").ConfigureAwait(false);
             return;
         }
 
         if (_server.Limits.Admit(connection, ClientKind.Viewer, stream.Config, stream.BitRateKbps) is { } refusal)
         {
-            LogRefused(logger, stream.Name, connection.Remote.ToString(), refusal.Reason);
+            LogRefused(_logger, stream.Name, connection.Remote.ToString(), refusal.Reason);
             await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
             return;
         }
@@ -41,7 +45,7 @@ public sealed partial class ViewerEndpoint
 
         stream.CountConnection();
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, logger, _server.Time);
+        var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
     }

@@ -12,7 +12,7 @@ internal sealed class PacketRing
     private readonly Lock _lock = new();
     private readonly long _maxBytes;
     private readonly Queue<MediaPacket> _packets = new();
-    private readonly Queue<long> _keyframes = new(); // sequence numbers of keyframe packets in _packets
+    private readonly List<long> _keyframes = []; // sequence numbers of the GOP starts in _packets, oldest first (a few dozen)
     private long _firstSequence;
     private long _bytes;
 
@@ -27,49 +27,45 @@ internal sealed class PacketRing
     {
         lock (_lock)
         {
-            long sequence = _firstSequence + _packets.Count;
-            _packets.Enqueue(packet);
-            _bytes += packet.Payload.Length;
             if (isIndexed)
             {
-                _keyframes.Enqueue(sequence);
+                _keyframes.Add(_firstSequence + _packets.Count);
             }
 
-            // Evict whole GOPs from the front while over budget, keeping the newest GOP.
-            while (_bytes > _maxBytes && _keyframes.Count > 1)
+            _packets.Enqueue(packet);
+            _bytes += packet.Payload.Length;
+
+            // Over budget: drop whole GOPs from the front, never the newest one; packets from before the
+            // first GOP start go one by one.
+            while (_bytes > _maxBytes && _packets.Count > 0)
             {
-                long nextGop = _keyframes.ElementAt(1);
-                if (!TryEvictUntil(nextGop))
+                if (_keyframes.Count == 0 || _keyframes[0] > _firstSequence)
                 {
-                    break;
+                    EvictOne(); // a packet from before the first GOP start (or no GOP start at all yet)
+                }
+                else if (_keyframes.Count > 1)
+                {
+                    long nextGop = _keyframes[1];
+                    while (_firstSequence < nextGop)
+                    {
+                        EvictOne();
+                    }
+                }
+                else
+                {
+                    break; // only the newest GOP is left: it stays, however large
                 }
             }
-
-            // Before any keyframe arrived (or packets before the first one): keep the budget anyway.
-            while (_bytes > _maxBytes && _packets.Count > 0 && (_keyframes.Count == 0 || _keyframes.Peek() > _firstSequence))
-            {
-                EvictOne();
-            }
         }
-    }
-
-    private bool TryEvictUntil(long sequence)
-    {
-        while (_firstSequence < sequence)
-        {
-            EvictOne();
-        }
-
-        return true;
     }
 
     private void EvictOne()
     {
         var packet = _packets.Dequeue();
         _bytes -= packet.Payload.Length;
-        if (_keyframes.Count > 0 && _keyframes.Peek() == _firstSequence)
+        if (_keyframes.Count > 0 && _keyframes[0] == _firstSequence)
         {
-            _keyframes.Dequeue();
+            _keyframes.RemoveAt(0);
         }
 
         _firstSequence++;
@@ -80,17 +76,18 @@ internal sealed class PacketRing
     {
         lock (_lock)
         {
-            long start = -1;
+            var packets = _packets.ToArray();
+            int start = -1;
             foreach (long k in _keyframes)
             {
-                var p = _packets.ElementAt((int)(k - _firstSequence));
-                if (p.Dts <= notAfterDts || start < 0)
+                int index = (int)(k - _firstSequence);
+                if (packets[index].Dts <= notAfterDts || start < 0)
                 {
-                    start = k;
+                    start = index;
                 }
             }
 
-            return start < 0 ? [] : _packets.Skip((int)(start - _firstSequence)).ToList();
+            return start < 0 ? [] : packets[start..].ToList();
         }
     }
 

@@ -15,6 +15,7 @@ public sealed partial class Dispatcher
 {
     private readonly SluiceServer _server;
     private readonly HttpIngest _ingest;
+    private readonly ViewerEndpoint _viewers;
     private readonly ILogger _logger;
 
     public Dispatcher(SluiceServer server)
@@ -22,6 +23,7 @@ public sealed partial class Dispatcher
         _server = server;
         _logger = server.Loggers.CreateLogger("Sluice.Http");
         _ingest = new HttpIngest(server, server.Loggers.CreateLogger("Sluice.Ingest"));
+        _viewers = new ViewerEndpoint(server);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -102,7 +104,7 @@ public sealed partial class Dispatcher
 
         if (_server.Streams.TryGetValue(name, out var stream))
         {
-            await new ViewerEndpoint(_server).HandleAsync(context, stream, connection).ConfigureAwait(false);
+            await _viewers.HandleAsync(context, stream, connection).ConfigureAwait(false);
             return;
         }
 

@@ -50,4 +50,17 @@ public sealed class PacketRingTests
         Assert.Equal(1000, MediaTime.ToMilliseconds(ring.SnapshotFromKeyframe(MediaTime.FromMilliseconds(1200))[0].Dts));
         Assert.Equal(1500, MediaTime.ToMilliseconds(ring.SnapshotFromKeyframe()[0].Dts));
     }
+
+    [Fact]
+    public void A_feed_without_keyframes_is_bounded_too()
+    {
+        var ring = new PacketRing(maxBytes: 1000);
+        for (int i = 0; i < 50; i++)
+        {
+            ring.Add(Packet(i * 40, 100, key: false), isIndexed: false);
+        }
+
+        Assert.Equal(1000, ring.Bytes);
+        Assert.Empty(ring.SnapshotFromKeyframe());
+    }
 }
