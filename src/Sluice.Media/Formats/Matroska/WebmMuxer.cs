@@ -19,7 +19,6 @@ public sealed class WebmMuxer : IMuxer
     /// <summary>Audio-only streams start a Cluster at the first packet this long after the current one began.</summary>
     public const long AudioClusterMilliseconds = 1000;
 
-    private const int SlabSize = 64 * 1024;
     private const int MaxPrefixLength = 48;
     private const long OpusSeekPreRollNs = 80_000_000;
 
@@ -28,8 +27,7 @@ public sealed class WebmMuxer : IMuxer
     private readonly bool _hasVideo;
     private readonly byte[] _header;
 
-    private byte[] _slab = new byte[SlabSize];
-    private int _slabUsed;
+    private readonly ChunkSlab _slab = new();
 
     private bool _inCluster;
     private long _clusterMs;
@@ -96,14 +94,7 @@ public sealed class WebmMuxer : IMuxer
             || ms - _clusterMs < short.MinValue;
         bool joinPoint = startCluster && (_hasVideo ? video && packet.IsKeyframe : true);
 
-        if (_slabUsed + MaxPrefixLength > _slab.Length)
-        {
-            // Chunks already handed out keep the old slab alive as long as they need it.
-            _slab = new byte[SlabSize];
-            _slabUsed = 0;
-        }
-
-        var prefix = _slab.AsSpan(_slabUsed);
+        var prefix = _slab.Reserve(MaxPrefixLength);
         int n = 0;
         if (startCluster)
         {
@@ -133,9 +124,7 @@ public sealed class WebmMuxer : IMuxer
         n += 2;
         prefix[n++] = (byte)(packet.IsKeyframe || track.Kind == MediaKind.Audio ? 0x80 : 0x00);
 
-        var memory = new ReadOnlyMemory<byte>(_slab, _slabUsed, n);
-        _slabUsed += n;
-        return new MuxedChunk(memory, packet.Payload, joinPoint);
+        return new MuxedChunk(_slab.Commit(n), packet.Payload, joinPoint);
     }
 
     private byte[] BuildHeader()
