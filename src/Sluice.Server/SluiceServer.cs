@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
@@ -16,7 +17,7 @@ public sealed partial class SluiceServer : IDisposable
 {
     private readonly ILogger _logger;
 
-    public SluiceServer(ServerConfig config, ILoggerFactory loggers, TimeProvider? time = null)
+    public SluiceServer(ServerConfig config, ILoggerFactory loggers, TimeProvider? time = null, EncoderCheck.Result? encoding = null)
     {
         Config = config;
         Time = time ?? TimeProvider.System;
@@ -28,6 +29,8 @@ public sealed partial class SluiceServer : IDisposable
 
         Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
+        var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
+        var streamLogger = loggers.CreateLogger("Sluice.Stream");
         foreach (var stream in config.Streams)
         {
             if (stream.IsStatus || stream.Feed is null || !Feeds.TryGetValue(stream.Feed, out var feed))
@@ -42,10 +45,27 @@ public sealed partial class SluiceServer : IDisposable
                 continue;
             }
 
-            streams[stream.Name] = new LiveStream(stream, feed, format, loggers.CreateLogger("Sluice.Stream"));
+            // Each stream reads a feed of its own, fed with the source's packets or with what ffmpeg encodes from them.
+            var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time);
+            var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
+            (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
+            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
         }
 
         Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
+        Transcoders = renditions.ToFrozenDictionary(
+            r => r.Key,
+            r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>Per feed with streams: what each stream reads, and the feed's encoder.</summary>
+    public FrozenDictionary<string, FeedTranscoder> Transcoders { get; }
+
+    /// <summary>Stops every encoder (the server is stopping).</summary>
+    public async Task StopEncodersAsync()
+    {
+        await Task.WhenAll(Transcoders.Values.Select(t => t.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 
     public ServerConfig Config { get; }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Sluice.Server.Configuration;
 using Sluice.Server.Hosting;
+using Sluice.Server.Streams;
 
 namespace Sluice;
 
@@ -80,13 +81,31 @@ internal static class Program
             return 2;
         }
 
+        // Every encoder a stream asks for is tried with the real ffmpeg before anything is served.
+        var encoding = EncoderCheck.RunAsync(parsed.Config).GetAwaiter().GetResult();
+        foreach (var warning in encoding.Warnings)
+        {
+            Console.Error.WriteLine($"{warning.Location}: warning: {warning.Message}");
+        }
+
+        foreach (var error in encoding.Errors)
+        {
+            Console.Error.WriteLine(error.ToString());
+        }
+
+        if (!encoding.Succeeded)
+        {
+            Console.Error.WriteLine($"sluice: ffmpeg refuses the encoder settings of {encoding.Errors.Length} stream(s); not starting.");
+            return 1;
+        }
+
         if (checkOnly)
         {
             Console.Error.WriteLine($"sluice: {parsed.Config.Source}: configuration is valid ({parsed.Config.Feeds.Length} feeds, {parsed.Config.Streams.Length} streams).");
             return 0;
         }
 
-        var app = SluiceHost.Build(parsed.Config, new SluiceHostOptions { Port = port, BindAddress = bindAddress });
+        var app = SluiceHost.Build(parsed.Config, new SluiceHostOptions { Port = port, BindAddress = bindAddress, Encoding = encoding });
         try
         {
             app.Start();

@@ -61,6 +61,9 @@ public sealed partial class Feed
 
     public long RingBytes => _ring.Bytes;
 
+    /// <summary>The packets from the newest keyframe on (call on the ingest thread to get a consistent view).</summary>
+    internal List<MediaPacket> SnapshotFromKeyframe() => _ring.SnapshotFromKeyframe();
+
     public void Subscribe(IFeedListener listener) => ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
 
     /// <summary>Claims the feed for a publisher; null when another one holds it.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Configuration;
+using Sluice.Server.Processes;
 
 namespace Sluice.Server.Feeds;
 
@@ -78,7 +79,18 @@ public sealed partial class FeedLauncher : BackgroundService
         }
 
         info.ArgumentList.Add(_url());
-        using var process = new Process { StartInfo = info };
+        Process process;
+        try
+        {
+            process = await ChildProcess.StartAsync(info).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            LogStartFailed(_logger, _feed.Name, _feed.Location.ToString(), _feed.Launch[0], ex.Message);
+            return null;
+        }
+
+        using var owned = process;
         process.ErrorDataReceived += (_, e) =>
         {
             if (!string.IsNullOrWhiteSpace(e.Data))
@@ -93,19 +105,9 @@ public sealed partial class FeedLauncher : BackgroundService
                 LogOutput(_logger, _feed.Name, e.Data);
             }
         };
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            LogStartFailed(_logger, _feed.Name, _feed.Location.ToString(), _feed.Launch[0], ex.Message);
-            return null;
-        }
-
         Starts++;
         ProcessId = process.Id;
-        LogStarted(_logger, _feed.Name, process.Id, string.Join(' ', info.ArgumentList.Prepend(info.FileName)));
+        LogStarted(_logger, _feed.Name, process.Id, ChildProcess.DisplayCommand(process));
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         try

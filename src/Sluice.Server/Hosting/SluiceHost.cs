@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Hosting;
 
@@ -24,6 +25,9 @@ public sealed record SluiceHostOptions
     /// <summary>Whether the server log goes to the console (tests capture it instead).</summary>
     public bool ConsoleLog { get; init; } = true;
 
+    /// <summary>The start-up check of the config's encoders; run by <see cref="SluiceHost.Build"/> when not given.</summary>
+    public EncoderCheck.Result? Encoding { get; init; }
+
     /// <summary>Extra logging set-up (tests capture the log).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 }
@@ -31,8 +35,15 @@ public sealed record SluiceHostOptions
 /// <summary>Builds the Kestrel host that serves one configuration.</summary>
 public static class SluiceHost
 {
+    /// <summary>Builds the host; throws <see cref="InvalidOperationException"/> listing the problems when ffmpeg refuses a stream's encoder settings.</summary>
     public static WebApplication Build(ServerConfig config, SluiceHostOptions options)
     {
+        var encoding = options.Encoding ?? EncoderCheck.RunAsync(config).GetAwaiter().GetResult();
+        if (!encoding.Succeeded)
+        {
+            throw new InvalidOperationException(string.Join(Environment.NewLine, encoding.Errors));
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.ConsoleLog)
@@ -61,7 +72,7 @@ public static class SluiceHost
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
 
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
+        builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
         var launchHost = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.ToString();
         if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !address.Equals(IPAddress.IPv6Any))
         {
@@ -80,6 +91,7 @@ public static class SluiceHost
         var server = app.Services.GetRequiredService<SluiceServer>();
         var dispatcher = new Dispatcher(server);
         app.Lifetime.ApplicationStopping.Register(server.CloseStreamingConnections);
+        app.Lifetime.ApplicationStopping.Register(() => server.StopEncodersAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Run(dispatcher.HandleAsync);
         return app;
     }

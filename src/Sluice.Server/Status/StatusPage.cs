@@ -75,10 +75,10 @@ public static class StatusPage
          .Append("</head><body><h1>Sluice status</h1>");
         b.Append($"<p>Time {s.Time:u}, up since {s.Started:u}.</p>");
 
-        b.Append("<h2>Available streams</h2><table><tr><th>Stream</th><th>Served</th><th>Viewers</th><th>Bytes</th><th>Format</th><th>kbit/s</th><th>Tracks</th><th>Feed</th></tr>");
+        b.Append("<h2>Available streams</h2><table><tr><th>Stream</th><th>Served</th><th>Viewers</th><th>Bytes</th><th>Format</th><th>kbit/s</th><th>Tracks</th><th>Feed</th><th>Source</th></tr>");
         foreach (var st in s.Streams)
         {
-            b.Append($"<tr><td><a href=\"/{E(st.Name)}\">{E(st.Name)}</a></td><td class=n>{st.ConnectionsServed}</td><td class=n>{st.Viewers}</td><td class=n>{st.BytesSent}</td><td>{E(st.Format)}</td><td class=n>{st.BitRateKbps}</td><td>{E(string.Join(", ", st.Tracks))}</td><td>{E(st.Feed)}</td></tr>");
+            b.Append($"<tr><td><a href=\"/{E(st.Name)}\">{E(st.Name)}</a></td><td class=n>{st.ConnectionsServed}</td><td class=n>{st.Viewers}</td><td class=n>{st.BytesSent}</td><td>{E(st.Format)}</td><td class=n>{st.BitRateKbps}</td><td>{E(string.Join(", ", st.Tracks))}</td><td>{E(st.Feed)}</td><td>{E(st.Mode)}</td></tr>");
         }
 
         b.Append("</table><h2>Feeds</h2><table><tr><th>Feed</th><th>Publisher</th><th>Format</th><th>kbit/s</th><th>Bytes received</th><th>Tracks</th></tr>");
@@ -89,6 +89,18 @@ public static class StatusPage
         }
 
         b.Append("</table>");
+        if (s.Encoders.Count > 0)
+        {
+            b.Append("<h2>Encoders</h2><table><tr><th>Feed</th><th>Streams</th><th>State</th><th>Process</th><th>Starts</th><th>Restarts</th><th>Speed</th><th>Frames</th><th>Dropped packets</th><th>Last message</th></tr>");
+            foreach (var e in s.Encoders)
+            {
+                string speed = e.Speed is { } x ? $"{x:0.00}x" : "";
+                b.Append($"<tr><td>{E(e.Feed)}</td><td>{E(string.Join(", ", e.Streams))}</td><td>{E(e.State)}</td><td class=n>{e.ProcessId}</td><td class=n>{e.Starts}</td><td class=n>{e.Restarts}</td><td class=n>{speed}</td><td class=n>{e.Frames}</td><td class=n>{e.DroppedPackets}</td><td>{E(e.LastError)}</td></tr>");
+            }
+
+            b.Append("</table>");
+        }
+
         b.Append($"<p>Number of connections: {s.Clients} / {s.MaxClients} (HTTP connections {s.Connections} / {s.MaxHTTPConnections})<br>");
         b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k</p>");
         b.Append("<h2>Connections</h2><table><tr><th>#</th><th>Address</th><th>URL</th><th>Kind</th><th>State</th><th>Target kbit/s</th><th>Bytes sent</th><th>Bytes received</th></tr>");

@@ -1,5 +1,6 @@
 using Sluice.Media;
 using Sluice.Server.Delivery;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Status;
 
@@ -16,6 +17,7 @@ public sealed record StatusSnapshot(
     long MaxBandwidthKbps,
     IReadOnlyList<FeedStatus> Feeds,
     IReadOnlyList<StreamStatus> Streams,
+    IReadOnlyList<EncoderStatus> Encoders,
     IReadOnlyList<ConnectionStatus> ConnectionList)
 {
     public static StatusSnapshot Capture(SluiceServer server)
@@ -34,14 +36,18 @@ public sealed record StatusSnapshot(
 
         var streams = server.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
             s.Name,
-            s.Feed.Name,
+            s.Config.Feed ?? "",
             s.Format.Name,
             s.Format.ContentType,
             s.BitRateKbps,
             server.Limits.Connections.Count(c => c.Kind == ClientKind.Viewer && c.Name == s.Name),
             s.ConnectionsServed,
             s.BytesSent,
+            Mode(server, s.Name),
             s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [])).ToList();
+
+        var encoders = server.Transcoders.Values.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
+            .Select(t => t.Status).Where(e => e.Starts > 0).ToList();
 
         var connections = server.Limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
             c.Id,
@@ -60,7 +66,28 @@ public sealed record StatusSnapshot(
             server.Limits.HttpConnections, server.Config.MaxHTTPConnections,
             server.Limits.Clients, server.Config.MaxClients,
             server.Limits.BandwidthKbps, server.Config.MaxBandwidth,
-            feeds, streams, connections);
+            feeds, streams, encoders, connections);
+    }
+
+    private static string Mode(SluiceServer server, string stream)
+    {
+        foreach (var transcoder in server.Transcoders.Values)
+        {
+            foreach (var rendition in transcoder.Renditions)
+            {
+                if (rendition.Name == stream)
+                {
+                    return rendition.Mode switch
+                    {
+                        RenditionMode.PassThrough => "pass-through",
+                        RenditionMode.Encoded => "encoded",
+                        _ => "idle",
+                    };
+                }
+            }
+        }
+
+        return "idle";
     }
 }
 
@@ -68,7 +95,7 @@ public sealed record FeedStatus(string Name, PublisherStatus? Publisher, long Bi
 
 public sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
 
-public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, IReadOnlyList<TrackStatus> Tracks);
+public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, string Mode, IReadOnlyList<TrackStatus> Tracks);
 
 public sealed record TrackStatus(int Index, string Kind, string Codec, int Width, int Height, int SampleRate, int Channels)
 {

@@ -144,7 +144,6 @@ public sealed partial class LiveStream : IFeedListener
                 continue;
             }
 
-            CheckCodecSettings(track);
             _trackMap[track.Index] = selected.Count;
             selected.Add(track with { Index = selected.Count });
             if (track.Kind == MediaKind.Video)
@@ -161,23 +160,9 @@ public sealed partial class LiveStream : IFeedListener
         return selected;
     }
 
-    /// <summary>Says in the log which of the stream's codec settings the feed does not meet (nothing encodes yet).</summary>
-    private void CheckCodecSettings(TrackInfo track)
-    {
-        var differences = StreamCodecCheck.Differences(Config, track);
-        if (differences.Count > 0)
-        {
-            LogSettingsNotMet(_logger, Name, Config.Location.ToString(), track.ToString(), string.Join("; ", differences));
-        }
-    }
-
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning,
-        Message = "Stream {Stream}: feed track {Track} cannot be carried by Format {Format} (it carries {Codecs}); the track is left out until this stream is encoded")]
+        Message = "Stream {Stream}: feed track {Track} cannot be carried by Format {Format} (it carries {Codecs}); the track is left out")]
     private static partial void LogCannotCarry(ILogger logger, string stream, string track, string format, string codecs);
-
-    [LoggerMessage(EventId = 201, Level = LogLevel.Warning,
-        Message = "Stream {Stream} ({Location}): codec settings not met yet by feed track {Track}: {Differences}; the feed's packets are passed through unchanged")]
-    private static partial void LogSettingsNotMet(ILogger logger, string stream, string location, string track, string differences);
 }
 
 /// <summary>One continuous output: a muxer, its tracks, and the ring its viewers read.</summary>

@@ -42,6 +42,15 @@ public static class StreamCodecCheck
             result.Add($"asks {w}x{h}, feed has {track.Width}x{track.Height}");
         }
 
+        if (track.Kind == MediaKind.Video && settings.FrameRate is double fps && track.DefaultDuration > 0)
+        {
+            double feedFps = (double)MediaTime.TicksPerSecond / track.DefaultDuration;
+            if (Math.Abs(feedFps - fps) > fps * 0.01)
+            {
+                result.Add($"asks {fps:0.###} fps, feed has {feedFps:0.###} fps");
+            }
+        }
+
         if (track.Kind == MediaKind.Audio)
         {
             if (settings.Channels is int ch && ch != track.Channels)

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Sluice.Server.Processes;
+
+/// <summary>
+/// Starts the server's child processes (launched feeders, encoders) so that none outlives the server, even
+/// when the server is killed with SIGKILL: each runs under <c>setpriv --pdeathsig KILL</c>, so the kernel kills
+/// it when its parent goes. The death signal is tied to the thread that forked the child, not the process, so
+/// every child is started from one thread that lives as long as the server.
+/// </summary>
+public static class ChildProcess
+{
+    private const string SetPriv = "/usr/bin/setpriv";
+
+    private static readonly BlockingCollection<(Process Process, TaskCompletionSource<bool> Started)> Requests = [];
+    private static readonly Lazy<Thread> Starter = new(() =>
+    {
+        var thread = new Thread(StartLoop) { IsBackground = true, Name = "Sluice child process starter" };
+        thread.Start();
+        return thread;
+    });
+
+    /// <summary>Whether children get the parent-death signal (setpriv is part of util-linux on Debian).</summary>
+    public static bool HasParentDeathSignal { get; } = OperatingSystem.IsLinux() && File.Exists(SetPriv);
+
+    /// <summary>
+    /// Rewrites <paramref name="info"/> to run under setpriv (when available) and starts it from the starter
+    /// thread. Returns the started process; throws what <see cref="Process.Start()"/> throws.
+    /// </summary>
+    public static async Task<Process> StartAsync(ProcessStartInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (HasParentDeathSignal)
+        {
+            var program = info.FileName;
+            var arguments = info.ArgumentList.ToList();
+            info.FileName = SetPriv;
+            info.ArgumentList.Clear();
+            info.ArgumentList.Add("--pdeathsig");
+            info.ArgumentList.Add("KILL");
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add(ResolveProgram(program));
+            foreach (var argument in arguments)
+            {
+                info.ArgumentList.Add(argument);
+            }
+        }
+
+        var process = new Process { StartInfo = info };
+        var started = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Starter.Value;
+        Requests.Add((process, started));
+        try
+        {
+            await started.Task.ConfigureAwait(false);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
+        return process;
+    }
+
+    /// <summary>The program as the command line named it: the command itself, for messages.</summary>
+    public static string DisplayCommand(Process process)
+    {
+        var arguments = process.StartInfo.ArgumentList;
+        int skip = process.StartInfo.FileName == SetPriv && arguments.Count >= 4 ? 3 : 0;
+        return string.Join(' ', arguments.Skip(skip).Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a));
+    }
+
+    private static string ResolveProgram(string program)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return program;
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':'))
+        {
+            var candidate = Path.Combine(directory, program);
+            if (directory.Length > 0 && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        // setpriv reports "failed to execute" itself; keep the name so the message names it.
+        throw new System.ComponentModel.Win32Exception(2, $"'{program}' was not found on PATH");
+    }
+
+    private static void StartLoop()
+    {
+        foreach (var (process, started) in Requests.GetConsumingEnumerable())
+        {
+            try
+            {
+                process.Start();
+                started.SetResult(true);
+            }
+            catch (Exception ex)
+            {
+                started.SetException(ex);
+            }
+        }
+    }
+}
