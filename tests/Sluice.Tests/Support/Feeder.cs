@@ -25,10 +25,18 @@ public sealed class Feeder : IDisposable
         "-f", "webm", "-cluster_time_limit", "200", "-flush_packets", "1",
     ];
 
+    /// <summary>H.264 + AAC in Matroska, as a phone or a camera app would push it.</summary>
+    public static readonly string[] MatroskaH264Aac =
+    [
+        "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "128k",
+        "-f", "matroska", "-cluster_time_limit", "200", "-flush_packets", "1",
+    ];
+
     /// <summary>Starts ffmpeg: a 320x240 30 fps test pattern and a 440 Hz tone, in real time, encoded by <paramref name="encode"/>.</summary>
-    public static Feeder Start(string url, string[]? encode = null, string size = "320x240", string? extraInput = null, double? seconds = null)
+    public static Feeder Start(string url, string[]? encode = null, string size = "320x240", string? extraInput = null, double? seconds = null, string pattern = "testsrc", int rate = 30)
     {
-        var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i", $"testsrc=size={size}:rate=30", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000" };
+        var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i", $"{pattern}=size={size}:rate={rate}", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000" };
         if (seconds is double s)
         {
             args.AddRange(["-t", s.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

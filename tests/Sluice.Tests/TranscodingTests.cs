@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Sluice.Tests.Support;
+
+namespace Sluice.Tests;
+
+/// <summary>Streams get what their codec settings ask for: Sluice runs ffmpeg when the feed does not already carry it.</summary>
+public sealed class TranscodingTests
+{
+    /// <summary>The seed's livestream section, as ffserver.conf wrote it.</summary>
+    private const string SeedStream = """
+        <Stream livestream>
+        Format webm
+        Feed livestream.ffm
+        VideoCodec libvpx
+        VideoFrameRate 30
+        VideoBitRate 512
+        VideoSize 320x240
+        AVOptionVideo preset medium
+        AudioCodec libvorbis
+        AudioBitRate 128
+        AudioChannels 2
+        </Stream>
+        """;
+
+    private static string Config(string streams) => $"""
+        MaxClients 100
+        MaxBandwidth 100000
+        <Feed livestream.ffm>
+        FileMaxSize 2M
+        ACL allow 127.0.0.1
+        </Feed>
+        {streams}
+        <Stream stat.html>
+        Format status
+        </Stream>
+        """;
+
+    [Fact]
+    public async Task The_seed_stream_gets_vp8_and_vorbis_at_its_size_rate_and_bitrate_from_an_h264_aac_feed()
+    {
+        await using var server = await TestServer.StartAsync(Config(SeedStream));
+        // testsrc2 rather than testsrc: libvpx makes at most ~360 kbit/s of testsrc at 320x240 even at its best
+        // quality, so with testsrc no encoder could show that it honours 512 kbit/s.
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, size: "1280x720", pattern: "testsrc2", rate: 25);
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
+
+        var probe = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-rw_timeout", "5000000", "-show_entries",
+            "stream=codec_name,width,height,r_frame_rate,channels", "-of", "json", server.Url("livestream")], TimeSpan.FromSeconds(30));
+        Assert.Equal(0, probe.ExitCode);
+        using (var json = JsonDocument.Parse(probe.StdOut))
+        {
+            var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
+            Assert.Equal(2, streams.Count);
+            Assert.Equal("vp8", streams[0].GetProperty("codec_name").GetString());
+            Assert.Equal(320, streams[0].GetProperty("width").GetInt32());
+            Assert.Equal(240, streams[0].GetProperty("height").GetInt32());
+            Assert.Equal("30/1", streams[0].GetProperty("r_frame_rate").GetString());
+            Assert.Equal("vorbis", streams[1].GetProperty("codec_name").GetString());
+            Assert.Equal(2, streams[1].GetProperty("channels").GetInt32());
+        }
+
+        // 10 s of video by its own timestamps, read live: within ±30 % of 512 kbit/s.
+        var packets = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-rw_timeout", "5000000", "-select_streams", "v:0",
+            "-read_intervals", "%+13", "-show_entries", "packet=pts_time,size", "-of", "csv=p=0", server.Url("livestream")], TimeSpan.FromSeconds(40));
+        Assert.Equal(0, packets.ExitCode);
+        var rows = packets.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(','))
+            .Select(p => (Time: double.Parse(p[0], CultureInfo.InvariantCulture), Size: long.Parse(p[1], CultureInfo.InvariantCulture)))
+            .ToList();
+        double start = rows[0].Time + 2; // past the viewer's start burst
+        long bits = rows.Where(r => r.Time >= start && r.Time < start + 10).Sum(r => r.Size) * 8;
+        double kbps = bits / 10.0 / 1000;
+        Assert.True(kbps is >= 512 * 0.7 and <= 512 * 1.3, $"video bitrate {kbps:0} kbit/s over 10 s; asked for 512");
+
+        var decoded = await Tools.DecodeAsync(server.Url("livestream"), 60);
+        Assert.Equal(0, decoded.ExitCode);
+        Assert.Equal("", decoded.StdErr.Trim());
+
+        var play = await ProcessRunner.RunAsync("node", [Path.Combine(Configs.RepoRoot, "tests", "browser", "play.mjs"), server.Url("/"), "4"],
+            TimeSpan.FromSeconds(90), Path.Combine(Configs.RepoRoot, "tests", "browser"));
+        Assert.Equal(0, play.ExitCode);
+        using var played = JsonDocument.Parse(play.StdOut.Trim().Split('\n')[^1]);
+        Assert.True(played.RootElement.GetProperty("errors").GetArrayLength() == 0, play.StdOut);
+        Assert.Equal(320, played.RootElement.GetProperty("end").GetProperty("videoWidth").GetInt32());
+        Assert.True(played.RootElement.GetProperty("advanced").GetDouble() >= 1.5, play.StdOut);
+        Assert.False(feeder.HasExited, feeder.StdErr);
+    }
+
+    [Fact]
+    public async Task A_feed_that_already_matches_passes_through_with_no_encoder()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream livestream>
+            Format webm
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 320x240
+            VideoFrameRate 30
+            VideoBitRate 512
+            AudioCodec libvorbis
+            AudioBitRate 128
+            AudioChannels 2
+            AudioSampleRate 48000
+            </Stream>
+            """));
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
+
+        using var status = await StatusAsync(server);
+        var stream = status.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "livestream");
+        Assert.Equal("pass-through", stream.GetProperty("mode").GetString());
+        Assert.Equal(0, status.RootElement.GetProperty("encoders").GetArrayLength());
+        Assert.Empty(EncoderProcesses("512k"));
+        await server.Log.WaitForAsync("Stream livestream: the feed carries what it asks for", TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task Two_sizes_of_one_feed_come_from_one_ffmpeg_and_both_play()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream big>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 320x240
+            VideoBitRate 301
+            AudioCodec libopus
+            AudioSampleRate 48000
+            AudioChannels 2
+            </Stream>
+            <Stream small>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 160x120
+            VideoBitRate 157
+            AudioCodec libopus
+            AudioSampleRate 48000
+            AudioChannels 2
+            </Stream>
+            """));
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, size: "640x360", rate: 25);
+        await Tools.WaitForStreamAsync(server, "big", TimeSpan.FromSeconds(30));
+        await Tools.WaitForStreamAsync(server, "small", TimeSpan.FromSeconds(30));
+
+        var processes = EncoderProcesses("301k").Concat(EncoderProcesses("157k")).Distinct().ToList();
+        Assert.Single(processes);
+        using (var status = await StatusAsync(server))
+        {
+            var encoder = Assert.Single(status.RootElement.GetProperty("encoders").EnumerateArray().ToList());
+            Assert.Equal("big,small", string.Join(",", encoder.GetProperty("streams").EnumerateArray().Select(s => s.GetString())));
+            Assert.Equal(processes[0], encoder.GetProperty("processId").GetInt32());
+            Assert.Equal("running", encoder.GetProperty("state").GetString());
+        }
+
+        foreach (var (name, width) in new[] { ("big", 320), ("small", 160) })
+        {
+            var probe = await Tools.ProbeStreamsAsync(server.Url(name));
+            using var json = JsonDocument.Parse(probe.StdOut);
+            var video = json.RootElement.GetProperty("streams").EnumerateArray().First();
+            Assert.Equal(width, video.GetProperty("width").GetInt32());
+            var decoded = await Tools.DecodeAsync(server.Url(name), 30);
+            Assert.Equal(0, decoded.ExitCode);
+            Assert.Equal("", decoded.StdErr.Trim());
+        }
+    }
+
+    [Fact]
+    public async Task An_encoder_killed_mid_stream_is_restarted_and_its_viewer_goes_on()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream livestream>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 160x120
+            VideoBitRate 200
+            AudioCodec libopus
+            AudioSampleRate 48000
+            AudioChannels 2
+            </Stream>
+            """));
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25);
+        await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
+        await using var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10));
+        Assert.True(await viewer.WaitForBytesAsync(20_000, TimeSpan.FromSeconds(10)));
+
+        var transcoder = server.Server.Transcoders["livestream.ffm"];
+        int pid = transcoder.Status.ProcessId ?? throw new InvalidOperationException("no encoder runs");
+        using (var process = Process.GetProcessById(pid))
+        {
+            process.Kill(); // SIGKILL
+        }
+
+        var killed = Stopwatch.StartNew();
+        long before = viewer.Bytes;
+        // Frames again within 5 s: the restarted encoder's output reaches the same connection.
+        Assert.True(await viewer.WaitForBytesAsync(before + 20_000, TimeSpan.FromSeconds(5)), $"{viewer.Bytes - before} bytes in 5 s after the kill");
+        Assert.False(viewer.Ended);
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(5));
+        await server.Log.WaitForAsync("Feed livestream.ffm: encoder exited with code", TimeSpan.FromSeconds(1));
+
+        using var status = await StatusAsync(server);
+        var encoder = Assert.Single(status.RootElement.GetProperty("encoders").EnumerateArray().ToList());
+        Assert.Equal(1, encoder.GetProperty("restarts").GetInt32());
+        Assert.Equal(2, encoder.GetProperty("starts").GetInt32());
+        Assert.NotEqual(pid, encoder.GetProperty("processId").GetInt32());
+        var page = await new HttpClient().GetStringAsync(server.Url("stat.html"));
+        Assert.Contains("<h2>Encoders</h2>", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_encoder_stops_when_the_feed_ends()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream livestream>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 160x120
+            VideoBitRate 203
+            NoAudio
+            </Stream>
+            """));
+        using (var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25))
+        {
+            await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
+            Assert.Single(EncoderProcesses("203k"));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (EncoderProcesses("203k").Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(EncoderProcesses("203k"));
+        Assert.Equal("stopped", server.Server.Transcoders["livestream.ffm"].Status.State);
+    }
+
+    private static async Task<JsonDocument> StatusAsync(TestServer server)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return JsonDocument.Parse(await http.GetStringAsync(server.Url("stat.json")));
+    }
+
+    /// <summary>This test process's ffmpeg encoders whose command line contains <paramref name="marker"/>.</summary>
+    internal static List<int> EncoderProcesses(string marker) => Processes.Children(Environment.ProcessId)
+        .Where(p => p.CommandLine.Contains("pipe:0", StringComparison.Ordinal) && p.CommandLine.Contains(marker, StringComparison.Ordinal))
+        .Select(p => p.Pid)
+        .ToList();
+}
