@@ -1,4 +1,7 @@
 using Sluice.Media.Formats.Matroska;
+using Sluice.Media.Formats.Mjpeg;
+using Sluice.Media.Formats.Mp3;
+using Sluice.Media.Formats.Ogg;
 
 namespace Sluice.Media.Formats;
 
@@ -32,9 +35,43 @@ public sealed class OutputFormat
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.Vorbis, CodecId.Opus],
         tracks => new WebmMuxer(tracks));
 
+    /// <summary>Matroska with any codec Sluice knows (DocType webm when every codec is a WebM one).</summary>
+    public static readonly OutputFormat Matroska = new(
+        "matroska",
+        "video/x-matroska",
+        [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.H264, CodecId.H265, CodecId.Theora, CodecId.MJPEG,
+         CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.FLAC, CodecId.AC3],
+        tracks => new WebmMuxer(tracks));
+
+    /// <summary>Ogg: Vorbis and Opus audio, Theora video.</summary>
+    public static readonly OutputFormat Ogg = new(
+        "ogg",
+        "audio/ogg",
+        [CodecId.Vorbis, CodecId.Opus, CodecId.Theora],
+        tracks => new OggMuxer(tracks));
+
+    /// <summary>ffserver's mpjpeg: multipart/x-mixed-replace JPEG frames, shown by an &lt;img&gt; as they arrive.</summary>
+    public static readonly OutputFormat MultipartJpeg = new(
+        "mpjpeg",
+        $"multipart/x-mixed-replace;boundary={MultipartJpegMuxer.DefaultBoundary}",
+        [CodecId.MJPEG],
+        tracks => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival));
+
+    /// <summary>Bare MP3 frames, for radio players.</summary>
+    public static readonly OutputFormat Mp3 = new(
+        "mp3",
+        "audio/mpeg",
+        [CodecId.MP3],
+        tracks => new Mp3Muxer(tracks));
+
     private static readonly Dictionary<string, OutputFormat> ByName = new(StringComparer.OrdinalIgnoreCase)
     {
         ["webm"] = WebM,
+        ["matroska"] = Matroska,
+        ["mkv"] = Matroska,
+        ["ogg"] = Ogg,
+        ["mpjpeg"] = MultipartJpeg,
+        ["mp3"] = Mp3,
     };
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>

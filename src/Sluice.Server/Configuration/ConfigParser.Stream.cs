@@ -7,21 +7,25 @@ public static partial class ConfigParser
     /// <summary>&lt;Stream name&gt; ... &lt;/Stream&gt; and &lt;Redirect name&gt; URL u &lt;/Redirect&gt;.</summary>
     private sealed partial class Session
     {
-        /// <summary>Formats Sluice serves.</summary>
-        private static readonly string[] ServedFormats = ["webm", "matroska", "mpegts", "flv", "ogg", "mpjpeg", "hls", "dash", "status"];
+        /// <summary>Formats Sluice serves: the containers it writes, and the ones planned (hls, dash).</summary>
+        private static readonly string[] ServedFormats =
+            [.. Sluice.Media.Formats.OutputFormat.Names, .. new[] { "mpegts", "flv", "mp4", "hls", "dash", "status" }.Except(Sluice.Media.Formats.OutputFormat.Names)];
 
         /// <summary>Formats ffserver could serve that Sluice does not: accepted with a warning.</summary>
         private static readonly string[] UnservedFormats =
         [
-            "mpeg", "mpeg1video", "mpeg2video", "vob", "asf", "asf_stream", "rm", "swf", "avi", "mp2", "mp3", "wav",
-            "jpeg", "singlejpeg", "mjpeg", "nut", "mov", "mp4", "3gp", "ipod", "rtp", "rtsp", "ffm", "h264", "adts",
-            "aac", "gif", "dv", "mxf", "wtv", "sdp",
+            .. new[]
+            {
+                "mpeg", "mpeg1video", "mpeg2video", "vob", "asf", "asf_stream", "rm", "swf", "avi", "mp2", "mp3", "wav",
+                "jpeg", "singlejpeg", "mjpeg", "nut", "mov", "mp4", "3gp", "ipod", "rtp", "rtsp", "ffm", "h264", "adts",
+                "aac", "gif", "dv", "mxf", "wtv", "sdp",
+            }.Except(ServedFormats),
         ];
 
         private static readonly (string Extension, string Format)[] FormatsByExtension =
         [
             (".webm", "webm"), (".mkv", "matroska"), (".ts", "mpegts"), (".flv", "flv"), (".ogg", "ogg"), (".ogv", "ogg"),
-            (".oga", "ogg"), (".mjpg", "mpjpeg"), (".mjpeg", "mpjpeg"), (".m3u8", "hls"), (".mpd", "dash"),
+             (".oga", "ogg"), (".opus", "ogg"), (".mp3", "mp3"), (".mp4", "mp4"), (".m4v", "mp4"), (".aac", "adts"), (".jpg", "jpeg"), (".mjpg", "mpjpeg"), (".mjpeg", "mpjpeg"), (".m3u8", "hls"), (".mpd", "dash"),
         ];
 
         private StreamConfig? _stream;
