@@ -238,7 +238,8 @@ public sealed partial class MpegTsDemuxer
             }
         }
 
-        if (sets.Count < MaxParameterSets && nal.Length <= ushort.MaxValue)
+        // Shorter than 3 bytes is no parameter set of either codec (and an hvcC refuses it).
+        if (sets.Count < MaxParameterSets && nal.Length >= 3 && nal.Length <= ushort.MaxValue)
         {
             sets.Add(nal.ToArray());
         }

@@ -109,6 +109,12 @@ public sealed partial class MpegTsDemuxer : IDemuxer
         return reader.Position;
     }
 
+    /// <summary>
+    /// Ends the input. The PES still open on each stream (video PES usually have no length, so the last one ends
+    /// only here) and, when the tracks were not announced yet, the tracks that are described and the held
+    /// packets go to the sink of the last <see cref="Read"/>. Throws <see cref="MediaFormatException"/> when the
+    /// input ends inside a TS packet, before a PAT or PMT, or before any stream was described.
+    /// </summary>
     public void Complete(ReadOnlySequence<byte> remaining)
     {
         var reader = new SequenceReader<byte>(remaining);
