@@ -1,6 +1,8 @@
+using Sluice.Media.Formats.Adts;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.Mjpeg;
 using Sluice.Media.Formats.Mp3;
+using Sluice.Media.Formats.MpegTs;
 using Sluice.Media.Formats.Ogg;
 
 namespace Sluice.Media.Formats;
@@ -64,6 +66,20 @@ public sealed class OutputFormat
         [CodecId.MP3],
         tracks => new Mp3Muxer(tracks));
 
+    /// <summary>MPEG transport stream: H.264/H.265 with AAC, MP3 or Opus (VLC, set-top boxes, mpegts.js).</summary>
+    public static readonly OutputFormat MpegTs = new(
+        "mpegts",
+        "video/mp2t",
+        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
+        tracks => new MpegTsMuxer(tracks));
+
+    /// <summary>AAC in ADTS frames, for radio players.</summary>
+    public static readonly OutputFormat Adts = new(
+        "adts",
+        "audio/aac",
+        [CodecId.AAC],
+        tracks => new AdtsMuxer(tracks));
+
     private static readonly Dictionary<string, OutputFormat> ByName = new(StringComparer.OrdinalIgnoreCase)
     {
         ["webm"] = WebM,
@@ -72,6 +88,8 @@ public sealed class OutputFormat
         ["ogg"] = Ogg,
         ["mpjpeg"] = MultipartJpeg,
         ["mp3"] = Mp3,
+        ["mpegts"] = MpegTs,
+        ["adts"] = Adts,
     };
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Sluice.Media;
 using Sluice.Media.Formats.Matroska;
+using Sluice.Media.Formats.MpegTs;
 
 namespace Sluice.Server.Ingest;
 
@@ -51,11 +52,15 @@ public static class ContainerDetector
     {
         reason = result switch
         {
-            Result.MpegTs => "MPEG-TS feeds are not supported yet; push WebM or Matroska (-f webm / -f matroska)",
             Result.Flv => "FLV feeds are not supported yet; push WebM or Matroska (-f webm / -f matroska)",
-            Result.Unknown => "the feed is not a container Sluice reads (expected WebM/Matroska: ffmpeg -f webm or -f matroska)",
+            Result.Unknown => "the feed is not a container Sluice reads (expected Matroska/WebM, MPEG-TS or FLV: ffmpeg -f matroska, -f webm, -f mpegts or -f flv)",
             _ => null,
         };
-        return result == Result.Matroska ? new MatroskaDemuxer() : null;
+        return result switch
+        {
+            Result.Matroska => new MatroskaDemuxer(),
+            Result.MpegTs => new MpegTsDemuxer(),
+            _ => null,
+        };
     }
 }

@@ -89,7 +89,9 @@ public sealed partial class HttpIngest
 
     private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // Not linked to the request's abort: a publisher that sends its last bytes and closes at once (ffmpeg's way)
+        // aborts the request while those bytes are still buffered, and they must be read, not dropped.
+        using var idle = new CancellationTokenSource();
         IDemuxer? demuxer = null;
         long offset = 0;
         long pending = 0; // bytes received but not yet consumed by the demuxer (an element still arriving)
@@ -143,7 +145,7 @@ public sealed partial class HttpIngest
         {
             return (false, ex.Message);
         }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (idle.IsCancellationRequested)
         {
             return (false, $"it sent nothing for {IdleTimeout.TotalSeconds:0} s (after {offset} bytes)");
         }

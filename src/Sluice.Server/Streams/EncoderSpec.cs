@@ -128,7 +128,8 @@ public sealed record EncoderSpec
 
     /// <summary>
     /// Encoder settings a live stream needs when the config says nothing: x264 without B-frames or look-ahead
-    /// (zerolatency; viewers start at once and every container gets DTS = PTS order), libvpx in real-time mode.
+    /// (zerolatency; viewers start at once and every container gets DTS = PTS order), libvpx in real-time mode
+    /// and without look-ahead.
     /// </summary>
     private IEnumerable<string> LiveDefaults(string s)
     {
@@ -147,12 +148,22 @@ public sealed record EncoderSpec
                 yield return "zerolatency";
             }
         }
-        else if (Encoder.StartsWith("libvpx", StringComparison.Ordinal) && !Has("deadline") && !Has("cpu-used"))
+        else if (Encoder.StartsWith("libvpx", StringComparison.Ordinal))
         {
-            yield return $"-deadline:{s}";
-            yield return "realtime";
-            yield return $"-cpu-used:{s}";
-            yield return "6";
+            if (!Has("deadline") && !Has("cpu-used"))
+            {
+                yield return $"-deadline:{s}";
+                yield return "realtime";
+                yield return $"-cpu-used:{s}";
+                yield return "6";
+            }
+
+            if (!Has("lag-in-frames"))
+            {
+                // libvpx looks 25 frames ahead by default: almost a second more before a viewer sees anything.
+                yield return $"-lag-in-frames:{s}";
+                yield return "0";
+            }
         }
     }
 
