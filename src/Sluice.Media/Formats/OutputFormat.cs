@@ -25,6 +25,9 @@ public sealed class OutputFormat
 
     public string ContentType { get; }
 
+    /// <summary>True when a request gets one picture (the newest frame), not a stream.</summary>
+    public bool IsSnapshot => ReferenceEquals(this, Jpeg);
+
     public IReadOnlyCollection<CodecId> Codecs => _codecs;
 
     public bool CanCarry(CodecId codec) => _codecs.Contains(codec);
@@ -59,6 +62,16 @@ public sealed class OutputFormat
         [CodecId.MJPEG],
         tracks => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival));
 
+    /// <summary>
+    /// One JPEG, the newest frame, per request (ffserver's jpeg): a snapshot for an &lt;img&gt; or a monitoring
+    /// script. Its muxer frames parts with Content-Length, so each chunk's payload is one whole JPEG.
+    /// </summary>
+    public static readonly OutputFormat Jpeg = new(
+        "jpeg",
+        "image/jpeg",
+        [CodecId.MJPEG],
+        tracks => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ContentLength));
+
     /// <summary>Bare MP3 frames, for radio players.</summary>
     public static readonly OutputFormat Mp3 = new(
         "mp3",
@@ -88,6 +101,7 @@ public sealed class OutputFormat
         ["ogg"] = Ogg,
         ["mpjpeg"] = MultipartJpeg,
         ["mp3"] = Mp3,
+        ["jpeg"] = Jpeg,
         ["mpegts"] = MpegTs,
         ["adts"] = Adts,
     };

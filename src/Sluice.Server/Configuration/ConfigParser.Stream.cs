@@ -293,7 +293,7 @@ public static partial class ConfigParser
             else if (UnservedFormats.Contains(format))
             {
                 _stream = s with { Format = format };
-                Warn($"Format {format} is not supported; <Stream {s.Name}> is not served (Sluice serves {string.Join(", ", ServedFormats)})");
+                Error($"Format {format} is one no player of today plays, and Sluice does not write it; use Format {Replacement(format)} instead");
             }
             else
             {
@@ -319,6 +319,18 @@ public static partial class ConfigParser
                 ? s with { Video = s.Video with { Options = s.Video.Options.Add(entry) } }
                 : s with { Audio = s.Audio with { Options = s.Audio.Options.Add(entry) } };
         }
+
+        /// <summary>What serves the viewers of an ffserver format Sluice does not write.</summary>
+        private static string Replacement(string format) => format switch
+        {
+            "mpeg" or "vob" or "mpeg1video" or "mpeg2video" or "h264" or "rtp" or "rtsp" or "sdp" or "dv" or "mxf" or "wtv" => "mpegts (or hls for browsers)",
+            "asf" or "asf_stream" or "rm" or "swf" or "avi" or "nut" or "mov" or "3gp" or "ipod" or "gif" => "mp4 or webm",
+            "singlejpeg" or "mjpeg" => "jpeg (one picture) or mpjpeg (moving pictures)",
+            "mp2" or "wav" => "mp3 or ogg",
+            "aac" => "adts",
+            "ffm" => "matroska",
+            _ => "webm",
+        };
 
         private double? Seconds(string name, string text)
         {

@@ -33,6 +33,12 @@ public sealed partial class ViewerEndpoint
             return;
         }
 
+        if (stream.Format.IsSnapshot)
+        {
+            await SnapshotAsync(context, stream).ConfigureAwait(false);
+            return;
+        }
+
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = stream.Format.ContentType;
@@ -48,6 +54,46 @@ public sealed partial class ViewerEndpoint
         var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>How long a snapshot request waits for the stream's first picture.</summary>
+    private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Format jpeg: the newest frame as one image/jpeg response.</summary>
+    private static async Task SnapshotAsync(HttpContext context, LiveStream stream)
+    {
+        var buffer = new Chunk[1];
+        var deadline = DateTime.UtcNow + SnapshotWait;
+        while (true)
+        {
+            if (stream.Output?.Ring is { } ring && ring.LatestJoinPoint is var position and >= 0
+                && ring.Read(position, buffer, out int count) == ChunkReadStatus.Data && count > 0 && !buffer[0].Payload.IsEmpty)
+            {
+                var jpeg = buffer[0].Payload;
+                var response = context.Response;
+                response.StatusCode = 200;
+                response.ContentType = "image/jpeg";
+                response.ContentLength = jpeg.Length;
+                response.Headers.CacheControl = "no-cache, no-store";
+                response.Headers.AccessControlAllowOrigin = "*";
+                stream.CountConnection();
+                if (!HttpMethods.IsHead(context.Request.Method))
+                {
+                    await response.Body.WriteAsync(jpeg, context.RequestAborted).ConfigureAwait(false);
+                    stream.AddBytesSent(jpeg.Length);
+                }
+
+                return;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                await Responses.TextAsync(context, 503, $"Stream {stream.Name} has no picture yet: its feed has no publisher.").ConfigureAwait(false);
+                return;
+            }
+
+            await Task.Delay(50, context.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Stream {Stream}: refused viewer {Remote}: {Reason}")]

@@ -176,13 +176,15 @@ public sealed class ConfigParserTests
     }
 
     [Fact]
-    public void UnsupportedFormatIsAcceptedWithAWarning()
+    public void FormatsNoPlayerPlaysAreRefusedWithTheirReplacement()
     {
-        var result = ConfigParser.Parse(Feed + "<Stream s.asf>\nFeed f.ffm\nFormat asf\nNoAudio\nNoVideo\n</Stream>\n", "t.conf");
+        var result = ConfigParser.Parse(Feed + "<Stream s.asf>\nFeed f.ffm\nFormat asf\n</Stream>\n<Stream s.mpg>\nFeed f.ffm\nFormat mpeg\n</Stream>\n", "t.conf");
         Assert.Equal(
-            ["t.conf:5: Format asf is not supported; <Stream s.asf> is not served (Sluice serves webm, matroska, mpegts, flv, ogg, mpjpeg, hls, dash, status)"],
-            result.Warnings.Select(w => w.ToString()));
-        Assert.Equal("asf", result.Config!.Streams[0].Format);
+            [
+                "t.conf:5: Format asf is one no player of today plays, and Sluice does not write it; use Format mp4 or webm instead",
+                "t.conf:8: Format mpeg is one no player of today plays, and Sluice does not write it; use Format mpegts (or hls for browsers) instead",
+            ],
+            result.Errors.Select(w => w.ToString()));
     }
 
     [Fact]
