@@ -182,7 +182,7 @@ public sealed class ConfigParserTests
         Assert.Equal(
             [
                 "t.conf:5: Format asf is one no player of today plays, and Sluice does not write it; use Format mp4 or webm instead",
-                "t.conf:8: Format mpeg is one no player of today plays, and Sluice does not write it; use Format mpegts (or hls for browsers) instead",
+                "t.conf:9: Format mpeg is one no player of today plays, and Sluice does not write it; use Format mpegts (or hls for browsers) instead",
             ],
             result.Errors.Select(w => w.ToString()));
     }
