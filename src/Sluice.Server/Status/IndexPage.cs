@@ -17,12 +17,16 @@ public static class IndexPage
         {
             string name = WebUtility.HtmlEncode(stream.Name);
             b.Append("<section><h2>").Append(name).Append("</h2>");
-            if (stream.Format.ContentType.StartsWith("video/", StringComparison.Ordinal) || stream.Format.ContentType.StartsWith("audio/", StringComparison.Ordinal))
+            if (stream.Format.CanCarry(Sluice.Media.CodecId.MJPEG) && !stream.Format.CanCarry(Sluice.Media.CodecId.H264))
+            {
+                b.Append($"<img id=\"{name}\" src=\"/{name}\" alt=\"{name}\" width=\"640\">");
+            }
+            else if (stream.Format.ContentType.StartsWith("video/", StringComparison.Ordinal) || stream.Format.ContentType.StartsWith("audio/", StringComparison.Ordinal))
             {
                 b.Append($"<video id=\"{name}\" src=\"/{name}\" autoplay muted controls playsinline width=\"640\"></video>");
             }
 
-            b.Append($"<p><a href=\"/{name}\">/{name}</a> ({WebUtility.HtmlEncode(stream.Format.Name)}, feed {WebUtility.HtmlEncode(stream.Feed.Name)})</p></section>");
+            b.Append($"<p><a href=\"/{name}\">/{name}</a> ({WebUtility.HtmlEncode(stream.Format.Name)}, feed {WebUtility.HtmlEncode(stream.Config.Feed)})</p></section>");
         }
 
         foreach (var status in server.Config.Streams.Where(s => s.IsStatus))
