@@ -1,0 +1,63 @@
+using System.Globalization;
+
+namespace Sluice.Media.Tests.Formats;
+
+/// <summary>What a muxer's output looks like to a viewer and to ffprobe.</summary>
+internal static class MuxedOutput
+{
+    /// <summary>The header followed by every chunk's prefix and payload, as a viewer receives them.</summary>
+    public static byte[] Concat(ReadOnlyMemory<byte> header, IEnumerable<MuxedChunk> chunks)
+    {
+        var output = new MemoryStream();
+        output.Write(header.Span);
+        foreach (var chunk in chunks)
+        {
+            output.Write(chunk.Prefix.Span);
+            output.Write(chunk.Payload.Span);
+        }
+
+        return output.ToArray();
+    }
+
+    public sealed record Packet(int StreamIndex, long Pts, long Dts, int Size, bool Keyframe);
+
+    /// <summary>ffprobe's packets (times in the stream's time base), in the order it reads them.</summary>
+    public static List<Packet> ProbePackets(string path)
+    {
+        var json = MediaTools.Ffprobe("-show_entries", "packet=stream_index,pts,dts,size,flags", "-show_packets", path);
+        var packets = new List<Packet>();
+        foreach (var p in json.GetProperty("packets").EnumerateArray())
+        {
+            packets.Add(new Packet(
+                p.GetProperty("stream_index").GetInt32(),
+                p.TryGetProperty("pts", out var pts) ? pts.GetInt64() : long.MinValue,
+                p.TryGetProperty("dts", out var dts) ? dts.GetInt64() : long.MinValue,
+                int.Parse(p.GetProperty("size").GetString()!, CultureInfo.InvariantCulture),
+                p.GetProperty("flags").GetString()!.Contains('K')));
+        }
+
+        return packets;
+    }
+
+    /// <summary>
+    /// Gives packets from a source that only knows presentation times (Matroska) decode times: the sorted presentation
+    /// times of each track, moved earlier by the largest reorder so no decode time follows its presentation time.
+    /// </summary>
+    public static List<MediaPacket> WithDecodeTimes(IReadOnlyList<MediaPacket> packets)
+    {
+        var result = new List<MediaPacket>(packets);
+        foreach (var track in packets.Select(p => p.Track).Distinct())
+        {
+            var indexes = Enumerable.Range(0, packets.Count).Where(i => packets[i].Track == track).ToList();
+            var sorted = indexes.Select(i => packets[i].Pts).Order().ToList();
+            long delay = indexes.Select((at, k) => sorted[k] - packets[at].Pts).Max();
+            for (int k = 0; k < indexes.Count; k++)
+            {
+                var p = packets[indexes[k]];
+                result[indexes[k]] = new MediaPacket(p.Track, sorted[k] - delay, p.Pts, p.IsKeyframe, p.Payload, p.Duration);
+            }
+        }
+
+        return result;
+    }
+}
