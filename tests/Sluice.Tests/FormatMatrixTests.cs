@@ -33,12 +33,13 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         ["adts"] = (false, "", "adts"),
         ["webm"] = (true, "vpx", "raw"),
         ["ogg"] = (false, "", "raw"),
+        ["mp4"] = (true, "avcc", "raw"),
     };
 
     public static TheoryData<string, string> Pairs => new()
     {
-        { "matroska", "matroska,mpegts,adts" },
-        { "mpegts", "matroska,mpegts,adts" },
+        { "matroska", "matroska,mpegts,adts,mp4" },
+        { "mpegts", "matroska,mpegts,adts,mp4" },
         { "webm", "webm,matroska,ogg" },
     };
 

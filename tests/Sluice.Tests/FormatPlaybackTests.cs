@@ -32,6 +32,19 @@ public sealed class FormatPlaybackTests
     }
 
     [Fact]
+    public async Task A_fragmented_mp4_stream_plays_in_Chromium_through_media_source_extensions()
+    {
+        await using var server = await TestServer.StartAsync("MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 4M\n</Feed>\n<Stream live.mp4>\nFeed in.ffm\n</Stream>\n");
+        using var feeder = Feeder.Start(server.Url("in.ffm"), ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "matroska", "-cluster_time_limit", "200", "-flush_packets", "1"]);
+        await Tools.WaitForStreamAsync(server, "live.mp4", TimeSpan.FromSeconds(20));
+        await Task.Delay(2000);
+
+        var watched = await WatchAsync(server.Url("live.mp4"), "mse");
+        Assert.Equal(320, watched.GetProperty("end").GetProperty("width").GetInt32());
+        Assert.True(watched.GetProperty("advanced").GetDouble() >= 2.0, watched.ToString());
+    }
+
+    [Fact]
     public async Task A_vp8_feed_shows_as_moving_jpeg_in_an_img_and_as_a_snapshot()
     {
         await using var server = await TestServer.StartAsync(

@@ -3,6 +3,7 @@ using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.Mjpeg;
 using Sluice.Media.Formats.Mp3;
 using Sluice.Media.Formats.MpegTs;
+using Sluice.Media.Formats.Mp4;
 using Sluice.Media.Formats.Ogg;
 
 namespace Sluice.Media.Formats;
@@ -86,6 +87,13 @@ public sealed class OutputFormat
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
         tracks => new MpegTsMuxer(tracks));
 
+    /// <summary>Fragmented MP4, progressive: ftyp+moov, then a moof+mdat per packet (Media Source Extensions players).</summary>
+    public static readonly OutputFormat Mp4 = new(
+        "mp4",
+        "video/mp4",
+        [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.MP3, CodecId.Opus],
+        tracks => new FragmentedMp4Muxer(tracks));
+
     /// <summary>AAC in ADTS frames, for radio players.</summary>
     public static readonly OutputFormat Adts = new(
         "adts",
@@ -104,6 +112,7 @@ public sealed class OutputFormat
         ["jpeg"] = Jpeg,
         ["mpegts"] = MpegTs,
         ["adts"] = Adts,
+        ["mp4"] = Mp4,
     };
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>
