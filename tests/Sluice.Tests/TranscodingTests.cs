@@ -185,7 +185,7 @@ public sealed class TranscodingTests
         Assert.True(await viewer.WaitForBytesAsync(20_000, TimeSpan.FromSeconds(10)));
 
         var transcoder = server.Server.Transcoders["livestream.ffm"];
-        int pid = transcoder.Status.ProcessId ?? throw new InvalidOperationException("no encoder runs");
+        int pid = transcoder.Encoders.Single().ProcessId ?? throw new InvalidOperationException("no encoder runs");
         using (var process = Process.GetProcessById(pid))
         {
             process.Kill(); // SIGKILL
@@ -197,7 +197,7 @@ public sealed class TranscodingTests
         Assert.True(await viewer.WaitForBytesAsync(before + 20_000, TimeSpan.FromSeconds(5)), $"{viewer.Bytes - before} bytes in 5 s after the kill");
         Assert.False(viewer.Ended);
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(5));
-        await server.Log.WaitForAsync("Feed livestream.ffm: encoder exited with code", TimeSpan.FromSeconds(1));
+        await server.Log.WaitForAsync("Feed livestream.ffm: encoder for streams livestream exited with code", TimeSpan.FromSeconds(1));
 
         using var status = await StatusAsync(server);
         var encoder = Assert.Single(status.RootElement.GetProperty("encoders").EnumerateArray().ToList());
@@ -233,7 +233,41 @@ public sealed class TranscodingTests
         }
 
         Assert.Empty(EncoderProcesses("203k"));
-        Assert.Equal("stopped", server.Server.Transcoders["livestream.ffm"].Status.State);
+        Assert.Equal("stopped", server.Server.Transcoders["livestream.ffm"].Encoders.Single().State);
+    }
+
+    [Fact]
+    public async Task An_on_demand_stream_encodes_only_while_it_has_viewers()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream livestream>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 160x120
+            VideoBitRate 207
+            NoAudio
+            OnDemand 1
+            </Stream>
+            """));
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25);
+        await server.Log.WaitForAsync("Stream livestream (test.conf:", TimeSpan.FromSeconds(20));
+        await Task.Delay(1000);
+        Assert.Empty(EncoderProcesses("207k"));
+
+        await using (var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10)))
+        {
+            Assert.True(await viewer.WaitForBytesAsync(10_000, TimeSpan.FromSeconds(10)), "the on-demand stream sent nothing to its viewer");
+            Assert.Single(EncoderProcesses("207k"));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (EncoderProcesses("207k").Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(EncoderProcesses("207k"));
+        await server.Log.WaitForAsync("Stream livestream (OnDemand): no viewer for 1 s: stopping its encoder", TimeSpan.FromSeconds(1));
     }
 
     private static async Task<JsonDocument> StatusAsync(TestServer server)

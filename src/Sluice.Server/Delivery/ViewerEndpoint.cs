@@ -50,6 +50,7 @@ public sealed partial class ViewerEndpoint
         }
 
         stream.CountConnection();
+        using var watching = _server.Watch(stream.Name);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
@@ -60,8 +61,9 @@ public sealed partial class ViewerEndpoint
     private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(10);
 
     /// <summary>Format jpeg: the newest frame as one image/jpeg response.</summary>
-    private static async Task SnapshotAsync(HttpContext context, LiveStream stream)
+    private async Task SnapshotAsync(HttpContext context, LiveStream stream)
     {
+        using var watching = _server.Watch(stream.Name);
         var buffer = new Chunk[1];
         var deadline = DateTime.UtcNow + SnapshotWait;
         while (true)
