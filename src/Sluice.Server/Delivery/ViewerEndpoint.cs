@@ -41,7 +41,9 @@ public sealed partial class ViewerEndpoint
 
         var response = context.Response;
         response.StatusCode = 200;
-        response.ContentType = stream.Format.ContentType;
+        // The muxer knows best (audio/webm for a stream without video, video/ogg with Theora); before the first
+        // publisher there is no muxer yet, and the format says what it usually is.
+        response.ContentType = stream.Output?.Muxer.ContentType ?? stream.Format.ContentType;
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers.AccessControlAllowOrigin = "*";
         if (HttpMethods.IsHead(context.Request.Method))
