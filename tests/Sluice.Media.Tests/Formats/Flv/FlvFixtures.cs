@@ -31,12 +31,9 @@ internal static class FlvFixtures
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(Path(name));
 
-    /// <summary>Where the fixtures and the tests' own output files go; removed when the test run ends.</summary>
-    public static string TempDirectory { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sluice-flv-tests-{Environment.ProcessId}");
-
-    private static IReadOnlyDictionary<string, string> Create()
+    private static readonly Lazy<string> Folder = new(() =>
     {
-        string folder = TempDirectory;
+        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sluice-flv-tests-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -48,7 +45,15 @@ internal static class FlvFixtures
             {
             }
         };
+        return folder;
+    });
 
+    /// <summary>Where the fixtures and the tests' own output files go; removed when the test run ends.</summary>
+    public static string TempDirectory => Folder.Value;
+
+    private static IReadOnlyDictionary<string, string> Create()
+    {
+        string folder = TempDirectory;
         string F(string name) => System.IO.Path.Combine(folder, name);
         var tasks = new[]
         {
