@@ -15,7 +15,9 @@ namespace Sluice.Media.Formats.Flv;
 /// or, for MP3, by its first frame. Packets are held until every expected track is described, so
 /// <see cref="IPacketSink.OnTracks"/> comes once, before the first packet; the wait is bounded by
 /// <see cref="MaxPendingPackets"/>, <see cref="MaxPendingBytes"/> and <see cref="MaxPendingTicks"/> of held media,
-/// after which the described tracks are announced alone. Video is track 0 when present, audio follows.
+/// after which the described tracks are announced alone. Video is track 0 when present, audio follows. Packets
+/// still held when the input ends (a stream shorter than that wait whose expected track never came) are dropped,
+/// as <see cref="Complete"/> has no sink to give them to.
 /// Width and height come from the SPS (H.264, H.265), else from onMetaData, as does the frame rate.</para>
 /// <para>Times: the tag timestamp (milliseconds, 32 bits with the extension byte, read as signed like ffmpeg and
 /// unwrapped) is the DTS; PTS adds the composition time. Packets keep the stream's own times.</para>
