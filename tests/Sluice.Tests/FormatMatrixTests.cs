@@ -18,10 +18,16 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
 
     private static readonly string[] H264 = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "25", "-pix_fmt", "yuv420p"];
 
+    private static readonly string[] BFrames = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "25", "-pix_fmt", "yuv420p"];
+
     private static readonly Dictionary<string, Ingest> Ingests = new()
     {
         ["matroska"] = new("matroska", "mkv", [.. H264, "-c:a", "aac", "-f", "matroska"], "avcc", "raw"),
         ["mpegts"] = new("mpegts", "ts", [.. H264, "-c:a", "aac", "-f", "mpegts"], "annexb", "adts"),
+        ["flv"] = new("flv", "flv", [.. H264, "-c:a", "aac", "-f", "flv"], "avcc", "raw"),
+        // With B-frames: containers that carry decode times (MPEG-TS, FLV) keep them to every output that has them.
+        ["mpegts-bframes"] = new("mpegts", "ts", [.. BFrames, "-c:a", "aac", "-f", "mpegts"], "annexb", "adts"),
+        ["flv-bframes"] = new("flv", "flv", [.. BFrames, "-c:a", "aac", "-f", "flv"], "avcc", "raw"),
         ["webm"] = new("webm", "webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "25", "-c:a", "libopus", "-f", "webm"], "vpx", "raw"),
     };
 
@@ -34,12 +40,16 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         ["webm"] = (true, "vpx", "raw"),
         ["ogg"] = (false, "", "raw"),
         ["mp4"] = (true, "avcc", "raw"),
+        ["flv"] = (true, "avcc", "raw"),
     };
 
     public static TheoryData<string, string> Pairs => new()
     {
-        { "matroska", "matroska,mpegts,adts,mp4" },
-        { "mpegts", "matroska,mpegts,adts,mp4" },
+        { "matroska", "matroska,mpegts,adts,mp4,flv" },
+        { "mpegts", "matroska,mpegts,adts,mp4,flv" },
+        { "flv", "matroska,mpegts,adts,mp4,flv" },
+        { "mpegts-bframes", "mpegts,mp4,flv" },
+        { "flv-bframes", "mpegts,mp4,flv" },
         { "webm", "webm,matroska,ogg" },
     };
 
@@ -65,7 +75,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             var captures = formats.ToDictionary(f => f, f => Capture(server.Url($"s-{f}"), Path.Combine(dir, $"out-{f}"), stop.Token));
             await Task.Delay(300);
-            var feed = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-v", "error", "-nostdin", "-re", "-i", source, "-c", "copy", "-f", ingestName == "webm" ? "webm" : ingestName, server.Url("in.ffm")], TimeSpan.FromSeconds(30));
+            var feed = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-v", "error", "-nostdin", "-re", "-i", source, "-c", "copy", "-f", ingest.Name, server.Url("in.ffm")], TimeSpan.FromSeconds(30));
             Assert.Equal(0, feed.ExitCode);
             await Task.Delay(1500);
             await stop.CancelAsync();
@@ -102,12 +112,18 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         Assert.True(start >= 0, $"{what}: the viewer's first packet ({viewer[0]}) is not in the source");
         double sourceBase = source[start].Pts, viewerBase = viewer[0].Pts;
         int compared = Math.Min(viewer.Count, source.Count - start);
+        int dtsCompared = 0;
         Assert.True(compared >= source.Count - start - 2, $"{what}: the viewer got {viewer.Count} packets, the source has {source.Count - start} from the join on");
         for (int i = 0; i < compared; i++)
         {
             var s = source[start + i];
             var v = viewer[i];
             Assert.True(Math.Abs((s.Pts - sourceBase) - (v.Pts - viewerBase)) < 0.0021, $"{what} packet {i}: pts {v.Pts - viewerBase:0.####} s, source {s.Pts - sourceBase:0.####} s");
+            if (s.Dts is double sd && v.Dts is double vd)
+            {
+                Assert.True(Math.Abs((sd - sourceBase) - (vd - viewerBase)) < 0.0021, $"{what} packet {i}: dts {vd - viewerBase:0.####} s, source {sd - sourceBase:0.####} s");
+                dtsCompared++;
+            }
             if (keyframes)
             {
                 Assert.True(s.Key == v.Key, $"{what} packet {i}: keyframe {v.Key}, source {s.Key}");
@@ -124,7 +140,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{what}: {compared} packets match from source packet {start} (payload compared: {samePayload})");
+        output.WriteLine($"{what}: {compared} packets match from source packet {start} (decode times compared: {dtsCompared}, payload compared: {samePayload})");
     }
 
     /// <summary>The same packet: same payload, or (another payload form) the size the form adds, or a keyframe.</summary>
@@ -151,7 +167,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
 
     private static List<Packet> Of(List<Packet> packets, string kind) => packets.Where(p => p.Kind == kind).ToList();
 
-    public sealed record Packet(string Kind, double Pts, int Size, bool Key, string Hash)
+    public sealed record Packet(string Kind, double Pts, double? Dts, int Size, bool Key, string Hash)
     {
         public override string ToString() => $"{Kind} pts {Pts:0.####} {Size} B{(Key ? " key" : "")}";
     }
@@ -159,7 +175,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
     private static async Task<List<Packet>> ProbeAsync(string file)
     {
         var probe = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-show_data_hash", "md5", "-show_entries",
-            "packet=stream_index,pts_time,size,flags,data_hash:stream=index,codec_type", "-of", "json", file], TimeSpan.FromSeconds(30));
+            "packet=stream_index,pts_time,dts_time,size,flags,data_hash:stream=index,codec_type", "-of", "json", file], TimeSpan.FromSeconds(30));
         Assert.True(probe.ExitCode == 0, probe.ToString());
         using var json = JsonDocument.Parse(probe.StdOut);
         var kinds = json.RootElement.GetProperty("streams").EnumerateArray()
@@ -167,6 +183,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         return json.RootElement.GetProperty("packets").EnumerateArray().Select(p => new Packet(
             kinds[p.GetProperty("stream_index").GetInt32()],
             double.Parse(p.GetProperty("pts_time").GetString()!, CultureInfo.InvariantCulture),
+            p.TryGetProperty("dts_time", out var dts) && double.TryParse(dts.GetString(), CultureInfo.InvariantCulture, out double d) ? d : null,
             int.Parse(p.GetProperty("size").GetString()!, CultureInfo.InvariantCulture),
             p.GetProperty("flags").GetString()!.StartsWith('K'),
             p.GetProperty("data_hash").GetString()!)).ToList();

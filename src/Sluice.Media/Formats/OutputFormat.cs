@@ -1,4 +1,5 @@
 using Sluice.Media.Formats.Adts;
+using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.Mjpeg;
 using Sluice.Media.Formats.Mp3;
@@ -94,6 +95,13 @@ public sealed class OutputFormat
         [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.MP3, CodecId.Opus],
         tracks => new FragmentedMp4Muxer(tracks));
 
+    /// <summary>FLV (flv.js / mpegts.js players): H.264, H.265 as Enhanced FLV, AAC, MP3.</summary>
+    public static readonly OutputFormat Flv = new(
+        "flv",
+        "video/x-flv",
+        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
+        tracks => new FlvMuxer(tracks));
+
     /// <summary>AAC in ADTS frames, for radio players.</summary>
     public static readonly OutputFormat Adts = new(
         "adts",
@@ -113,6 +121,7 @@ public sealed class OutputFormat
         ["mpegts"] = MpegTs,
         ["adts"] = Adts,
         ["mp4"] = Mp4,
+        ["flv"] = Flv,
     };
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Sluice.Media;
+using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.MpegTs;
 
@@ -52,7 +53,6 @@ public static class ContainerDetector
     {
         reason = result switch
         {
-            Result.Flv => "FLV feeds are not supported yet; push WebM or Matroska (-f webm / -f matroska)",
             Result.Unknown => "the feed is not a container Sluice reads (expected Matroska/WebM, MPEG-TS or FLV: ffmpeg -f matroska, -f webm, -f mpegts or -f flv)",
             _ => null,
         };
@@ -60,6 +60,7 @@ public static class ContainerDetector
         {
             Result.Matroska => new MatroskaDemuxer(),
             Result.MpegTs => new MpegTsDemuxer(),
+            Result.Flv => new FlvDemuxer(),
             _ => null,
         };
     }
