@@ -1,0 +1,193 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Sluice.Media;
+
+namespace Sluice.Bench;
+
+/// <summary>What one benchmark operation handles: the bytes its MB/s is counted on, and its packets.</summary>
+public readonly record struct Workload(long Bytes, long Packets, string BytesAre);
+
+/// <summary>
+/// The inputs of every benchmark, prepared once per process and cached, so the benchmarks' setup and the summary's
+/// columns see the same byte and packet counts.
+/// </summary>
+public static class Workloads
+{
+    /// <summary>The segment size of the "64KiB" feed: what a socket read or a pipe segment typically holds.</summary>
+    public const int SegmentSize = 64 * 1024;
+
+    private static readonly ConcurrentDictionary<string, DemuxInput> DemuxInputs = new();
+    private static readonly ConcurrentDictionary<string, MuxInput> MuxInputs = new();
+    private static readonly ConcurrentDictionary<string, long> RemuxOutputs = new();
+    private static readonly Lazy<DemuxInput> RemuxSource = new(() => LoadDemux("remux.ts", () => new Sluice.Media.Formats.MpegTs.MpegTsDemuxer()));
+
+    public static DemuxInput Demux(string format) =>
+        DemuxInputs.GetOrAdd(format, name => LoadDemux(FormatTable.Demuxer(name).File, FormatTable.Demuxer(name).Create));
+
+    public static MuxInput Mux(string format) => MuxInputs.GetOrAdd(format, LoadMux);
+
+    public static DemuxInput Remux => RemuxSource.Value;
+
+    /// <summary>Bytes the remux to <paramref name="target"/> writes (header and every chunk).</summary>
+    public static long RemuxOutput(string target) => RemuxOutputs.GetOrAdd(target, name =>
+    {
+        var sink = new MuxingSink(FormatTable.RemuxTarget(name).Create);
+        Feed(new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), Remux.Segmented, SegmentSize, sink);
+        return sink.Bytes;
+    });
+
+    /// <summary>
+    /// Hands <paramref name="input"/> to <paramref name="demuxer"/> and completes it. With <paramref name="step"/> 0
+    /// in one call; else <paramref name="step"/> bytes at a time, each call given what it left over plus the new
+    /// bytes, as a pipe reader would.
+    /// </summary>
+    public static void Feed(IDemuxer demuxer, ReadOnlySequence<byte> input, int step, IPacketSink sink)
+    {
+        if (step <= 0)
+        {
+            var end = demuxer.Read(input, sink);
+            demuxer.Complete(input.Slice(end));
+            return;
+        }
+
+        var consumed = input.Start;
+        var available = input.Start;
+        long remaining = input.Length;
+        while (remaining > 0)
+        {
+            long take = Math.Min(step, remaining);
+            available = input.GetPosition(take, available);
+            remaining -= take;
+            consumed = demuxer.Read(input.Slice(consumed, available), sink);
+        }
+
+        demuxer.Complete(input.Slice(consumed));
+    }
+
+    /// <summary>Which workload a benchmark case measures, for the summary's columns.</summary>
+    public static Workload For(string benchmark, string format, string feed) => benchmark switch
+    {
+        nameof(DemuxBenchmarks.Demux) => new(Demux(format).Data.Length, Demux(format).Packets, "input"),
+        nameof(MuxBenchmarks.Mux) => new(Mux(format).OutputBytes, Mux(format).Packets.Length, "output"),
+        nameof(RemuxBenchmarks.Remux) => new(Remux.Data.Length, Remux.Packets, "input"),
+        _ => throw new ArgumentException($"unknown benchmark {benchmark}", nameof(benchmark)),
+    };
+
+    private static DemuxInput LoadDemux(string file, Func<IDemuxer> create)
+    {
+        byte[] data = TestMedia.Read(file);
+        var whole = new ReadOnlySequence<byte>(data);
+        var segmented = Segments.Split(data, SegmentSize);
+        var sink = new CountingSink();
+        Feed(create(), whole, 0, sink);
+        var check = new CountingSink();
+        Feed(create(), segmented, SegmentSize, check);
+        if (check.Packets != sink.Packets || check.PayloadBytes != sink.PayloadBytes)
+        {
+            throw new InvalidOperationException($"{file}: {sink.Packets} packets whole but {check.Packets} fed {SegmentSize} bytes at a time");
+        }
+
+        return new DemuxInput(file, data, whole, segmented, sink.Packets, sink.PayloadBytes);
+    }
+
+    private static MuxInput LoadMux(string format)
+    {
+        var mux = FormatTable.Muxer(format);
+        var source = Collect(mux.Source);
+        var muxer = mux.Create(source.Tracks);
+        long bytes = muxer.Header.Length;
+        foreach (var packet in source.Packets)
+        {
+            bytes += muxer.Write(packet).Length;
+        }
+
+        return source with { OutputBytes = bytes };
+    }
+
+    private static MuxInput Collect(string file)
+    {
+        var sink = new CollectingSink();
+        Feed(new Sluice.Media.Formats.Matroska.MatroskaDemuxer(), new ReadOnlySequence<byte>(TestMedia.Read(file)), 0, sink);
+        return new MuxInput(file, sink.Tracks, [.. sink.Packets], 0);
+    }
+}
+
+public sealed record DemuxInput(string File, byte[] Data, ReadOnlySequence<byte> Whole, ReadOnlySequence<byte> Segmented, long Packets, long PayloadBytes);
+
+public sealed record MuxInput(string Source, IReadOnlyList<TrackInfo> Tracks, MediaPacket[] Packets, long OutputBytes);
+
+/// <summary>A sequence over an array cut into segments, without copying.</summary>
+public sealed class Segments : ReadOnlySequenceSegment<byte>
+{
+    private Segments(ReadOnlyMemory<byte> memory, long runningIndex)
+    {
+        Memory = memory;
+        RunningIndex = runningIndex;
+    }
+
+    public static ReadOnlySequence<byte> Split(byte[] data, int size)
+    {
+        var first = new Segments(data.AsMemory(0, Math.Min(size, data.Length)), 0);
+        var last = first;
+        for (int at = last.Memory.Length; at < data.Length; at += size)
+        {
+            var next = new Segments(data.AsMemory(at, Math.Min(size, data.Length - at)), at);
+            last.Next = next;
+            last = next;
+        }
+
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+}
+
+/// <summary>Counts packets and payload bytes; keeps nothing.</summary>
+public sealed class CountingSink : IPacketSink
+{
+    public long Packets { get; private set; }
+
+    public long PayloadBytes { get; private set; }
+
+    public void OnTracks(IReadOnlyList<TrackInfo> tracks)
+    {
+    }
+
+    public void OnPacket(MediaPacket packet)
+    {
+        Packets++;
+        PayloadBytes += packet.Payload.Length;
+    }
+}
+
+/// <summary>Keeps the tracks and every packet.</summary>
+public sealed class CollectingSink : IPacketSink
+{
+    public IReadOnlyList<TrackInfo> Tracks { get; private set; } = [];
+
+    public List<MediaPacket> Packets { get; } = [];
+
+    public void OnTracks(IReadOnlyList<TrackInfo> tracks) => Tracks = tracks;
+
+    public void OnPacket(MediaPacket packet) => Packets.Add(packet);
+}
+
+/// <summary>Writes every packet through a muxer made when the tracks are known, and counts the bytes it produces.</summary>
+public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : IPacketSink
+{
+    private IMuxer? _muxer;
+
+    public long Bytes { get; private set; }
+
+    public long Packets { get; private set; }
+
+    public void OnTracks(IReadOnlyList<TrackInfo> tracks)
+    {
+        _muxer = create(tracks);
+        Bytes += _muxer.Header.Length;
+    }
+
+    public void OnPacket(MediaPacket packet)
+    {
+        Bytes += _muxer!.Write(packet).Length;
+        Packets++;
+    }
+}
