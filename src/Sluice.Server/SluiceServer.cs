@@ -62,6 +62,23 @@ public sealed partial class SluiceServer : IDisposable
     /// <summary>Per feed with streams: what each stream reads, and the feed's encoder.</summary>
     public FrozenDictionary<string, FeedTranscoder> Transcoders { get; }
 
+    /// <summary>Counts a viewer of a stream (an OnDemand stream's encoder runs while it has viewers); dispose when it leaves.</summary>
+    public IDisposable? Watch(string stream)
+    {
+        foreach (var transcoder in Transcoders.Values)
+        {
+            foreach (var rendition in transcoder.Renditions)
+            {
+                if (rendition.Name == stream)
+                {
+                    return transcoder.Watch(rendition);
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Stops every encoder (the server is stopping).</summary>
     public async Task StopEncodersAsync()
     {

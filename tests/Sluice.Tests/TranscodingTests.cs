@@ -183,9 +183,14 @@ public sealed class TranscodingTests
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
         await using var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10));
         Assert.True(await viewer.WaitForBytesAsync(20_000, TimeSpan.FromSeconds(10)));
+        // A second viewer records 8 s across the kill, to check the timeline the restart leaves behind.
+        string recording = Path.Combine(Path.GetTempPath(), $"sluice-restart-{Guid.NewGuid():N}.mkv");
+        var recorder = ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "5000000", "-i", server.Url("livestream"),
+            "-t", "8", "-c", "copy", "-f", "matroska", "-y", recording], TimeSpan.FromSeconds(30));
+        await Task.Delay(1500);
 
         var transcoder = server.Server.Transcoders["livestream.ffm"];
-        int pid = transcoder.Status.ProcessId ?? throw new InvalidOperationException("no encoder runs");
+        int pid = transcoder.Encoders.Single().ProcessId ?? throw new InvalidOperationException("no encoder runs");
         using (var process = Process.GetProcessById(pid))
         {
             process.Kill(); // SIGKILL
@@ -197,7 +202,7 @@ public sealed class TranscodingTests
         Assert.True(await viewer.WaitForBytesAsync(before + 20_000, TimeSpan.FromSeconds(5)), $"{viewer.Bytes - before} bytes in 5 s after the kill");
         Assert.False(viewer.Ended);
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(5));
-        await server.Log.WaitForAsync("Feed livestream.ffm: encoder exited with code", TimeSpan.FromSeconds(1));
+        await server.Log.WaitForAsync("Feed livestream.ffm: encoder for streams livestream exited with code", TimeSpan.FromSeconds(1));
 
         using var status = await StatusAsync(server);
         var encoder = Assert.Single(status.RootElement.GetProperty("encoders").EnumerateArray().ToList());
@@ -206,6 +211,24 @@ public sealed class TranscodingTests
         Assert.NotEqual(pid, encoder.GetProperty("processId").GetInt32());
         var page = await new HttpClient().GetStringAsync(server.Url("stat.html"));
         Assert.Contains("<h2>Encoders</h2>", page, StringComparison.Ordinal);
+
+        try
+        {
+            Assert.Equal(0, (await recorder).ExitCode);
+            var decoded = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", recording, "-f", "null", "-"], TimeSpan.FromSeconds(30));
+            Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+            var times = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", recording], TimeSpan.FromSeconds(30));
+            var pts = times.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(t => double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.True(pts.Count > 20, $"{pts.Count} video packets in 8 s (5 fps, ffserver's default rate)");
+            var steps = pts.Zip(pts.Skip(1), (a, b) => b - a).ToList();
+            // Continuous: times only move forward, and the restart shows as one step of at most a second.
+            Assert.True(steps.All(d => d > 0), "video times went backwards across the restart");
+            Assert.True(steps.Max() < 1.0, $"a gap of {steps.Max():0.###} s in the video times");
+        }
+        finally
+        {
+            File.Delete(recording);
+        }
     }
 
     [Fact]
@@ -233,7 +256,41 @@ public sealed class TranscodingTests
         }
 
         Assert.Empty(EncoderProcesses("203k"));
-        Assert.Equal("stopped", server.Server.Transcoders["livestream.ffm"].Status.State);
+        Assert.Equal("stopped", server.Server.Transcoders["livestream.ffm"].Encoders.Single().State);
+    }
+
+    [Fact]
+    public async Task An_on_demand_stream_encodes_only_while_it_has_viewers()
+    {
+        await using var server = await TestServer.StartAsync(Config("""
+            <Stream livestream>
+            Feed livestream.ffm
+            VideoCodec libvpx
+            VideoSize 160x120
+            VideoBitRate 207
+            NoAudio
+            OnDemand 1
+            </Stream>
+            """));
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25);
+        await server.Log.WaitForAsync("Stream livestream (test.conf:", TimeSpan.FromSeconds(20));
+        await Task.Delay(1000);
+        Assert.Empty(EncoderProcesses("207k"));
+
+        await using (var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10)))
+        {
+            Assert.True(await viewer.WaitForBytesAsync(10_000, TimeSpan.FromSeconds(10)), "the on-demand stream sent nothing to its viewer");
+            Assert.Single(EncoderProcesses("207k"));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (EncoderProcesses("207k").Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(EncoderProcesses("207k"));
+        await server.Log.WaitForAsync("Stream livestream (OnDemand): no viewer for 1 s: stopping its encoder", TimeSpan.FromSeconds(1));
     }
 
     private static async Task<JsonDocument> StatusAsync(TestServer server)

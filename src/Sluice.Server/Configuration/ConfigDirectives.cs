@@ -43,6 +43,7 @@ internal static class ConfigDirectives
         new("MaxBandwidth", G, 1, 1, "MaxBandwidth <kbit/s>"),
         new("CustomLog", G, 1, 1, "CustomLog <path or ->"),
         new("SlowViewerTimeout", G, 1, 1, "SlowViewerTimeout <seconds>"), // Sluice's own
+        new("OnDemand", S, 0, 1, "OnDemand [<seconds>]"), // Sluice's own: encode only while watched
         new("NoDaemon", G, 0, 0, "NoDaemon"),
         new("LoadModule", G, 0, Rest, "LoadModule <module>"),
         new("UseDefaults", G | S, 0, 0, "UseDefaults"),

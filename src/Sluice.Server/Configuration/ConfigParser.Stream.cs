@@ -88,6 +88,17 @@ public static partial class ConfigParser
                     }
 
                     break;
+                case "OnDemand":
+                    if (args.Count == 0)
+                    {
+                        _stream = s with { OnDemand = StreamConfig.DefaultOnDemandLinger };
+                    }
+                    else if (Seconds(name, arg) is { } linger)
+                    {
+                        _stream = s with { OnDemand = linger };
+                    }
+
+                    break;
                 case "StartSendOnKey":
                     _stream = s with { StartSendOnKey = true };
                     break;

@@ -117,6 +117,14 @@ public sealed record StreamConfig
     /// <summary>MaxTime in seconds (0: unlimited).</summary>
     public double MaxTime { get; init; }
 
+    /// <summary>
+    /// OnDemand [seconds] (Sluice's own): when the stream needs encoding, its encoder runs only while it has
+    /// viewers, and stops this many seconds after the last one leaves. Null: it runs while the feed has a publisher.
+    /// </summary>
+    public double? OnDemand { get; init; }
+
+    public const double DefaultOnDemandLinger = 10;
+
     /// <summary>Per-stream MaxClients (0: only the global limits apply).</summary>
     public int MaxClients { get; init; }
 

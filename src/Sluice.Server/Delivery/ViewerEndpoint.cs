@@ -41,7 +41,9 @@ public sealed partial class ViewerEndpoint
 
         var response = context.Response;
         response.StatusCode = 200;
-        response.ContentType = stream.Format.ContentType;
+        // The muxer knows best (audio/webm for a stream without video, video/ogg with Theora); before the first
+        // publisher there is no muxer yet, and the format says what it usually is.
+        response.ContentType = stream.Output?.Muxer.ContentType ?? stream.Format.ContentType;
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers.AccessControlAllowOrigin = "*";
         if (HttpMethods.IsHead(context.Request.Method))
@@ -50,6 +52,7 @@ public sealed partial class ViewerEndpoint
         }
 
         stream.CountConnection();
+        using var watching = _server.Watch(stream.Name);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
@@ -60,8 +63,9 @@ public sealed partial class ViewerEndpoint
     private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(10);
 
     /// <summary>Format jpeg: the newest frame as one image/jpeg response.</summary>
-    private static async Task SnapshotAsync(HttpContext context, LiveStream stream)
+    private async Task SnapshotAsync(HttpContext context, LiveStream stream)
     {
+        using var watching = _server.Watch(stream.Name);
         var buffer = new Chunk[1];
         var deadline = DateTime.UtcNow + SnapshotWait;
         while (true)

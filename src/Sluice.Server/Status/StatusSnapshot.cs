@@ -47,7 +47,7 @@ public sealed record StatusSnapshot(
             s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [])).ToList();
 
         var encoders = server.Transcoders.Values.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
-            .Select(t => t.Status).Where(e => e.Starts > 0).ToList();
+            .SelectMany(t => t.Encoders).ToList();
 
         var connections = server.Limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
             c.Id,

@@ -38,6 +38,7 @@ internal sealed partial class EncoderRun : IPacketSink
 
     private (int Rendition, int Track)[] _route = [];
     private Publisher?[] _publishers = [];
+    private int[] _startVideo = [];          // per rendition: output track of the video keyframe it waits for, -1 once started
     private bool _waitingForKeyframe;
     private bool _dropping;
     private long _dropped;
@@ -330,6 +331,14 @@ internal sealed partial class EncoderRun : IPacketSink
             lists[r].Add(tracks[i] with { Index = lists[r].Count });
         }
 
+        // Each stream's part of the run starts at its first video keyframe: packets before it (audio the encoder
+        // hands out earlier) would anchor the stream's continued timeline at a time no viewer sees.
+        _startVideo = new int[_renditions.Count];
+        for (int r = 0; r < _renditions.Count; r++)
+        {
+            _startVideo[r] = lists[r].FindIndex(t => t.Kind == MediaKind.Video);
+        }
+
         _publishers = new Publisher?[_renditions.Count];
         for (int r = 0; r < _renditions.Count; r++)
         {
@@ -354,6 +363,16 @@ internal sealed partial class EncoderRun : IPacketSink
         }
 
         var (r, track) = _route[packet.Track];
+        if (_startVideo[r] >= 0)
+        {
+            if (track != _startVideo[r] || !packet.IsKeyframe)
+            {
+                return;
+            }
+
+            _startVideo[r] = -1;
+        }
+
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);

@@ -1,11 +1,10 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Server.Feeds;
 
 namespace Sluice.Server.Streams;
 
-/// <summary>What the status page shows of a feed's encoder.</summary>
+/// <summary>What the status page shows of one encoder (one ffmpeg and the streams it encodes).</summary>
 public sealed record EncoderStatus(
     string Feed,
     IReadOnlyList<string> Streams,
@@ -21,35 +20,26 @@ public sealed record EncoderStatus(
 
 /// <summary>
 /// Reads a source feed for all of its streams. Per publisher session it decides, stream by stream, whether the
-/// feed already carries what the stream asks for (the packets pass through untouched, no encoder runs) or not;
-/// the streams that need encoding share one ffmpeg, which decodes the feed once and encodes every one of them
-/// (as ffserver's single feeder did). The encoder runs while the feed has a publisher: a stream's first viewer
-/// then starts at once at a keyframe, and one process serving all renditions of the feed is never restarted
-/// because one stream's audience came or went. It is restarted with exponential backoff when it dies, and
-/// stopped when the feed's publisher leaves or the server stops.
+/// feed already carries what the stream asks for (the packets pass through untouched, no encoder runs) or not.
+/// The streams that need encoding share one ffmpeg, which decodes the feed once and encodes every one of them
+/// (as ffserver's single feeder did). It runs while the feed has a publisher: a stream's first viewer then starts
+/// at once at a keyframe, and one process serving all renditions of the feed is never restarted because one
+/// stream's audience came or went. A stream with <c>OnDemand</c> gets an ffmpeg of its own instead, started by
+/// its first viewer and stopped a while after its last one leaves: cheaper for renditions rarely watched, at
+/// the price of a slower start.
 /// </summary>
 public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
 {
-    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-
-    /// <summary>A run this long resets the backoff.</summary>
-    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
-
     private readonly Feed _source;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _lock = new();
+    private readonly Dictionary<Rendition, (int Viewers, CancellationTokenSource? Linger)> _demand = [];
 
     private List<Rendition> _passing = [];
-    private CancellationTokenSource? _session;
-    private Task _supervisor = Task.CompletedTask;
-    private volatile EncoderRun? _run;
-    private EncoderRun? _lastRun;
-    private IReadOnlyList<string> _encodedStreams = [];
-    private int _starts;
-    private int _restarts;
-    private string? _state;
+    private IReadOnlyList<TrackInfo>? _tracks;          // the session's, while a publisher is on
+    private List<EncoderGroup> _groups = [];            // the session's (kept after it for the status page)
+    private volatile EncoderGroup[] _active = [];       // groups that may take packets, for the ingest thread
 
     public FeedTranscoder(Feed source, IReadOnlyList<Rendition> renditions, ILogger logger)
     {
@@ -63,54 +53,58 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
 
     public Feed Source => _source;
 
-    public EncoderStatus Status
+    /// <summary>The encoders of the current (or last) session.</summary>
+    public IReadOnlyList<EncoderStatus> Encoders
     {
-        get
-        {
-            var run = _run ?? _lastRun;
-            lock (_lock)
-            {
-                return new EncoderStatus(
-                    _source.Name, _encodedStreams, _state ?? "idle", _run?.ProcessId, _starts, _restarts,
-                    run?.LastError, _run?.Speed, run?.Frames ?? 0, run?.DroppedPackets ?? 0, run?.CommandLine);
-            }
-        }
+        get { lock (_lock) { return _groups.Select(g => g.Status).ToList(); } }
     }
 
     public void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues)
     {
         StopSession();
         var passing = new List<Rendition>();
-        var encoding = new List<Rendition>();
+        var shared = new List<Rendition>();
+        var groups = new List<EncoderGroup>();
         foreach (var rendition in Renditions)
         {
             var plan = rendition.Decide(tracks);
-            if (plan.Encodes)
-            {
-                rendition.StartEncoded(plan);
-                encoding.Add(rendition);
-            }
-            else
+            if (!plan.Encodes)
             {
                 rendition.StartPassThrough(plan, tracks.Count);
                 passing.Add(rendition);
+                continue;
+            }
+
+            rendition.StartEncoded(plan);
+            if (rendition.Config.OnDemand is null)
+            {
+                shared.Add(rendition);
+            }
+            else
+            {
+                groups.Add(new EncoderGroup(_source.Name, [rendition], _logger));
             }
         }
 
-        _passing = passing;
-        if (encoding.Count == 0)
+        if (shared.Count > 0)
         {
-            return;
+            groups.Insert(0, new EncoderGroup(_source.Name, shared, _logger));
         }
 
-        var session = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
-        var snapshot = tracks.ToList();
+        _passing = passing;
         lock (_lock)
         {
-            _session = session;
-            _encodedStreams = encoding.Select(r => r.Name).ToList();
-            _state = "starting";
-            _supervisor = Task.Run(() => SuperviseAsync(snapshot, encoding, session.Token));
+            _tracks = [.. tracks];
+            _groups = groups;
+            foreach (var group in groups)
+            {
+                if (group.Renditions[0].Config.OnDemand is null || _demand.GetValueOrDefault(group.Renditions[0]).Viewers > 0)
+                {
+                    group.Start(_tracks, _disposed.Token);
+                }
+            }
+
+            _active = [.. groups];
         }
     }
 
@@ -121,21 +115,25 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
             rendition.Forward(packet);
         }
 
-        if (_run is { } run)
+        foreach (var group in _active)
         {
+            if (group.Run is not { } run)
+            {
+                continue;
+            }
+
             if (run.Replayed)
             {
                 run.Enqueue(packet);
+                continue;
             }
-            else
+
+            // A new run starts from the feed's newest keyframe (this packet is in the ring already), so a
+            // restarted encoder, or one started for a new viewer, has pictures to show at once.
+            run.Replayed = true;
+            foreach (var queued in _source.SnapshotFromKeyframe())
             {
-                // A new run starts from the feed's newest keyframe (this packet is in the ring already), so a
-                // restarted encoder has pictures to show at once.
-                run.Replayed = true;
-                foreach (var queued in _source.SnapshotFromKeyframe())
-                {
-                    run.Enqueue(queued);
-                }
+                run.Enqueue(queued);
             }
         }
     }
@@ -152,87 +150,93 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         _passing = [];
         lock (_lock)
         {
-            _session?.Cancel();
-            _session?.Dispose();
-            _session = null;
+            _tracks = null;
+            _active = [];
+            foreach (var group in _groups)
+            {
+                _ = group.StopAsync();
+            }
         }
     }
 
-    private async Task SuperviseAsync(IReadOnlyList<TrackInfo> tracks, List<Rendition> renditions, CancellationToken stop)
+    /// <summary>A viewer of <paramref name="rendition"/> came; dispose the result when it leaves.</summary>
+    public IDisposable Watch(Rendition rendition)
     {
-        var backoff = MinBackoff;
-        while (!stop.IsCancellationRequested)
-        {
-            var run = new EncoderRun(_source.Name, tracks, renditions, _logger);
-            var started = Stopwatch.GetTimestamp();
-            lock (_lock)
-            {
-                _starts++;
-                _state = "running";
-                _lastRun = run;
-            }
-
-            _run = run;
-            int? exitCode;
-            try
-            {
-                exitCode = await run.RunAsync(stop).ConfigureAwait(false);
-            }
-            finally
-            {
-                _run = null;
-            }
-
-            if (stop.IsCancellationRequested)
-            {
-                break;
-            }
-
-            if (Stopwatch.GetElapsedTime(started) >= StableRun)
-            {
-                backoff = MinBackoff;
-            }
-
-            lock (_lock)
-            {
-                _restarts++;
-                _state = "restarting";
-            }
-
-            LogExited(_logger, _source.Name, exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)", run.LastError ?? "", backoff.TotalSeconds);
-            try
-            {
-                await Task.Delay(backoff, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-        }
-
         lock (_lock)
         {
-            if (_session is null || _session.IsCancellationRequested)
+            var (viewers, linger) = _demand.GetValueOrDefault(rendition);
+            linger?.Cancel();
+            _demand[rendition] = (viewers + 1, null);
+            if (rendition.Config.OnDemand is not null && _tracks is { } tracks
+                && _groups.FirstOrDefault(g => g.Renditions[0] == rendition) is { IsRunning: false } group)
             {
-                _state = "stopped";
+                LogOnDemand(_logger, rendition.Name, "a viewer came: starting its encoder");
+                group.Start(tracks, _disposed.Token);
             }
+        }
+
+        return new Watcher(this, rendition);
+    }
+
+    private void Unwatch(Rendition rendition)
+    {
+        lock (_lock)
+        {
+            var (viewers, _) = _demand.GetValueOrDefault(rendition);
+            if (viewers > 1 || rendition.Config.OnDemand is not double seconds)
+            {
+                _demand[rendition] = (Math.Max(0, viewers - 1), null);
+                return;
+            }
+
+            var linger = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
+            _demand[rendition] = (0, linger);
+            _ = StopWhenUnwatchedAsync(rendition, TimeSpan.FromSeconds(seconds), linger.Token);
+        }
+    }
+
+    private async Task StopWhenUnwatchedAsync(Rendition rendition, TimeSpan after, CancellationToken cancelled)
+    {
+        try
+        {
+            await Task.Delay(after, cancelled).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        EncoderGroup? group;
+        lock (_lock)
+        {
+            if (_demand.GetValueOrDefault(rendition).Viewers > 0)
+            {
+                return;
+            }
+
+            group = _groups.FirstOrDefault(g => g.Renditions[0] == rendition && g.IsRunning);
+        }
+
+        if (group is not null)
+        {
+            LogOnDemand(_logger, rendition.Name, $"no viewer for {after.TotalSeconds:0.#} s: stopping its encoder");
+            await group.StopAsync().ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Task supervisor;
+        List<EncoderGroup> groups;
         lock (_lock)
         {
-            supervisor = _supervisor;
+            groups = _groups;
+            _active = [];
         }
 
         await _disposed.CancelAsync().ConfigureAwait(false);
         try
         {
-            await supervisor.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(groups.Select(g => g.StopAsync())).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -241,6 +245,19 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         _disposed.Dispose();
     }
 
-    [LoggerMessage(EventId = 225, Level = LogLevel.Warning, Message = "Feed {Feed}: encoder exited with code {Code} ({LastError}); restarting in {Seconds} s")]
-    private static partial void LogExited(ILogger logger, string feed, string code, string lastError, double seconds);
+    private sealed class Watcher(FeedTranscoder owner, Rendition rendition) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                owner.Unwatch(rendition);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 226, Level = LogLevel.Information, Message = "Stream {Stream} (OnDemand): {What}")]
+    private static partial void LogOnDemand(ILogger logger, string stream, string what);
 }

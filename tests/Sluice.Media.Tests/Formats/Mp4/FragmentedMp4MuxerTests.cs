@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
+using Sluice.Media.Tests.Formats.Flv;
 using Sluice.Media.Formats.Mp4;
 
 namespace Sluice.Media.Tests.Formats.Mp4;
@@ -115,11 +117,35 @@ public sealed class FragmentedMp4MuxerTests
     public void Output_has_the_source_packets_for_ffprobe_and_decodes_cleanly_also_from_a_later_join_point(string name)
     {
         var source = Feeder.Feed(new MatroskaDemuxer(), Fixtures.Bytes(name), int.MaxValue);
-        var tracks = source.Tracks!;
-        var packets = MuxedOutput.WithDecodeTimes(source.Packets);
+        CheckWithFfprobe(name, source.Tracks!, MuxedOutput.WithDecodeTimes(source.Packets));
+    }
+
+    public static TheoryData<string> FlvFiles => FlvFixtures.AllFlvNames;
+
+    [Theory]
+    [MemberData(nameof(FlvFiles))]
+    public void Packets_from_ffmpeg_FLV_with_their_own_decode_times_give_ffprobe_the_same_packets(string name)
+    {
+        var source = Feeder.Feed(new FlvDemuxer(), FlvFixtures.Bytes(name), int.MaxValue);
+        CheckWithFfprobe(name, source.Tracks!, source.Packets);
+    }
+
+    [Fact]
+    public void H265_is_written_as_hvc1_with_its_hvcC()
+    {
+        var source = Feeder.Feed(new MatroskaDemuxer(), FlvFixtures.Bytes(FlvFixtures.H265AacMkv), int.MaxValue);
+        var muxer = new FragmentedMp4Muxer(source.Tracks!);
+        Assert.StartsWith("hvc1.1.6.L", muxer.Codecs, StringComparison.Ordinal);
+        CheckWithFfprobe(FlvFixtures.H265AacMkv, source.Tracks!, MuxedOutput.WithDecodeTimes(source.Packets));
+        string path = Path.Combine(FlvFixtures.TempDirectory, $"fmp4-{FlvFixtures.H265AacMkv}.mp4");
+        Assert.Equal("hvc1", MediaTools.ProbeStreams(path)[0].GetProperty("codec_tag_string").GetString());
+    }
+
+    private static void CheckWithFfprobe(string name, IReadOnlyList<TrackInfo> tracks, List<MediaPacket> packets)
+    {
         var muxer = new FragmentedMp4Muxer(tracks);
         var chunks = packets.Select(muxer.Write).ToList();
-        string whole = Path.Combine(Fixtures.TempDirectory, $"fmp4-{name}.mp4");
+        string whole = Path.Combine(FlvFixtures.TempDirectory, $"fmp4-{name}.mp4");
         File.WriteAllBytes(whole, MuxedOutput.Concat(muxer.Header, chunks));
 
         var streams = MediaTools.ProbeStreams(whole);
@@ -159,7 +185,7 @@ public sealed class FragmentedMp4MuxerTests
 
         var joins = chunks.Select((c, i) => (c, i)).Where(x => x.c.IsJoinPoint).Select(x => x.i).ToList();
         Assert.True(joins.Count >= 2, $"{joins.Count} join points");
-        string later = Path.Combine(Fixtures.TempDirectory, $"fmp4-join-{name}.mp4");
+        string later = Path.Combine(FlvFixtures.TempDirectory, $"fmp4-join-{name}.mp4");
         File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(joins[1])));
         Assert.Equal("", MediaTools.DecodeErrors(later));
         if (tracks.Any(t => t.Kind == MediaKind.Video))
