@@ -48,6 +48,9 @@ public sealed class FigureColumn(string name, string legend, Func<Summary, Bench
     public static readonly FigureColumn AllocatedPerPacket = new("Alloc/packet", "Bytes allocated per operation divided by its packets",
         (s, c) => Figures.Format(Figures.AllocatedPerPacket(s, c), "F1"));
 
+    public static readonly FigureColumn SteadyAllocatedPerPacket = new("Steady alloc/packet", "Bytes allocated per packet at the margin: whole input less its first half, per packet in between",
+        (_, c) => Workloads.SteadyAllocationPerPacket(c.Descriptor.WorkloadMethod.Name, Figures.ParameterOf(c, "Format") ?? "").ToString("F1", CultureInfo.InvariantCulture));
+
     public string Id => nameof(FigureColumn) + "." + ColumnName;
 
     public string ColumnName => name;

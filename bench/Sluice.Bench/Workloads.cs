@@ -19,6 +19,7 @@ public static class Workloads
     private static readonly ConcurrentDictionary<string, DemuxInput> DemuxInputs = new();
     private static readonly ConcurrentDictionary<string, MuxInput> MuxInputs = new();
     private static readonly ConcurrentDictionary<string, long> RemuxOutputs = new();
+    private static readonly ConcurrentDictionary<string, double> SteadyAllocations = new();
     private static readonly Lazy<DemuxInput> RemuxSource = new(() => LoadDemux("remux.ts", () => new Sluice.Media.Formats.MpegTs.MpegTsDemuxer()));
 
     public static DemuxInput Demux(string format) =>
@@ -62,6 +63,88 @@ public static class Workloads
         }
 
         demuxer.Complete(input.Slice(consumed));
+    }
+
+    /// <summary>
+    /// Bytes allocated per packet on the steady path: the allocations of a run over the whole input less those of a
+    /// run over its first half (mux: the packets <see cref="MuxPasses"/> times over less once), divided by the
+    /// packets in between, so that what a fresh demuxer or muxer allocates once (its buffers, the track list, a
+    /// first slab block) does not count.
+    /// </summary>
+    public static double SteadyAllocationPerPacket(string benchmark, string format) => SteadyAllocations.GetOrAdd($"{benchmark}/{format}", _ =>
+    {
+        Func<double, (long Allocated, long Packets)> run = benchmark switch
+        {
+            nameof(DemuxBenchmarks.Demux) => fraction => DemuxPart(Demux(format), FormatTable.Demuxer(format).Create(), new CountingSink(), fraction),
+            nameof(RemuxBenchmarks.Remux) => fraction =>
+            {
+                var sink = new MuxingSink(FormatTable.RemuxTarget(format).Create);
+                var (allocated, _) = DemuxPart(Remux, new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), sink, fraction);
+                return (allocated, sink.Packets);
+            },
+            nameof(MuxBenchmarks.Mux) => fraction =>
+            {
+                // The packets, MuxPasses times over (times shifted), so that slab blocks of 64 KiB are many and the
+                // margin is not a matter of whether one more block happened to be needed.
+                var input = Mux(format);
+                var packets = Repeated(input.Packets, MuxPasses);
+                var muxer = FormatTable.Muxer(format).Create(input.Tracks);
+                int count = fraction < 1 ? input.Packets.Length : packets.Length;
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < count; i++)
+                {
+                    muxer.Write(packets[i]);
+                }
+
+                return (GC.GetAllocatedBytesForCurrentThread() - before, count);
+            },
+            _ => throw new ArgumentException($"unknown benchmark {benchmark}", nameof(benchmark)),
+        };
+        run(1); // warm: first calls may allocate for the runtime (type loading, tiered compilation)
+        var half = run(0.5);
+        var whole = run(1);
+        return (double)(whole.Allocated - half.Allocated) / (whole.Packets - half.Packets);
+    });
+
+    /// <summary>How many times over the mux margin is measured: one pass against this many.</summary>
+    public const int MuxPasses = 10;
+
+    private static readonly ConcurrentDictionary<MediaPacket[], MediaPacket[]> RepeatedPackets = new();
+
+    /// <summary><paramref name="packets"/> <paramref name="times"/> times over, each pass a second after the one before.</summary>
+    private static MediaPacket[] Repeated(MediaPacket[] packets, int times) => RepeatedPackets.GetOrAdd(packets, _ =>
+    {
+        long span = packets.Max(p => p.Dts) - packets.Min(p => p.Dts) + MediaTime.TicksPerSecond;
+        var all = new MediaPacket[packets.Length * times];
+        for (int pass = 0; pass < times; pass++)
+        {
+            for (int i = 0; i < packets.Length; i++)
+            {
+                all[(pass * packets.Length) + i] = packets[i].Shifted(pass * span);
+            }
+        }
+
+        return all;
+    });
+
+    /// <summary>Feeds the first <paramref name="fraction"/> of the input in 64 KiB segments; the allocations and packets of that.</summary>
+    private static (long Allocated, long Packets) DemuxPart(DemuxInput input, IDemuxer demuxer, IPacketSink sink, double fraction)
+    {
+        var counter = sink as CountingSink;
+        var part = input.Segmented.Slice(0, (long)(input.Data.Length * fraction));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var consumed = part.Start;
+        var available = part.Start;
+        long remaining = part.Length;
+        while (remaining > 0)
+        {
+            long take = Math.Min(SegmentSize, remaining);
+            available = part.GetPosition(take, available);
+            remaining -= take;
+            consumed = demuxer.Read(part.Slice(consumed, available), sink);
+        }
+
+        return (GC.GetAllocatedBytesForCurrentThread() - before, counter?.Packets ?? 0);
     }
 
     /// <summary>Which workload a benchmark case measures, for the summary's columns.</summary>
