@@ -19,7 +19,7 @@ public static class Workloads
     private static readonly ConcurrentDictionary<string, DemuxInput> DemuxInputs = new();
     private static readonly ConcurrentDictionary<string, MuxInput> MuxInputs = new();
     private static readonly ConcurrentDictionary<string, long> RemuxOutputs = new();
-    private static readonly ConcurrentDictionary<string, double> SteadyAllocations = new();
+    private static readonly ConcurrentDictionary<string, (double Allocated, double Payload)> SteadyAllocations = new();
     private static readonly Lazy<DemuxInput> RemuxSource = new(() => LoadDemux("remux.ts", () => new Sluice.Media.Formats.MpegTs.MpegTsDemuxer()));
 
     public static DemuxInput Demux(string format) =>
@@ -71,16 +71,21 @@ public static class Workloads
     /// packets in between, so that what a fresh demuxer or muxer allocates once (its buffers, the track list, a
     /// first slab block) does not count.
     /// </summary>
-    public static double SteadyAllocationPerPacket(string benchmark, string format) => SteadyAllocations.GetOrAdd($"{benchmark}/{format}", _ =>
+    public static double SteadyAllocationPerPacket(string benchmark, string format) => Steady(benchmark, format).Allocated;
+
+    /// <summary>Payload bytes per packet over the same margin as <see cref="SteadyAllocationPerPacket"/>.</summary>
+    public static double SteadyPayloadPerPacket(string benchmark, string format) => Steady(benchmark, format).Payload;
+
+    private static (double Allocated, double Payload) Steady(string benchmark, string format) => SteadyAllocations.GetOrAdd($"{benchmark}/{format}", _ =>
     {
-        Func<double, (long Allocated, long Packets)> run = benchmark switch
+        Func<double, (long Allocated, long Packets, long Payload)> run = benchmark switch
         {
             nameof(DemuxBenchmarks.Demux) => fraction => DemuxPart(Demux(format), FormatTable.Demuxer(format).Create(), new CountingSink(), fraction),
             nameof(RemuxBenchmarks.Remux) => fraction =>
             {
                 var sink = new MuxingSink(FormatTable.RemuxTarget(format).Create);
-                var (allocated, _) = DemuxPart(Remux, new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), sink, fraction);
-                return (allocated, sink.Packets);
+                var (allocated, _, _) = DemuxPart(Remux, new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), sink, fraction);
+                return (allocated, sink.Packets, 0);
             },
             nameof(MuxBenchmarks.Mux) => fraction =>
             {
@@ -90,20 +95,22 @@ public static class Workloads
                 var packets = Repeated(input.Packets, MuxPasses);
                 var muxer = FormatTable.Muxer(format).Create(input.Tracks);
                 int count = fraction < 1 ? input.Packets.Length : packets.Length;
+                long payload = 0;
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < count; i++)
                 {
-                    muxer.Write(packets[i]);
+                    payload += muxer.Write(packets[i]).Payload.Length;
                 }
 
-                return (GC.GetAllocatedBytesForCurrentThread() - before, count);
+                return (GC.GetAllocatedBytesForCurrentThread() - before, count, payload);
             },
             _ => throw new ArgumentException($"unknown benchmark {benchmark}", nameof(benchmark)),
         };
         run(1); // warm: first calls may allocate for the runtime (type loading, tiered compilation)
         var half = run(0.5);
         var whole = run(1);
-        return (double)(whole.Allocated - half.Allocated) / (whole.Packets - half.Packets);
+        double packets = whole.Packets - half.Packets;
+        return ((whole.Allocated - half.Allocated) / packets, (whole.Payload - half.Payload) / packets);
     });
 
     /// <summary>How many times over the mux margin is measured: one pass against this many.</summary>
@@ -127,8 +134,8 @@ public static class Workloads
         return all;
     });
 
-    /// <summary>Feeds the first <paramref name="fraction"/> of the input in 64 KiB segments; the allocations and packets of that.</summary>
-    private static (long Allocated, long Packets) DemuxPart(DemuxInput input, IDemuxer demuxer, IPacketSink sink, double fraction)
+    /// <summary>Feeds the first <paramref name="fraction"/> of the input in 64 KiB segments; the allocations, packets and payload bytes of that.</summary>
+    private static (long Allocated, long Packets, long Payload) DemuxPart(DemuxInput input, IDemuxer demuxer, IPacketSink sink, double fraction)
     {
         var counter = sink as CountingSink;
         var part = input.Segmented.Slice(0, (long)(input.Data.Length * fraction));
@@ -144,7 +151,7 @@ public static class Workloads
             consumed = demuxer.Read(part.Slice(consumed, available), sink);
         }
 
-        return (GC.GetAllocatedBytesForCurrentThread() - before, counter?.Packets ?? 0);
+        return (GC.GetAllocatedBytesForCurrentThread() - before, counter?.Packets ?? 0, counter?.PayloadBytes ?? 0);
     }
 
     /// <summary>Which workload a benchmark case measures, for the summary's columns.</summary>
