@@ -101,7 +101,9 @@ public sealed class MpegTsMuxer : IMuxer
 
         int pesLength = BuildPes(track, packet);
         var pes = _pes.AsSpan(0, pesLength);
-        int maxPackets = (join ? 2 : 0) + pesLength / 176 + 2;
+        // The first TS packet carries at least 176 bytes of the PES (after a PCR adaptation field), every other one 184:
+        // 1 + ceil((pesLength - 176) / 184) packets, which pesLength / 184 + 2 bounds. The PSI takes 2 more at a join.
+        int maxPackets = (join ? 2 : 0) + pesLength / 184 + 2;
         var output = _slab.Reserve(maxPackets * MpegTs.PacketSize);
         int n = 0;
         if (join)
