@@ -5,6 +5,7 @@ using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hls;
 using Sluice.Server.Streams;
 
 namespace Sluice.Server;
@@ -31,6 +32,8 @@ public sealed partial class SluiceServer : IDisposable
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
+        var hlsLogger = loggers.CreateLogger("Sluice.Hls");
+        var segmenters = new Dictionary<string, HlsSegmenter>(StringComparer.Ordinal);
         foreach (var stream in config.Streams)
         {
             if (stream.IsStatus || stream.Feed is null || !Feeds.TryGetValue(stream.Feed, out var feed))
@@ -50,9 +53,16 @@ public sealed partial class SluiceServer : IDisposable
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
+            if (stream.Hls.Enabled || format.IsSegmentedOnly)
+            {
+                // DASH shares the CMAF segments: a dash stream has them whatever HLSFormat says.
+                var hls = format == OutputFormat.Dash ? stream with { Hls = stream.Hls with { SegmentFormat = "fmp4" } } : stream;
+                segmenters[stream.Name] = new HlsSegmenter(hls, output, hlsLogger, Time);
+            }
         }
 
         Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
+        Segmenters = segmenters.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
             r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
@@ -92,6 +102,9 @@ public sealed partial class SluiceServer : IDisposable
     public AccessLog? AccessLog { get; }
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }
+
+    /// <summary>The HLS/DASH segmenter of each stream served that way (all but those with HLS off).</summary>
+    public FrozenDictionary<string, HlsSegmenter> Segmenters { get; }
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
