@@ -165,11 +165,9 @@ public sealed class HlsEndpoint
             // Ready when segment msn is complete, or (with _HLS_part) has that part.
             bool Ready() => segmenter.FindSegment(msn) is { } s && (s.IsComplete || (part >= 0 && part < s.Parts.Count))
                 || (msn < newest && segmenter.FindSegment(msn) is null && msn < segmenter.NextSequence);
-            if (await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted).ConfigureAwait(false) is null)
-            {
-                await Responses.TextAsync(context, 503, $"Segment {msn}{(part >= 0 ? $" part {part}" : "")} did not come in time: the feed may have stopped.").ConfigureAwait(false);
-                return;
-            }
+            // Not ready in three target durations (the publisher has gone, or not come back yet): the playlist as it
+            // is. Players ask again with the same numbers and wait again, rather than giving up on a 503.
+            await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
         }
 
         var snapshot = segmenter.Snapshot();
@@ -201,6 +199,9 @@ public sealed class HlsEndpoint
         await TextAsync(context, "application/dash+xml", DashManifest.Write(snapshot, segmenter, Epoch, BandwidthOf(stream, segmenter), _server.Time.GetUtcNow()), Short).ConfigureAwait(false);
     }
 
+    private static TimeSpan BlockingLimit(HlsSegmenter segmenter) =>
+        TimeSpan.FromSeconds(3 * Math.Max(segmenter.Settings.SegmentDuration, segmenter.MaxSegmentDuration));
+
     /// <summary>
     /// Waits for something about to exist: until <paramref name="find"/> gives it, for at most three target durations
     /// (or <paramref name="limit"/>); immediately null when <paramref name="sequence"/> is past, gone or too far ahead.
@@ -208,7 +209,7 @@ public sealed class HlsEndpoint
     private static async Task<T?> WaitAsync<T>(HlsSegmenter segmenter, long sequence, Func<T?> find, CancellationToken aborted, TimeSpan? limit = null)
         where T : class
     {
-        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(3 * Math.Max(segmenter.Settings.SegmentDuration, segmenter.MaxSegmentDuration)));
+        var deadline = DateTime.UtcNow + (limit ?? BlockingLimit(segmenter));
         while (true)
         {
             var changed = segmenter.Snapshot().Changed;

@@ -267,7 +267,10 @@ public sealed partial class HlsSegmenter : IFeedListener
     {
         lock (_lock)
         {
-            EndSegment();
+            // The open segment stays open, with what it has as parts, until a publisher comes back (it ends there and
+            // the next begins with a discontinuity): players waiting on the live edge see the same playlist meanwhile,
+            // and no segment is listed that their own view of the edge did not expect.
+            EndPart(_lastTicks == long.MinValue ? _partStart + _lastStep : _lastTicks + _lastStep);
             _waitingForKeyframe = true;
         }
     }
@@ -389,9 +392,15 @@ public sealed partial class HlsSegmenter : IFeedListener
                 MediaKind.Audio => !Config.NoAudio && !haveAudio,
                 _ => false,
             };
-            if (!wanted || !container.CanCarry(track.Codec) || (IsCmaf && FragmentedMp4Muxer.Refusal(track) is not null))
+            if (!wanted)
             {
                 continue;
+            }
+
+            if (!container.CanCarry(track.Codec) || (IsCmaf && FragmentedMp4Muxer.Refusal(track) is not null))
+            {
+                // A stream without its picture (or sound) is not the stream: no HLS rather than half of it.
+                return [];
             }
 
             _trackMap[track.Index] = selected.Count;
@@ -416,7 +425,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         return selected;
     }
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Warning, Message = "Stream {Stream}: no HLS: {Reason}")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Stream {Stream}: no HLS or DASH: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string stream, string reason);
 }
 

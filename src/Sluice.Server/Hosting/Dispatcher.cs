@@ -83,6 +83,12 @@ public sealed partial class Dispatcher
             return;
         }
 
+        if (path == PlayerScript.Path)
+        {
+            await PlayerScript.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         string name = path.TrimStart('/');
 
         if (_server.Feeds.TryGetValue(name, out var feed))
