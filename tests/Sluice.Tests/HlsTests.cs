@@ -186,6 +186,68 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Behind_the_example_nginx_edge_cache_200_players_cost_sluice_a_handful_of_requests_a_segment()
+    {
+        string dir = Directory.CreateTempSubdirectory("sluice-edge-").FullName;
+        string log = Path.Combine(dir, "sluice-access.log");
+        await using var server = await TestServer.StartAsync($"CustomLog {log}\n" + Config);
+        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        int edgePort = Ports.Free();
+        string conf = (await File.ReadAllTextAsync(Path.Combine(Configs.RepoRoot, "examples", "nginx-edge.conf")))
+            .Replace("listen 8080;", $"listen 127.0.0.1:{edgePort};", StringComparison.Ordinal)
+            .Replace("server 127.0.0.1:8090;", $"server 127.0.0.1:{server.Port};", StringComparison.Ordinal)
+            .Replace("/var/cache/nginx/sluice", Path.Combine(dir, "cache"), StringComparison.Ordinal)
+            .Replace("worker_processes auto;", "user root; worker_processes 1;", StringComparison.Ordinal); // the test folder is root's alone
+        await File.WriteAllTextAsync(Path.Combine(dir, "nginx.conf"), conf);
+        var nginx = ProcessRunner.Start("nginx", ["-p", dir, "-c", Path.Combine(dir, "nginx.conf"), "-g", $"daemon off; pid {dir}/nginx.pid; error_log {dir}/error.log;"]);
+        try
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 400 }) { Timeout = TimeSpan.FromSeconds(20) };
+            string edge = $"http://127.0.0.1:{edgePort}/live/";
+            await WaitForPlaylistAsync(http, edge + "media.m3u8");
+
+            // 200 players for 8 s: each polls the playlist twice a second and fetches every segment it lists.
+            int fetched = 0;
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+            var players = Enumerable.Range(0, 200).Select(async _ =>
+            {
+                var seen = new HashSet<string>();
+                while (!stop.IsCancellationRequested)
+                {
+                    string playlist = await http.GetStringAsync(edge + "media.m3u8");
+                    foreach (string uri in playlist.Split('\n').Where(l => l.EndsWith(".m4s", StringComparison.Ordinal) && !l.StartsWith('#')))
+                    {
+                        if (seen.Add(uri))
+                        {
+                            using var segment = await http.GetAsync(edge + uri);
+                            Assert.Equal(200, (int)segment.StatusCode);
+                            Interlocked.Increment(ref fetched);
+                        }
+                    }
+
+                    await Task.Delay(500);
+                }
+            }).ToArray();
+            await Task.WhenAll(players);
+            await Task.Delay(500);
+
+            // Sluice's access log: requests per segment and per playlist second.
+            var lines = (await File.ReadAllLinesAsync(log)).Where(l => l.Contains("/live/", StringComparison.Ordinal)).ToList();
+            var perSegment = lines.Select(l => SegmentRequest().Match(l)).Where(m => m.Success).GroupBy(m => m.Groups[1].Value).Select(g => g.Count()).ToList();
+            int playlists = lines.Count(l => l.Contains("/live/media.m3u8", StringComparison.Ordinal));
+            output.WriteLine($"200 players through nginx fetched {fetched} segments; Sluice answered {perSegment.Sum()} segment requests for {perSegment.Count} segments (at most {perSegment.DefaultIfEmpty().Max()} for one) and {playlists} playlist requests");
+            Assert.True(fetched >= 200 * 4, $"the players fetched only {fetched} segments");
+            Assert.True(perSegment.Count >= 4 && perSegment.Max() <= 3, $"requests per segment at Sluice: {string.Join(", ", perSegment)}");
+            Assert.True(playlists <= 8 * 2 * 3, $"{playlists} playlist requests reached Sluice in 8 s");
+        }
+        finally
+        {
+            ProcessRunner.Kill(nginx);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>How far currentTime moved between two moments of a run (seconds of the run).</summary>
     private static double Advanced(JsonElement run, double from, double to)
     {
@@ -217,6 +279,9 @@ public sealed partial class HlsTests(ITestOutputHelper output)
 
     [GeneratedRegex("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"([0-9a-z]+-([0-9]+)\\.([0-9]+)\\.m4s)\"")]
     private static partial Regex PreloadHint();
+
+    [GeneratedRegex("GET /live/([0-9a-z]+-[0-9]+\\.m4s) ")]
+    private static partial Regex SegmentRequest();
 
     [GeneratedRegex("#EXT-X-STREAM-INF:BANDWIDTH=([0-9]+),CODECS=\"([^\"]+)\",RESOLUTION=([0-9x]+)\n(\\S+)")]
     private static partial Regex StreamInf();
