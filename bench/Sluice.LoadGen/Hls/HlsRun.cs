@@ -108,17 +108,19 @@ internal sealed class HlsRun(HlsOptions o)
         var processes = 0;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         var tick = 0;
+        var windowStarted = false;
         while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
         {
             var now = Stopwatch.GetTimestamp();
-            if (cpu0 is null && now >= clock.WindowStart)
+            if (!windowStarted && now >= clock.WindowStart)
             {
+                windowStarted = true;
                 bytes0 = SumBytes(players);
                 cpu0 = server?.CpuSeconds(out processes);
                 self0 = self.Sample()?.CpuSeconds;
             }
 
-            if (cpu0 is not null && server is not null && tick++ % 3 == 0)
+            if (windowStarted && server is not null && tick++ % 3 == 0)
             {
                 rssPeakKiB = Math.Max(rssPeakKiB, server.RssKiB());
                 pssPeakKiB = Math.Max(pssPeakKiB, server.PssKiB());
