@@ -297,7 +297,7 @@ EOF
 RESULTS="$TMP/results.jsonl"
 LATENCIES="$TMP/latency.jsonl"
 : >"$RESULTS"; : >"$LATENCIES"
-declare -A NOTE PLAYLIST_HEAD
+declare -A NOTE PLAYLIST_HEAD DASH
 UPTIME_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 ramp_args=()
 [[ -n "$RAMP" ]] && ramp_args=(--ramp-seconds "$RAMP")
@@ -318,6 +318,7 @@ for server in "${SERVERS[@]}"; do
         stop_all
         continue
     fi
+    DASH[$server]="$(status_of "${ENTRY%/index.m3u8}/manifest.mpd")"
     MEDIA="$(media_playlist "$ENTRY")"
     PLAYLIST_HEAD[$server]="$(curl -sf --max-time 3 "$MEDIA" | head -12)"
     modes=(hls)
@@ -366,6 +367,7 @@ mkdir -p "$(dirname "$OUT")"
     echo
     for server in "${SERVERS[@]}"; do
         [[ -n "${NOTE[$server]:-}" ]] && echo "- **$server: ${NOTE[$server]}.** Its figures are pending."
+        [[ -n "${DASH[$server]:-}" ]] && echo "- $server: GET /live/manifest.mpd answered ${DASH[$server]} (DASH is not loaded by this bench)."
     done
     echo
     echo "## Players"
