@@ -1,11 +1,14 @@
 // Glass-to-glass latency of a live HLS stream in Debian's Chromium (headless), played by hls.js.
-// Usage: node g2g.mjs PLAYLIST-URL hls|sync1|ll [seconds] [warmup-seconds]
+// Usage: node g2g.mjs PLAYLIST-URL hls|sync1|ll [seconds] [warmup-seconds] [joins]
 //   hls    hls.js defaults for plain HLS (lowLatencyMode off: it only matters for playlists with parts)
 //   sync1  the same with liveSyncDurationCount: 1 (start and stay one segment behind the live edge)
 //   ll     lowLatencyMode: true (LL-HLS parts and blocking reloads when the playlist offers them)
 // The publisher burns the wall clock into the picture (clock.js says how); every 100 ms the page draws the shown
 // frame's top rows to a canvas, reads the clock back and records Date.now() minus it. One JSON line: median and
 // spread over the samples after the warm-up, unreadable frames, stalls (<video> 'waiting' events), hls.js errors.
+// Where a player joins within the segment being written moves its latency by up to a segment for as long as it
+// plays (hls.js does not catch up by default), so the page is loaded afresh `joins` times (default 4), each join
+// warmed up and then sampled for seconds/joins; the figures are over all samples, and each join's median is listed.
 // The page is served at the playlist's own origin (Playwright answers /__g2g.html itself): Chromium refuses media
 // from another origin to a page on about:blank.
 import { chromium } from 'playwright-core';
@@ -14,16 +17,17 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [url, mode, secondsArg, warmupArg] = process.argv.slice(2);
+const [url, mode, secondsArg, warmupArg, joinsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 20);
 const warmup = Number(warmupArg ?? 5);
+const joins = Number(joinsArg ?? 4);
 const configs = {
   hls: { lowLatencyMode: false },
   sync1: { lowLatencyMode: false, liveSyncDurationCount: 1 },
   ll: { lowLatencyMode: true },
 };
-if (!url || !(mode in configs) || !(seconds > 0) || !(warmup >= 0)) {
-  console.error('usage: node g2g.mjs PLAYLIST-URL hls|sync1|ll [seconds] [warmup-seconds]');
+if (!url || !(mode in configs) || !(seconds > 0) || !(warmup >= 0) || !(Number.isInteger(joins) && joins > 0)) {
+  console.error('usage: node g2g.mjs PLAYLIST-URL hls|sync1|ll [seconds] [warmup-seconds] [joins]');
   process.exit(2);
 }
 
@@ -76,18 +80,31 @@ try {
     contentType: 'text/javascript', body: readFileSync(join(here, 'clock.js')) }));
   await page.route(`${origin}/__hls.js`, route => route.fulfill({
     contentType: 'text/javascript', body: readFileSync(join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js')) }));
-  const started = Date.now();
-  await page.goto(`${origin}/__g2g.html`, { timeout: 15000 });
-  await page.waitForFunction(() => { const v = document.getElementById('v'); return !v.paused && v.readyState >= 3 && v.currentTime > 0; },
-    null, { timeout: 30000, polling: 50 });
-  result.startupMs = Date.now() - started;
-  await page.waitForTimeout(warmup * 1000);
-  await page.evaluate(() => { window.__sampling = true; });
-  await page.waitForTimeout(seconds * 1000);
-  const seen = await page.evaluate(() => ({
-    samples: window.__samples, unreadable: window.__unreadable, waiting: window.__waiting,
-    errors: window.__errors, hlsVersion: window.__hlsVersion,
-  }));
+  const all = { samples: [], unreadable: 0, waiting: 0, errors: [], startups: [], joinMedians: [] };
+  for (let j = 0; j < joins; j++) {
+    const started = Date.now();
+    await page.goto(`${origin}/__g2g.html`, { timeout: 15000 });
+    await page.waitForFunction(() => { const v = document.getElementById('v'); return !v.paused && v.readyState >= 3 && v.currentTime > 0; },
+      null, { timeout: 30000, polling: 50 });
+    all.startups.push(Date.now() - started);
+    await page.waitForTimeout(warmup * 1000);
+    await page.evaluate(() => { window.__sampling = true; });
+    await page.waitForTimeout(seconds * 1000 / joins);
+    const seen = await page.evaluate(() => ({
+      samples: window.__samples, unreadable: window.__unreadable, waiting: window.__waiting,
+      errors: window.__errors, hlsVersion: window.__hlsVersion,
+    }));
+    const sorted = seen.samples.slice().sort((a, b) => a - b);
+    all.joinMedians.push(sorted.length ? sorted[Math.ceil(sorted.length / 2) - 1] : null);
+    all.samples.push(...seen.samples);
+    all.unreadable += seen.unreadable;
+    all.waiting += seen.waiting;
+    all.errors.push(...seen.errors);
+    all.hlsVersion = seen.hlsVersion;
+  }
+  const seen = all;
+  result.startupMs = Math.max(...all.startups);
+  result.joinMedianMs = all.joinMedians;
   const s = seen.samples.slice().sort((a, b) => a - b);
   const at = p => s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] : null;
   Object.assign(result, {
