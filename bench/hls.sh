@@ -322,9 +322,10 @@ for server in "${SERVERS[@]}"; do
     fi
     DASH[$server]="$(status_of "${ENTRY%/index.m3u8}/manifest.mpd")"
     MEDIA="$(media_playlist "$ENTRY")"
-    PLAYLIST_HEAD[$server]="$(curl -sf --max-time 3 "$MEDIA" | head -12)"
+    playlist="$(curl -sf --max-time 3 "$MEDIA" || true)"
+    PLAYLIST_HEAD[$server]="$(head -12 <<<"$playlist")"
     modes=(hls)
-    if grep -q '^#EXT-X-PART-INF' <<<"${PLAYLIST_HEAD[$server]}"; then modes+=(ll); fi
+    if grep -q '^#EXT-X-PART-INF' <<<"$playlist"; then modes+=(ll); fi
     for mode in "${modes[@]}"; do
         ll=(); [[ $mode == ll ]] && ll=(--ll)
         log "$server: $PLAYERS $mode players for $SECONDS_PER_RUN s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
