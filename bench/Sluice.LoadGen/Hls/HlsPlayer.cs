@@ -15,40 +15,31 @@ internal enum FetchKind
 }
 
 /// <summary>
-/// One simulated HLS player: follows the playlist the way RFC 8216 (and, with <c>--ll</c>, its low-latency
-/// revision) asks a client to, fetches every new segment or part once and drops the body. Its fields are written
-/// by its own loop only and read by the run after the loop has ended (bytes: also by the run's timer).
+/// Follows one media playlist for a player the way RFC 8216 (and, with <c>--ll</c>, its low-latency revision) asks a
+/// client to, and fetches every new segment or part of it once, dropping the body. Its state is its own loop's;
+/// what it measures goes to its player.
 /// </summary>
-internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock clock)
+internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsClock clock, HlsPlayer player, Uri mediaUri, Playlist? first)
 {
     private static readonly double TicksPerSecond = Stopwatch.Frequency;
     private readonly HlsOptions _o = options;
+    private readonly Uri _mediaUri = mediaUri;
+    private Playlist? _first = first;
     private Playlist? _playlist;
-    private Uri? _mediaUri;
     private Uri? _mapFetched;
     private long _nextMsn;
     private int _nextPart = -1; // -1: whole segments; >= 0: the next part of _nextMsn to fetch
     private long _playStartTicks;
     private double _mediaSeconds;
     private double _stalledSeconds;
+    private long _lastLoadTicks;
+    private bool _lastChanged = true;
 
-    /// <summary>Latencies in ms (request start to last byte) of fetches begun inside the window, per kind.</summary>
-    public List<float>[] Latencies { get; } = Enum.GetValues<FetchKind>().Select(_ => new List<float>()).ToArray();
-    public long Bytes;
-    public long StartTicks { get; private set; }
-    public long FirstMediaTicks { get; private set; }
-    public string? FailReason { get; private set; }
-    public Dictionary<string, int> Errors { get; } = [];
-    public int Stalls { get; private set; }
-    public double StalledSecondsInWindow { get; private set; }
-    public int SkippedSegments { get; private set; }
-    public bool BlockingOffered { get; private set; }
     public bool Ended { get; private set; }
 
     public async Task RunAsync(CancellationToken stop)
     {
-        StartTicks = Stopwatch.GetTimestamp();
-        var deadline = StartTicks + (long)(_o.DeadlineSeconds * TicksPerSecond);
+        var deadline = player.StartTicks + (long)(_o.DeadlineSeconds * TicksPerSecond);
         try
         {
             while (!stop.IsCancellationRequested)
@@ -63,10 +54,10 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or FormatException or TaskCanceledException && !stop.IsCancellationRequested)
                 {
-                    CountError(e);
-                    if (FirstMediaTicks == 0 && Stopwatch.GetTimestamp() > deadline)
+                    player.CountError(HlsPlayer.Reason(e));
+                    if (_playStartTicks == 0 && Stopwatch.GetTimestamp() > deadline)
                     {
-                        FailReason = $"no media within {_o.DeadlineSeconds:0.#} s; last error: {Reason(e)}";
+                        player.Fail($"no media within {_o.DeadlineSeconds:0.#} s; last error: {HlsPlayer.Reason(e)}");
                         return;
                     }
 
@@ -74,13 +65,6 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
                     await Task.Delay(500, stop).ConfigureAwait(false);
                 }
             }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException or UriFormatException)
-        {
-            FailReason ??= $"stopped by {Reason(e)}"; // reported with the player, not lost
         }
         finally
         {
@@ -110,7 +94,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         if (_nextMsn < p.MediaSequence)
         {
             // Fell out of the playlist's window: the segments in between are gone; go on from the oldest listed.
-            SkippedSegments += (int)(p.MediaSequence - _nextMsn);
+            player.Skipped((int)(p.MediaSequence - _nextMsn));
             _nextMsn = p.MediaSequence;
             _nextPart = _nextPart >= 0 ? 0 : -1;
         }
@@ -160,24 +144,21 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         Ended = p.Ended && _nextMsn >= p.NextMsn;
     }
 
-    /// <summary>The entry URL, its first variant if it is a multivariant playlist, and the starting point.</summary>
+    /// <summary>The playlist (the one the player loaded first, once), and where in it to start.</summary>
     private async Task JoinAsync(CancellationToken stop)
     {
-        var uri = _mediaUri ?? _o.Url;
-        var p = await LoadPlaylistAsync(uri, FetchKind.Playlist, stop).ConfigureAwait(false);
+        var p = _first ?? await LoadPlaylistAsync(_mediaUri, FetchKind.Playlist, stop).ConfigureAwait(false);
+        _first = null;
         if (p.IsMultivariant)
         {
-            uri = p.Variants.Count > 0 ? p.Variants[0] : throw new FormatException("multivariant playlist without a variant URI");
-            p = await LoadPlaylistAsync(uri, FetchKind.Playlist, stop).ConfigureAwait(false);
-            if (p.IsMultivariant)
-            {
-                throw new FormatException("a variant URI leads to another multivariant playlist");
-            }
+            throw new FormatException("a variant URI leads to another multivariant playlist");
         }
 
-        _mediaUri = uri;
         _playlist = p;
-        BlockingOffered = p.CanBlockReload;
+        if (p.CanBlockReload)
+        {
+            player.BlockingOffered = true;
+        }
         if (_o.LowLatency && p.Parts.Count > 0)
         {
             // The newest complete segment whole, then the parts after it as they come.
@@ -198,9 +179,6 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         }
     }
 
-    private long _lastLoadTicks;
-    private bool _lastChanged = true;
-
     /// <summary>
     /// Blocking reload for the next part or segment when the server offers it and --ll asked for it; otherwise wait
     /// a target duration from the start of the last load, or half of it when that load brought nothing new.
@@ -213,7 +191,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         if (_o.LowLatency && p.CanBlockReload)
         {
             var query = _nextPart >= 0 && p.PartTarget > 0 ? $"_HLS_msn={_nextMsn}&_HLS_part={_nextPart}" : $"_HLS_msn={_nextMsn}";
-            var b = new UriBuilder(_mediaUri!);
+            var b = new UriBuilder(_mediaUri);
             b.Query = string.IsNullOrEmpty(b.Query) ? query : b.Query.TrimStart('?') + "&" + query;
             uri = b.Uri;
             kind = FetchKind.BlockingPlaylist;
@@ -233,7 +211,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
                 await Task.Delay(TimeSpan.FromSeconds(wait / TicksPerSecond), stop).ConfigureAwait(false);
             }
 
-            uri = _mediaUri!;
+            uri = _mediaUri;
             kind = FetchKind.Playlist;
         }
 
@@ -251,13 +229,13 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
         cts.CancelAfter(timeout);
         using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
-        EnsureOk(response, kind);
+        HlsPlayer.EnsureOk(response, kind);
         var text = await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
         var end = Stopwatch.GetTimestamp();
-        Volatile.Write(ref Bytes, Bytes + text.Length);
+        player.AddBytes(text.Length);
         if (inWindow)
         {
-            Latencies[(int)kind].Add((float)((end - _lastLoadTicks) * 1000 / TicksPerSecond));
+            player.Record(kind, (end - _lastLoadTicks) * 1000 / TicksPerSecond);
         }
 
         return Playlist.Parse(text, uri);
@@ -273,12 +251,12 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         if (response.StatusCode == HttpStatusCode.NotFound && kind == FetchKind.Segment)
         {
             // Listed, then removed before we got to it: count it and go on with the next one.
-            SkippedSegments++;
-            CountError($"HTTP 404 for a listed {Name(kind)}");
+            player.Skipped(1);
+            player.CountError($"HTTP 404 for a listed {HlsPlayer.Name(kind)}");
             return;
         }
 
-        EnsureOk(response, kind);
+        HlsPlayer.EnsureOk(response, kind);
         var stream = await response.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -286,7 +264,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
             int n;
             while ((n = await stream.ReadAsync(buffer, cts.Token).ConfigureAwait(false)) > 0)
             {
-                Volatile.Write(ref Bytes, Bytes + n);
+                player.AddBytes(n);
             }
         }
         finally
@@ -297,7 +275,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         var end = Stopwatch.GetTimestamp();
         if (inWindow)
         {
-            Latencies[(int)kind].Add((float)((end - start) * 1000 / TicksPerSecond));
+            player.Record(kind, (end - start) * 1000 / TicksPerSecond);
         }
 
         if (duration > 0)
@@ -316,7 +294,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         if (_playStartTicks == 0)
         {
             _playStartTicks = now;
-            FirstMediaTicks = now;
+            player.MediaArrived(now);
             _mediaSeconds = duration;
             return;
         }
@@ -328,8 +306,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
             _stalledSeconds += stalled;
             if (clock.InWindow(now))
             {
-                Stalls++;
-                StalledSecondsInWindow += stalled;
+                player.Stalled(stalled);
             }
         }
 
@@ -347,12 +324,148 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         var position = (Math.Min(now, clock.WindowEnd) - _playStartTicks) / TicksPerSecond - _stalledSeconds;
         if (position > _mediaSeconds && clock.InWindow(Math.Min(now, clock.WindowEnd) - 1))
         {
-            Stalls++;
-            StalledSecondsInWindow += position - _mediaSeconds;
+            player.Stalled(position - _mediaSeconds);
+        }
+    }
+}
+
+/// <summary>
+/// One simulated HLS player: resolves the entry URL (a multivariant playlist: its first variant, and the audio
+/// rendition that goes with it when that is a playlist of its own), follows each of those media playlists, and keeps
+/// what they measure. Its followers write concurrently, so the counters are guarded; the run reads them afterwards
+/// (bytes: also while running, from its timer).
+/// </summary>
+internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock clock)
+{
+    private static readonly double TicksPerSecond = Stopwatch.Frequency;
+    private readonly Lock _gate = new();
+    private long _bytes;
+
+    /// <summary>Latencies in ms (request start to last byte) of fetches begun inside the window, per kind.</summary>
+    public List<float>[] Latencies { get; } = Enum.GetValues<FetchKind>().Select(_ => new List<float>()).ToArray();
+    public long Bytes => Volatile.Read(ref _bytes);
+    public long StartTicks { get; private set; }
+    public long FirstMediaTicks { get; private set; }
+    public string? FailReason { get; private set; }
+    public Dictionary<string, int> Errors { get; } = [];
+    public int Tracks { get; private set; }
+    public int Stalls { get; private set; }
+    public double StalledSecondsInWindow { get; private set; }
+    public int SkippedSegments { get; private set; }
+    public bool BlockingOffered { get; set; }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        StartTicks = Stopwatch.GetTimestamp();
+        var deadline = StartTicks + (long)(options.DeadlineSeconds * TicksPerSecond);
+        try
+        {
+            var followers = await JoinAsync(deadline, stop).ConfigureAwait(false);
+            Tracks = followers.Count;
+            await Task.WhenAll(followers.Select(f => f.RunAsync(stop))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException or UriFormatException)
+        {
+            Fail($"stopped by {Reason(e)}"); // reported with the player, not lost
         }
     }
 
-    private static void EnsureOk(HttpResponseMessage response, FetchKind kind)
+    /// <summary>The entry playlist, loaded until it answers (or the deadline passes), and a follower for each media playlist.</summary>
+    private async Task<List<TrackFollower>> JoinAsync(long deadline, CancellationToken stop)
+    {
+        while (true)
+        {
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                cts.CancelAfter(TimeSpan.FromSeconds(10));
+                using var response = await http.GetAsync(options.Url, HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
+                EnsureOk(response, FetchKind.Playlist);
+                var text = await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
+                AddBytes(text.Length);
+                if (clock.InWindow(start))
+                {
+                    Record(FetchKind.Playlist, (Stopwatch.GetTimestamp() - start) * 1000 / TicksPerSecond);
+                }
+
+                var entry = Playlist.Parse(text, options.Url);
+                return entry.IsMultivariant
+                    ? [.. entry.FirstVariantPlaylists().Select(u => new TrackFollower(http, options, clock, this, u, null))]
+                    : [new TrackFollower(http, options, clock, this, options.Url, entry)];
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or FormatException or TaskCanceledException && !stop.IsCancellationRequested)
+            {
+                CountError(Reason(e));
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    Fail($"no playlist within {options.DeadlineSeconds:0.#} s; last error: {Reason(e)}");
+                    return [];
+                }
+
+                await Task.Delay(500, stop).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public void AddBytes(long n) => Interlocked.Add(ref _bytes, n);
+
+    public void Record(FetchKind kind, double ms)
+    {
+        lock (_gate)
+        {
+            Latencies[(int)kind].Add((float)ms);
+        }
+    }
+
+    public void MediaArrived(long ticks)
+    {
+        lock (_gate)
+        {
+            if (FirstMediaTicks == 0)
+            {
+                FirstMediaTicks = ticks;
+            }
+        }
+    }
+
+    public void Stalled(double seconds)
+    {
+        lock (_gate)
+        {
+            Stalls++;
+            StalledSecondsInWindow += seconds;
+        }
+    }
+
+    public void Skipped(int segments)
+    {
+        lock (_gate)
+        {
+            SkippedSegments += segments;
+        }
+    }
+
+    public void CountError(string reason)
+    {
+        lock (_gate)
+        {
+            Errors[reason] = Errors.GetValueOrDefault(reason) + 1;
+        }
+    }
+
+    public void Fail(string reason)
+    {
+        lock (_gate)
+        {
+            FailReason ??= reason;
+        }
+    }
+
+    public static void EnsureOk(HttpResponseMessage response, FetchKind kind)
     {
         if (response.StatusCode != HttpStatusCode.OK)
         {
@@ -360,11 +473,7 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
         }
     }
 
-    private void CountError(Exception e) => CountError(Reason(e));
-
-    private void CountError(string reason) => Errors[reason] = Errors.GetValueOrDefault(reason) + 1;
-
-    private static string Reason(Exception e) => e switch
+    public static string Reason(Exception e) => e switch
     {
         HttpRequestException { StatusCode: not null } h => h.Message,
         HttpRequestException h => $"connection: {h.HttpRequestError}",

@@ -56,6 +56,8 @@ internal sealed class HlsResult
     public FetchStats Playlist { get; init; } = new();
     public FetchStats BlockingPlaylist { get; init; } = new();
     public int PlayersOfferedBlockingReload { get; init; }
+    /// <summary>Media playlists a player followed: 2 when the variant's audio is a rendition of its own.</summary>
+    public int MediaPlaylistsPerPlayer { get; init; }
     public int Stalls { get; init; }
     public int PlayersWithStalls { get; init; }
     public double StalledSeconds { get; init; }
@@ -101,6 +103,7 @@ internal sealed class HlsResult
             Playlist = Stats(FetchKind.Playlist),
             BlockingPlaylist = Stats(FetchKind.BlockingPlaylist),
             PlayersOfferedBlockingReload = players.Count(p => p.BlockingOffered),
+            MediaPlaylistsPerPlayer = players.Length == 0 ? 0 : players.Max(p => p.Tracks),
             Stalls = players.Sum(p => p.Stalls),
             PlayersWithStalls = players.Count(p => p.Stalls > 0),
             StalledSeconds = Math.Round(players.Sum(p => p.StalledSecondsInWindow), 1),
@@ -118,7 +121,7 @@ internal sealed class HlsResult
     public string Summary()
     {
         var sb = new StringBuilder();
-        sb.Append(Inv($"{(Label.Length > 0 ? Label + ": " : "")}{Players} {(Mode == "ll" ? "LL-HLS" : "HLS")} players of {Url}: {Connected} playing, {Failed} failed\n"));
+        sb.Append(Inv($"{(Label.Length > 0 ? Label + ": " : "")}{Players} {(Mode == "ll" ? "LL-HLS" : "HLS")} players of {Url}: {Connected} playing, {Failed} failed; {MediaPlaylistsPerPlayer} media playlist(s) a player\n"));
         foreach (var (reason, count) in FailReasons)
         {
             sb.Append(Inv($"  failed: {count} x {reason}\n"));

@@ -160,7 +160,7 @@ internal sealed class HlsRun(HlsOptions o)
         long sum = 0;
         foreach (var p in players)
         {
-            sum += Volatile.Read(ref p.Bytes);
+            sum += p.Bytes;
         }
 
         return sum;

@@ -7,6 +7,12 @@ namespace Sluice.LoadGen.Hls;
 /// <param name="Part">Index of the part within its segment, or -1 for a whole segment.</param>
 internal readonly record struct MediaUnit(long Msn, int Part, Uri Uri, double Duration);
 
+/// <summary>A variant of a multivariant playlist, and the group of audio renditions it plays with, if any.</summary>
+internal sealed record Variant(Uri Uri, string? AudioGroup);
+
+/// <summary>An EXT-X-MEDIA rendition of a multivariant playlist (one without a URI is carried in the variant itself).</summary>
+internal sealed record Rendition(string Type, string GroupId, bool Default, Uri? Uri);
+
 /// <summary>
 /// What a player needs from an HLS playlist (RFC 8216 and its low-latency revision): the variant URIs of a
 /// multivariant playlist, or the segments, parts, map and server control of a media playlist. Only the tags a
@@ -15,7 +21,8 @@ internal readonly record struct MediaUnit(long Msn, int Part, Uri Uri, double Du
 internal sealed class Playlist
 {
     public bool IsMultivariant { get; private init; }
-    public List<Uri> Variants { get; } = [];
+    public List<Variant> Variants { get; } = [];
+    public List<Rendition> Renditions { get; } = [];
     public double TargetDuration { get; private set; }
     public long MediaSequence { get; private set; }
     public List<MediaUnit> Segments { get; } = [];
@@ -25,6 +32,26 @@ internal sealed class Playlist
     public double PartTarget { get; private set; }
     public bool CanBlockReload { get; private set; }
     public bool Ended { get; private set; }
+
+    /// <summary>
+    /// The media playlists a player of the first variant follows: the variant's own, and that of the audio rendition
+    /// it would pick from the variant's AUDIO group (the DEFAULT=YES one, else the first) when that has a URI.
+    /// </summary>
+    public List<Uri> FirstVariantPlaylists()
+    {
+        var variant = Variants.Count > 0 ? Variants[0] : throw new FormatException("multivariant playlist without a variant URI");
+        var uris = new List<Uri> { variant.Uri };
+        if (variant.AudioGroup is { } group)
+        {
+            var audio = Renditions.Where(r => r.Type == "AUDIO" && r.GroupId == group).OrderByDescending(r => r.Default).FirstOrDefault();
+            if (audio?.Uri is { } audioUri && audioUri != variant.Uri)
+            {
+                uris.Add(audioUri);
+            }
+        }
+
+        return uris;
+    }
 
     /// <summary>Media sequence number of the segment after the last complete one (the one parts are being added to).</summary>
     public long NextMsn => MediaSequence + Segments.Count;
@@ -40,7 +67,7 @@ internal sealed class Playlist
         var multivariant = text.Contains("#EXT-X-STREAM-INF", StringComparison.Ordinal);
         var p = new Playlist { IsMultivariant = multivariant };
         double extinf = -1;
-        var expectVariant = false;
+        string? expectVariant = null; // the attribute list of the EXT-X-STREAM-INF whose URI comes next
         var partIndex = 0;
         foreach (var raw in lines.Skip(1))
         {
@@ -55,10 +82,10 @@ internal sealed class Playlist
                 var uri = new Uri(baseUri, line);
                 if (multivariant)
                 {
-                    if (expectVariant)
+                    if (expectVariant is not null)
                     {
-                        p.Variants.Add(uri);
-                        expectVariant = false;
+                        p.Variants.Add(new Variant(uri, Attribute(expectVariant, "AUDIO")));
+                        expectVariant = null;
                     }
                 }
                 else if (extinf >= 0)
@@ -77,7 +104,12 @@ internal sealed class Playlist
             switch (tag)
             {
                 case "#EXT-X-STREAM-INF":
-                    expectVariant = true;
+                    expectVariant = value;
+                    break;
+                case "#EXT-X-MEDIA":
+                    var renditionUri = Attribute(value, "URI");
+                    p.Renditions.Add(new Rendition(Attribute(value, "TYPE") ?? "", Attribute(value, "GROUP-ID") ?? "",
+                        Attribute(value, "DEFAULT") == "YES", renditionUri is null ? null : new Uri(baseUri, renditionUri)));
                     break;
                 case "#EXT-X-TARGETDURATION":
                     p.TargetDuration = Number(value, tag);
