@@ -106,6 +106,17 @@ start() { # start NAME LOGFILE CMD...: run in the background, remember its pid i
     log "started $name (pid $STARTED)"
 }
 
+waited() { # waited OUT ERR CMD...: run CMD in the background and wait for it, so that Ctrl-C stops it at once
+    local out="$1" err="$2" pid p rc=0 keep=(); shift 2
+    "$@" >"$out" 2>"$err" &
+    pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+    return "$rc"
+}
+
 free_port() {
     local p
     for _ in $(seq 200); do
@@ -329,9 +340,9 @@ for server in "${SERVERS[@]}"; do
     for mode in "${modes[@]}"; do
         ll=(); [[ $mode == ll ]] && ll=(--ll)
         log "$server: $PLAYERS $mode players for $SECONDS_PER_RUN s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-        DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 timeout $((SECONDS_PER_RUN + 120)) \
+        waited "$TMP/run.json" "$TMP/run.txt" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 timeout $((SECONDS_PER_RUN + 120)) \
             "${LOADGEN[@]}" hls --url "$ENTRY" --players "$PLAYERS" --seconds "$SECONDS_PER_RUN" "${ramp_args[@]}" "${ll[@]}" \
-            --server-pid "$SERVER_PID" --label "$server" >"$TMP/run.json" 2>"$TMP/run.txt" \
+            --server-pid "$SERVER_PID" --label "$server" \
             || { log "load generator failed"; cat "$TMP/run.txt" >&2; exit 1; }
         cat "$TMP/run.txt" >&2
         cat "$TMP/run.json" >>"$RESULTS"
@@ -342,7 +353,9 @@ for server in "${SERVERS[@]}"; do
         [[ " ${modes[*]} " == *" ll "* ]] && lmodes+=(ll)
         for lmode in "${lmodes[@]}"; do
             log "$server: glass-to-glass latency, hls.js $lmode, $LATENCY_JOINS joins, ${LATENCY_SECONDS} s sampled in all"
-            line="$(timeout $((LATENCY_SECONDS + 180)) node "$BENCH/latency/g2g.mjs" "$ENTRY" "$lmode" "$LATENCY_SECONDS" 3 "$LATENCY_JOINS" || true)"
+            waited "$TMP/g2g.json" "$TMP/g2g.log" timeout $((LATENCY_SECONDS + 180)) \
+                node "$BENCH/latency/g2g.mjs" "$ENTRY" "$lmode" "$LATENCY_SECONDS" 3 "$LATENCY_JOINS" || true
+            line="$(cat "$TMP/g2g.json")"
             [[ -n "$line" ]] || line="{\"url\":\"$ENTRY\",\"mode\":\"$lmode\",\"errors\":[\"g2g.mjs gave no result (timed out?)\"]}"
             echo "{\"label\":\"$server\",${line#\{}" >>"$LATENCIES"
             log "$server: $line"
