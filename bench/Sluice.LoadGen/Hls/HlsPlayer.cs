@@ -29,6 +29,7 @@ internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsCloc
     private Uri? _mapFetched;
     private long _nextMsn;
     private int _nextPart = -1; // -1: whole segments; >= 0: the next part of _nextMsn to fetch
+    private bool _partsAfterNext; // --ll joined with a whole segment: parts from the one after it
     private long _playStartTicks;
     private double _mediaSeconds;
     private double _stalledSeconds;
@@ -139,6 +140,11 @@ internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsCloc
 
             await FetchMediaAsync(p.Segments[index].Uri, FetchKind.Segment, p.Segments[index].Duration, stop).ConfigureAwait(false);
             _nextMsn++;
+            if (_partsAfterNext)
+            {
+                _partsAfterNext = false;
+                _nextPart = 0;
+            }
         }
 
         Ended = p.Ended && _nextMsn >= p.NextMsn;
@@ -159,18 +165,13 @@ internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsCloc
         {
             player.BlockingOffered = true;
         }
+
         if (_o.LowLatency && p.Parts.Count > 0)
         {
-            // The newest complete segment whole, then the parts after it as they come.
-            _nextMsn = Math.Max(p.MediaSequence, p.NextMsn - 1);
-            _nextPart = p.Segments.Count > 0 ? -1 : 0;
-            if (p.Segments.Count > 0)
-            {
-                var last = p.Segments[^1];
-                await FetchMediaAsync(last.Uri, FetchKind.Segment, last.Duration, stop).ConfigureAwait(false);
-                _nextMsn = p.NextMsn;
-                _nextPart = 0;
-            }
+            // The newest complete segment whole (after the init segment), then the parts after it as they come.
+            _partsAfterNext = p.Segments.Count > 0;
+            _nextMsn = _partsAfterNext ? p.NextMsn - 1 : p.NextMsn;
+            _nextPart = _partsAfterNext ? -1 : 0;
         }
         else
         {
