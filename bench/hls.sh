@@ -318,11 +318,15 @@ ramp_args=()
 for server in "${SERVERS[@]}"; do
     log "---- $server"
     "start_$server"
-    log "$server: publishing; waiting for 4 segments at $ENTRY"
-    if ! wait_segments "$ENTRY" 4 45; then
+    log "$server: publishing; waiting for 3 segments at $ENTRY"
+    if ! wait_segments "$ENTRY" 3 45; then
         code="$(status_of "$ENTRY")"
         progressive="$(curl -s -o /dev/null --max-time 3 -w '%{http_code} with %{size_download} bytes in 3 s' "${ENTRY%/index.m3u8}" || true)"
-        NOTE[$server]="GET /live/index.m3u8 answered ${code/000/no response} while the publisher was on (GET /live: $progressive): no HLS to measure in this build"
+        if [[ $code == 200 ]]; then
+            NOTE[$server]="GET /live/index.m3u8 answered 200, but its media playlist did not list 3 segments within 45 s of publishing (GET /live: $progressive)"
+        else
+            NOTE[$server]="GET /live/index.m3u8 answered ${code/000/no response} while the publisher was on (GET /live: $progressive): no HLS to measure in this build"
+        fi
         log "$server: ${NOTE[$server]}"
         if ! kill -0 "$PUBLISHER_PID" 2>/dev/null; then
             log "$server: its publisher has exited:"; tail -5 "$TMP/$server-publisher.log" >&2 || true
