@@ -163,6 +163,17 @@ wait_segments() {
     return 1
 }
 
+# publisher_clock SERVER: "wall-clock ms, media µs the publisher has written" (ffmpeg -progress, every 0.5 s)
+publisher_clock() {
+    echo "$(date +%s%3N) $(grep -o '^out_time_us=[0-9]*' "$TMP/$1-progress.txt" 2>/dev/null | tail -1 | cut -d= -f2)"
+}
+
+# pace BEFORE AFTER: media time the publisher wrote ÷ wall time between two publisher_clock readings
+pace() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        if (y[1] > x[1] && x[2] != "" && y[2] != "") printf "%.3f", (y[2] - x[2]) / 1000 / (y[1] - x[1]); else printf "n/a" }'
+}
+
 wait_drained() { # wait_drained PORT: until fewer than 10 connections to PORT remain (at most 20 s)
     local deadline=$((SECONDS + 20)) n=0
     while [[ $SECONDS -lt $deadline ]]; do
@@ -268,7 +279,8 @@ EOF
         [[ $SECONDS -lt $deadline ]] || { log "nginx did not listen within 20 s"; exit 1; }
         sleep 0.2
     done
-    start nginx-publisher "$TMP/nginx-publisher.log" ffmpeg "${PUBLISH_ARGS[@]}" -f flv "rtmp://127.0.0.1:$rport/live/live"
+    start nginx-publisher "$TMP/nginx-publisher.log" ffmpeg "${PUBLISH_ARGS[@]}" -progress "$TMP/nginx-progress.txt" \
+        -f flv "rtmp://127.0.0.1:$rport/live/live"
     PUBLISHER_PID=$STARTED
     ENTRY="http://127.0.0.1:$hport/live/index.m3u8"
 }
@@ -301,7 +313,8 @@ EOF
         [[ $SECONDS -lt $deadline ]] || { log "Sluice did not answer within 30 s"; cat "$TMP/sluice.log" >&2; exit 1; }
         sleep 0.5
     done
-    start sluice-publisher "$TMP/sluice-publisher.log" ffmpeg "${PUBLISH_ARGS[@]}" -f mpegts "http://127.0.0.1:$port/live.ffm"
+    start sluice-publisher "$TMP/sluice-publisher.log" ffmpeg "${PUBLISH_ARGS[@]}" -progress "$TMP/sluice-progress.txt" \
+        -f mpegts "http://127.0.0.1:$port/live.ffm"
     PUBLISHER_PID=$STARTED
     ENTRY="http://127.0.0.1:$port/live/index.m3u8"
 }
@@ -310,7 +323,7 @@ EOF
 RESULTS="$TMP/results.jsonl"
 LATENCIES="$TMP/latency.jsonl"
 : >"$RESULTS"; : >"$LATENCIES"
-declare -A NOTE PLAYLIST_HEAD DASH
+declare -A NOTE PLAYLIST_HEAD DASH PACE
 UPTIME_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 ramp_args=()
 [[ -n "$RAMP" ]] && ramp_args=(--ramp-seconds "$RAMP")
@@ -344,11 +357,14 @@ for server in "${SERVERS[@]}"; do
     for mode in "${modes[@]}"; do
         ll=(); [[ $mode == ll ]] && ll=(--ll)
         log "$server: $PLAYERS $mode players for $SECONDS_PER_RUN s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+        clock0="$(publisher_clock "$server")"
         waited "$TMP/run.json" "$TMP/run.txt" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 timeout $((SECONDS_PER_RUN + 120)) \
             "${LOADGEN[@]}" hls --url "$ENTRY" --players "$PLAYERS" --seconds "$SECONDS_PER_RUN" "${ramp_args[@]}" "${ll[@]}" \
             --server-pid "$SERVER_PID" --label "$server" \
             || { log "load generator failed"; cat "$TMP/run.txt" >&2; exit 1; }
+        PACE[$server-$mode]="$(pace "$clock0" "$(publisher_clock "$server")")"
         cat "$TMP/run.txt" >&2
+        log "$server: the publisher wrote ${PACE[$server-$mode]} s of media a second during that run (ffmpeg -progress)"
         cat "$TMP/run.json" >>"$RESULTS"
         wait_drained "$SERVER_PORT"
     done
@@ -388,6 +404,9 @@ mkdir -p "$(dirname "$OUT")"
     for server in "${SERVERS[@]}"; do
         [[ -n "${NOTE[$server]:-}" ]] && echo "- **$server: ${NOTE[$server]}.** Its figures are pending."
         [[ -n "${DASH[$server]:-}" ]] && echo "- $server: GET /live/manifest.mpd answered ${DASH[$server]} (DASH is not loaded by this bench)."
+        for key in "${!PACE[@]}"; do
+            [[ $key == "$server-"* ]] && echo "- $server: its publisher wrote ${PACE[$key]} s of media a second during the ${key#"$server"-} players' run (ffmpeg -progress; below 1 the source itself fell behind real time, and players stall for that)."
+        done
     done
     echo
     echo "## Players"

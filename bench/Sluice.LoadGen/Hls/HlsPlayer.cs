@@ -19,7 +19,7 @@ internal enum FetchKind
 /// client to, and fetches every new segment or part of it once, dropping the body. Its state is its own loop's;
 /// what it measures goes to its player.
 /// </summary>
-internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsClock clock, HlsPlayer player, Uri mediaUri, Playlist? first)
+internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsClock clock, HlsPlayer player, Uri mediaUri, Playlist? first, bool primary)
 {
     private static readonly double TicksPerSecond = Stopwatch.Frequency;
     private readonly HlsOptions _o = options;
@@ -300,6 +300,11 @@ internal sealed class TrackFollower(HttpClient http, HlsOptions options, HlsCloc
             return;
         }
 
+        if (primary && clock.InWindow(now))
+        {
+            player.MediaSecondsInWindow += duration; // only the primary follower writes it
+        }
+
         var position = (now - _playStartTicks) / TicksPerSecond - _stalledSeconds;
         if (position > _mediaSeconds)
         {
@@ -355,6 +360,9 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
     public int SkippedSegments { get; private set; }
     public bool BlockingOffered { get; set; }
 
+    /// <summary>Media seconds of the first media playlist that arrived inside the window (after the first piece).</summary>
+    public double MediaSecondsInWindow { get; set; }
+
     public async Task RunAsync(CancellationToken stop)
     {
         StartTicks = Stopwatch.GetTimestamp();
@@ -395,8 +403,8 @@ internal sealed class HlsPlayer(HttpClient http, HlsOptions options, HlsClock cl
 
                 var entry = Playlist.Parse(text, options.Url);
                 return entry.IsMultivariant
-                    ? [.. entry.FirstVariantPlaylists().Select(u => new TrackFollower(http, options, clock, this, u, null))]
-                    : [new TrackFollower(http, options, clock, this, options.Url, entry)];
+                    ? [.. entry.FirstVariantPlaylists().Select((u, i) => new TrackFollower(http, options, clock, this, u, null, primary: i == 0))]
+                    : [new TrackFollower(http, options, clock, this, options.Url, entry, primary: true)];
             }
             catch (Exception e) when (e is HttpRequestException or IOException or FormatException or TaskCanceledException && !stop.IsCancellationRequested)
             {

@@ -62,6 +62,11 @@ internal sealed class HlsResult
     public int PlayersWithStalls { get; init; }
     public double StalledSeconds { get; init; }
     public int SkippedSegments { get; init; }
+    /// <summary>
+    /// Median over the players of the media seconds that arrived in the window ÷ its length: 1.0 when the source and
+    /// the server keep real time; below it when the publisher fell behind (a busy machine) or players could not keep up.
+    /// </summary>
+    public double MediaPace { get; init; }
     public double? ServerCpuPct { get; init; }
     public int? ServerProcesses { get; init; }
     public string? ServerProcessNames { get; init; }
@@ -108,6 +113,7 @@ internal sealed class HlsResult
             PlayersWithStalls = players.Count(p => p.Stalls > 0),
             StalledSeconds = Math.Round(players.Sum(p => p.StalledSecondsInWindow), 1),
             SkippedSegments = players.Sum(p => p.SkippedSegments),
+            MediaPace = connected.Length == 0 ? 0 : Math.Round(connected.Select(p => p.MediaSecondsInWindow).Order().ElementAt(connected.Length / 2) / seconds, 3),
             ServerCpuPct = cpu is null ? null : Math.Round(cpu.Value, 1),
             ServerProcesses = memory?.Processes,
             ServerProcessNames = memory?.Described,
@@ -149,7 +155,7 @@ internal sealed class HlsResult
             sb.Append(Inv($"  no blocking reload: {PlayersOfferedBlockingReload} of {Players} players were offered CAN-BLOCK-RELOAD=YES\n"));
         }
 
-        sb.Append(Inv($"  stalls {Stalls} ({PlayersWithStalls} players, {StalledSeconds:F1} s in all); segments skipped {SkippedSegments}\n"));
+        sb.Append(Inv($"  stalls {Stalls} ({PlayersWithStalls} players, {StalledSeconds:F1} s in all); segments skipped {SkippedSegments}; media arrived at {MediaPace:F3} x real time (median player)\n"));
         if (ServerCpuPct is not null)
         {
             sb.Append(Inv($"  server CPU {ServerCpuPct:F1} % of a core ({CpuPctPerGbps:F1} % per Gbit/s), RSS peak {ServerRssPeakMiB:F1} MiB summed, PSS peak {ServerPssPeakMiB:F1} MiB, over {ServerProcesses} process(es): {ServerProcessNames}\n"));

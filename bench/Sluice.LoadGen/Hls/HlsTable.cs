@@ -13,11 +13,11 @@ internal static class HlsTable
             .Select(l => JsonSerializer.Deserialize(l, HlsResultJson.Default.HlsResult)!)
             .ToList();
         var sb = new StringBuilder();
-        sb.AppendLine("| server | mode | players | playing | failed | errors | Mbit/s | kbit/s a player | segments | segment p50 ms | segment p99 ms | parts | part p99 ms | playlist p50 ms | playlist p99 ms | stalls (players) | server CPU % | CPU % per Gbit/s | RSS peak MiB (summed) | PSS peak MiB | load gen CPU % |");
-        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        sb.AppendLine("| server | mode | players | playing | failed | errors | Mbit/s | kbit/s a player | segments | segment p50 ms | segment p99 ms | parts | part p99 ms | playlist p50 ms | playlist p99 ms | stalls (players) | media pace | server CPU % | CPU % per Gbit/s | RSS peak MiB (summed) | PSS peak MiB | load gen CPU % |");
+        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
-            sb.AppendLine(Inv($"| {r.Label} | {r.Mode} | {r.Players} | {r.Connected} | {r.Failed} | {r.Errors.Values.Sum()} | {r.Mbps:F1} | {r.PerPlayerKbps:F0} | {r.Segment.Count} | {r.Segment.P50Ms:F1} | {r.Segment.P99Ms:F1} | {r.Part.Count} | {(r.Part.Count > 0 ? r.Part.P99Ms.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {r.Playlist.P50Ms:F1} | {r.Playlist.P99Ms:F1} | {r.Stalls} ({r.PlayersWithStalls}) | {r.ServerCpuPct:F1} | {r.CpuPctPerGbps:F1} | {r.ServerRssPeakMiB:F1} | {r.ServerPssPeakMiB:F1} | {r.LoadGenCpuPct:F1} |"));
+            sb.AppendLine(Inv($"| {r.Label} | {r.Mode} | {r.Players} | {r.Connected} | {r.Failed} | {r.Errors.Values.Sum()} | {r.Mbps:F1} | {r.PerPlayerKbps:F0} | {r.Segment.Count} | {r.Segment.P50Ms:F1} | {r.Segment.P99Ms:F1} | {r.Part.Count} | {(r.Part.Count > 0 ? r.Part.P99Ms.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {r.Playlist.P50Ms:F1} | {r.Playlist.P99Ms:F1} | {r.Stalls} ({r.PlayersWithStalls}) | {r.MediaPace:F3} | {r.ServerCpuPct:F1} | {r.CpuPctPerGbps:F1} | {r.ServerRssPeakMiB:F1} | {r.ServerPssPeakMiB:F1} | {r.LoadGenCpuPct:F1} |"));
         }
 
         sb.AppendLine();
