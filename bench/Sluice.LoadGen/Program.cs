@@ -16,6 +16,11 @@ internal static partial class Program
 {
     private static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "hls")
+        {
+            return Hls.HlsProgram.Run(args[1..]);
+        }
+
         if (args.Length == 2 && args[0] == "--table")
         {
             Console.Write(Table.Render(File.ReadAllLines(args[1])));
@@ -52,6 +57,7 @@ internal sealed class Options
 {
     public const string Usage =
         "usage: sluice-loadgen --table RESULTS.jsonl   (markdown table of earlier result lines)\n" +
+        "       sluice-loadgen hls --help             (simulated HLS players; see there)\n" +
         "       sluice-loadgen --url http://127.0.0.1:PORT/path [--viewers N] [--seconds S] [--ramp-seconds R]\n" +
         "                      [--deadline-seconds D] [--max-pending P] [--server-pid PID] [--label NAME]\n" +
         "  Viewers connect spread over R seconds (at most P connecting at once); a viewer without a first\n" +
