@@ -29,6 +29,7 @@ public sealed partial class SluiceServer : IDisposable
 
         Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
+        var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
         foreach (var stream in config.Streams)
@@ -50,9 +51,15 @@ public sealed partial class SluiceServer : IDisposable
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
+            if (config.RTMPPort is not null)
+            {
+                // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
+                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger);
+            }
         }
 
         Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
+        RtmpStreams = rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
             r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
@@ -92,6 +99,9 @@ public sealed partial class SluiceServer : IDisposable
     public AccessLog? AccessLog { get; }
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }
+
+    /// <summary>Each stream's output for RTMP players (empty without RTMPPort).</summary>
+    public FrozenDictionary<string, LiveStream> RtmpStreams { get; }
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 

@@ -32,6 +32,20 @@ public static partial class ConfigParser
                     }
 
                     break;
+                case "RTMPPort":
+                    if (Port(name, args[0]) is { } rtmpPort)
+                    {
+                        _global = _global with { RTMPPort = rtmpPort };
+                    }
+
+                    break;
+                case "RTMPBindAddress":
+                    if (BindAddress(name, args[0]) is { } rtmpAddress)
+                    {
+                        _global = _global with { RTMPBindAddress = rtmpAddress };
+                    }
+
+                    break;
                 case "RTSPPort":
                     if (Port(name, args[0]) is { } rtspPort)
                     {
