@@ -104,7 +104,9 @@ public sealed partial class RtmpSession
                 _server.AccessLog?.Write(AccessLog.Format(connection, _status, _server.Time.GetUtcNow(), null, _flashVer));
             }
 
-            _context.Abort();
+            // Completing the output sends what is buffered (a refusal's onStatus) before the connection closes.
+            await _output.CompleteAsync().ConfigureAwait(false);
+            await _input.CompleteAsync().ConfigureAwait(false);
         }
     }
 
@@ -140,7 +142,16 @@ public sealed partial class RtmpSession
             idle.CancelAfter(IdleTimeout);
             var result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
             var status = Handshake(handshake, result.Buffer, out var consumed);
-            _input.AdvanceTo(consumed, result.Buffer.End);
+            if (status == RtmpHandshake.Status.Done)
+            {
+                // The first messages may have come with C2: leave them unexamined for the next read.
+                _input.AdvanceTo(consumed);
+            }
+            else
+            {
+                _input.AdvanceTo(consumed, result.Buffer.End);
+            }
+
             await _output.FlushAsync(idle.Token).ConfigureAwait(false);
             if (status == RtmpHandshake.Status.Done)
             {
@@ -202,7 +213,15 @@ public sealed partial class RtmpSession
             var buffer = result.Buffer;
             long before = _chunks.Position;
             var consumed = HandleMessages(buffer);
-            _input.AdvanceTo(consumed, buffer.End);
+            if (_playing is not null)
+            {
+                _input.AdvanceTo(consumed);
+            }
+            else
+            {
+                _input.AdvanceTo(consumed, buffer.End);
+            }
+
 
             long received = _chunks.Position - before;
             _publisher?.AddBytes(received);
@@ -216,9 +235,12 @@ public sealed partial class RtmpSession
 
             if (result.IsCompleted)
             {
-                return !buffer.Slice(consumed).IsEmpty || _chunks.InMessage
-                    ? $"the connection closed in the middle of a message (at byte {_chunks.Position})"
-                    : null;
+                if (!buffer.Slice(consumed).IsEmpty || _chunks.InMessage)
+                {
+                    return $"the connection closed in the middle of a message (at byte {_chunks.Position})";
+                }
+
+                return _publisher is null ? null : $"it closed the connection without unpublishing (after {_chunks.Position} bytes)";
             }
         }
     }
