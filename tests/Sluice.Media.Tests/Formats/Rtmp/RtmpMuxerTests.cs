@@ -1,0 +1,58 @@
+using Sluice.Media.Formats.Flv;
+using Sluice.Media.Formats.Rtmp;
+using Sluice.Media.Tests.Formats.Flv;
+
+namespace Sluice.Media.Tests.Formats.Rtmp;
+
+public sealed class RtmpMuxerTests
+{
+    public static TheoryData<string> Files => FlvFixtures.AllFlvNames;
+
+    /// <summary>
+    /// Real FLV from ffmpeg: its packets muxed into RTMP messages, read back by the chunk reader and the publisher's
+    /// message reader, come out the same (the path of a stream relayed from one Sluice to another over RTMP).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Packets_muxed_into_RTMP_read_back_the_same(string file)
+    {
+        var source = Feeder.Feed(new FlvDemuxer(), FlvFixtures.Bytes(file), 4096);
+        var muxer = new RtmpMuxer(source.Tracks!);
+        byte[] output = [.. muxer.Header.ToArray(), .. source.Packets.SelectMany(p =>
+        {
+            var chunk = muxer.Write(p);
+            Assert.True(chunk.Payload.IsEmpty);
+            return chunk.Prefix.ToArray();
+        })];
+
+        var parser = new RtmpCases.Parser();
+        parser.Chunks.ChunkSize = global::Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
+        Feeder.Feed(parser, [.. RtmpCases.PlainHandshake(), .. output], 1500);
+        var reader = new RtmpMediaReader();
+        var recorder = new PacketRecorder();
+        foreach (var message in parser.Messages)
+        {
+            Assert.Equal(1u, message.StreamId);
+            reader.Read(new RtmpMessage(message.ChunkStream, message.Type, message.StreamId, message.Timestamp, message.Payload), recorder);
+        }
+
+        Assert.Equal(source.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)), recorder.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)));
+        Assert.Equal(source.Describe(), recorder.Describe());
+    }
+
+    [Fact]
+    public void Each_message_starts_with_a_format_0_header_and_keyframes_are_join_points()
+    {
+        var source = Feeder.Feed(new FlvDemuxer(), FlvFixtures.Bytes(FlvFixtures.H264Aac), 4096);
+        var muxer = new RtmpMuxer(source.Tracks!);
+        foreach (var packet in source.Packets.Take(50))
+        {
+            var chunk = muxer.Write(packet);
+            var bytes = chunk.Prefix.Span;
+            bool video = source.Tracks![packet.Track].Kind == MediaKind.Video;
+            Assert.Equal(video ? 6 : 4, bytes[0]); // format 0 on the video or audio chunk stream
+            Assert.Equal(video ? 9 : 8, bytes[7]);
+            Assert.Equal(video && packet.IsKeyframe, chunk.IsJoinPoint);
+        }
+    }
+}
