@@ -51,7 +51,7 @@ public sealed partial class SluiceServer : IDisposable
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
-            if (config.RTMPPort is not null)
+            if (config.RTMPPort is not null && format.Codecs.Any(OutputFormat.Rtmp.CanCarry))
             {
                 // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
                 rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger);
@@ -100,7 +100,7 @@ public sealed partial class SluiceServer : IDisposable
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }
 
-    /// <summary>Each stream's output for RTMP players (empty without RTMPPort).</summary>
+    /// <summary>The output for RTMP players of each stream whose Format can carry a codec RTMP carries (empty without RTMPPort).</summary>
     public FrozenDictionary<string, LiveStream> RtmpStreams { get; }
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;

@@ -138,6 +138,12 @@ public sealed partial class RtmpSession
         string target = $"/{_app.TrimEnd('/')}/{name}";
         if (FindStream(name) is not { } stream)
         {
+            if (_server.Streams.TryGetValue(name, out var http))
+            {
+                RefusePlay(404, "NetStream.Play.Failed", $"Stream {name} cannot be played over RTMP: its Format {http.Format.Name} carries none of H.264, H.265, AAC, MP3; watch it over HTTP.", target, name);
+                return;
+            }
+
             RefusePlay(404, "NetStream.Play.StreamNotFound", $"No stream is named {name}.", target, name);
             return;
         }
