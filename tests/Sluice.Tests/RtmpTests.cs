@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Net.Sockets;
 using Sluice.Tests.Support;
 
@@ -93,6 +94,15 @@ public sealed class RtmpTests
         }
 
         await server.Log.WaitForAsync("refused publisher of livestream.ffm: NetStream.Publish.Denied: Wrong publish key", TimeSpan.FromSeconds(5));
+
+        // HTTP publishers give the same key the same way.
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            using var noKey = await client.PostAsync(server.Url("livestream.ffm"), new ByteArrayContent([0x1A, 0x45, 0xDF, 0xA3]));
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, noKey.StatusCode);
+            using var withKey = await client.PostAsync(server.Url("livestream.ffm?key=s3cret"), new ByteArrayContent([0x1A, 0x45, 0xDF, 0xA3]));
+            Assert.NotEqual(System.Net.HttpStatusCode.Forbidden, withKey.StatusCode);
+        }
 
         using var right = Feeder.Start(server.RtmpUrl("live/livestream.ffm?key=s3cret"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);

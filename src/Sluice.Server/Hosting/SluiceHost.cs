@@ -94,7 +94,7 @@ public static class SluiceHost
         {
             builder.Services.AddSingleton<IHostedService>(sp => new FeedLauncher(
                 feed,
-                () => $"http://{launchHost}:{port}/{feed.Name}",
+                () => $"http://{launchHost}:{port}/{feed.Name}{Ingest.PublishKeys.Query(feed.PublishKey)}",
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch")));
         }
 

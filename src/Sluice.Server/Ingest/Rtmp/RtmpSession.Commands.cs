@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Sluice.Media.Formats.Rtmp;
 using RtmpWire = Sluice.Media.Formats.Rtmp.Rtmp;
@@ -99,7 +97,7 @@ public sealed partial class RtmpSession
             return;
         }
 
-        if (feed.Config.PublishKey is { } expected && !KeysMatch(expected, key))
+        if (feed.Config.PublishKey is { } expected && !PublishKeys.Match(expected, key))
         {
             RefusePublish(403, "NetStream.Publish.Denied", key is null
                 ? $"Publishing to {feed.Name} needs its publish key (rtmp://host/{_app}/{name}?key=...)."
@@ -249,7 +247,4 @@ public sealed partial class RtmpSession
 
         return (published[..query], key);
     }
-
-    private static bool KeysMatch(string expected, string? given) =>
-        given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(given));
 }
