@@ -82,6 +82,11 @@ public sealed partial class RtmpSession
     /// </summary>
     private void Publish(RtmpCommand command)
     {
+        if (_connection is not null)
+        {
+            return; // one publish or play a connection
+        }
+
         var (name, key) = SplitName(command.StringArgument(0));
         string target = $"/{_app.TrimEnd('/')}/{name}";
         Feed? feed = name.Length == 0 ? null : _server.Feeds.GetValueOrDefault(name) ?? _server.Feeds.GetValueOrDefault(name + ".ffm");
@@ -132,6 +137,11 @@ public sealed partial class RtmpSession
     /// <summary>play: the name is a configured stream's; its ACL and the limits apply as for an HTTP viewer.</summary>
     private void Play(RtmpCommand command)
     {
+        if (_connection is not null)
+        {
+            return; // one publish or play a connection
+        }
+
         var (name, _) = SplitName(command.StringArgument(0));
         string target = $"/{_app.TrimEnd('/')}/{name}";
         if (FindStream(name) is not { } stream)

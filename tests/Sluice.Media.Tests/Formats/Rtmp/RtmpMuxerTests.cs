@@ -1,4 +1,5 @@
 using Sluice.Media.Formats.Flv;
+using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.Rtmp;
 using Sluice.Media.Tests.Formats.Flv;
 
@@ -38,6 +39,34 @@ public sealed class RtmpMuxerTests
 
         Assert.Equal(source.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)), recorder.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)));
         Assert.Equal(source.Describe(), recorder.Describe());
+    }
+
+    [Fact]
+    public void H265_goes_out_as_Enhanced_RTMP_hvc1_and_reads_back()
+    {
+        var source = Feeder.Feed(new MatroskaDemuxer(), FlvFixtures.Bytes(FlvFixtures.H265AacMkv), int.MaxValue);
+        var muxer = new RtmpMuxer(source.Tracks!);
+        byte[] output = [.. muxer.Header.ToArray(), .. source.Packets.SelectMany(p => muxer.Write(p).Prefix.ToArray())];
+
+        var parser = new RtmpCases.Parser();
+        parser.Chunks.ChunkSize = global::Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
+        Feeder.Feed(parser, [.. RtmpCases.PlainHandshake(), .. output], 4096);
+        var reader = new RtmpMediaReader();
+        var recorder = new PacketRecorder();
+        foreach (var message in parser.Messages)
+        {
+            reader.Read(new RtmpMessage(message.ChunkStream, message.Type, message.StreamId, message.Timestamp, message.Payload), recorder);
+        }
+
+        // The video sequence start is an ExVideoTagHeader: IsExHeader, keyframe, PacketType 0, FourCC 'hvc1'.
+        Assert.Contains(parser.Messages, m => m.Type == 9 && m.Payload.Length > 5 && m.Payload[0] == 0x90 && m.Payload.AsSpan(1, 4).SequenceEqual("hvc1"u8));
+        Assert.Equal([CodecId.H265, CodecId.AAC], recorder.Tracks!.Select(t => t.Codec));
+        Assert.Equal(source.Packets.Count, recorder.Packets.Count);
+        Assert.All(source.Packets.Zip(recorder.Packets), pair =>
+        {
+            Assert.Equal((pair.First.Track, pair.First.IsKeyframe, MediaTime.ToMilliseconds(pair.First.Pts)), (pair.Second.Track, pair.Second.IsKeyframe, MediaTime.ToMilliseconds(pair.Second.Pts)));
+            Assert.True(pair.First.Payload.Span.SequenceEqual(pair.Second.Payload.Span));
+        });
     }
 
     [Fact]
