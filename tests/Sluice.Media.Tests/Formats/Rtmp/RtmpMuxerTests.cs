@@ -26,16 +26,8 @@ public sealed class RtmpMuxerTests
             return chunk.Prefix.ToArray();
         })];
 
-        var parser = new RtmpCases.Parser();
-        parser.Chunks.ChunkSize = global::Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
-        Feeder.Feed(parser, [.. RtmpCases.PlainHandshake(), .. output], 1500);
-        var reader = new RtmpMediaReader();
-        var recorder = new PacketRecorder();
-        foreach (var message in parser.Messages)
-        {
-            Assert.Equal(1u, message.StreamId);
-            reader.Read(new RtmpMessage(message.ChunkStream, message.Type, message.StreamId, message.Timestamp, message.Payload), recorder);
-        }
+        var (parser, recorder) = ReadBack(output, 1500);
+        Assert.All(parser.Messages, m => Assert.Equal(1u, m.StreamId));
 
         Assert.Equal(source.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)), recorder.Tracks!.Select(t => (t.Codec, t.Width, t.Height, t.SampleRate, t.Channels)));
         Assert.Equal(source.Describe(), recorder.Describe());
@@ -48,15 +40,7 @@ public sealed class RtmpMuxerTests
         var muxer = new RtmpMuxer(source.Tracks!);
         byte[] output = [.. muxer.Header.ToArray(), .. source.Packets.SelectMany(p => muxer.Write(p).Prefix.ToArray())];
 
-        var parser = new RtmpCases.Parser();
-        parser.Chunks.ChunkSize = global::Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
-        Feeder.Feed(parser, [.. RtmpCases.PlainHandshake(), .. output], 4096);
-        var reader = new RtmpMediaReader();
-        var recorder = new PacketRecorder();
-        foreach (var message in parser.Messages)
-        {
-            reader.Read(new RtmpMessage(message.ChunkStream, message.Type, message.StreamId, message.Timestamp, message.Payload), recorder);
-        }
+        var (parser, recorder) = ReadBack(output, 4096);
 
         // The video sequence start is an ExVideoTagHeader: IsExHeader, keyframe, PacketType 0, FourCC 'hvc1'.
         Assert.Contains(parser.Messages, m => m.Type == 9 && m.Payload.Length > 5 && m.Payload[0] == 0x90 && m.Payload.AsSpan(1, 4).SequenceEqual("hvc1"u8));
@@ -83,5 +67,21 @@ public sealed class RtmpMuxerTests
             Assert.Equal(video ? 9 : 8, bytes[7]);
             Assert.Equal(video && packet.IsKeyframe, chunk.IsJoinPoint);
         }
+    }
+
+    /// <summary>Reads a player's bytes (after a handshake) as a publisher's would be: chunks, then messages into packets.</summary>
+    private static (RtmpCases.Parser Parser, PacketRecorder Recorder) ReadBack(byte[] output, int step)
+    {
+        var parser = new RtmpCases.Parser();
+        parser.Chunks.ChunkSize = global::Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
+        Feeder.Feed(parser, [.. RtmpCases.PlainHandshake(), .. output], step);
+        var reader = new RtmpMediaReader();
+        var recorder = new PacketRecorder();
+        foreach (var message in parser.Messages)
+        {
+            reader.Read(new RtmpMessage(message.ChunkStream, message.Type, message.StreamId, message.Timestamp, message.Payload), recorder);
+        }
+
+        return (parser, recorder);
     }
 }
