@@ -56,7 +56,7 @@ public sealed partial class RtmpSession
     }
 
     /// <summary>A peer that sends nothing for this long before playing, or while publishing, is disconnected.</summary>
-    public static TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public static TimeSpan IdleTimeout { get; } = TimeSpan.FromSeconds(10);
 
     public async Task RunAsync()
     {
@@ -119,6 +119,10 @@ public sealed partial class RtmpSession
             if (_publisher is not null)
             {
                 LogPublisherEnded(_logger, name, _remote.ToString(), _publisher.BytesReceived);
+            }
+            else if (_playing is not null)
+            {
+                LogEnded(_logger, _remote.ToString(), name, $"it left after {_connection?.BytesSent} bytes");
             }
 
             return;
