@@ -54,7 +54,7 @@ public sealed partial class SluiceServer : IDisposable
             if (config.RTMPPort is not null && format.Codecs.Any(OutputFormat.Rtmp.CanCarry))
             {
                 // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
-                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger);
+                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger, holdAudioForVideo: true);
             }
         }
 
