@@ -111,6 +111,15 @@ public sealed class RtmpTests
     }
 
     [Fact]
+    public async Task A_launched_feeder_is_given_the_feed_s_publish_key()
+    {
+        await using var server = await TestServer.StartAsync(Config(
+            "PublishKey s3cret\nLaunch ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=160x120:rate=30 -c:v libx264 -preset veryfast -g 30 -pix_fmt yuv420p -f mpegts"));
+        await Tools.WaitForStreamAsync(server, "live.ts", Startup);
+        Assert.DoesNotContain(server.Log.Lines, l => l.Contains("refused publisher", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_second_publisher_and_an_unknown_feed_are_refused()
     {
         await using var server = await TestServer.StartAsync(Config());
