@@ -5,6 +5,7 @@ using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hls;
 using Sluice.Server.Streams;
 
 namespace Sluice.Server;
@@ -32,6 +33,8 @@ public sealed partial class SluiceServer : IDisposable
         var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
+        var hlsLogger = loggers.CreateLogger("Sluice.Hls");
+        var segmenters = new Dictionary<string, HlsSegmenter>(StringComparer.Ordinal);
         foreach (var stream in config.Streams)
         {
             if (stream.IsStatus || stream.Feed is null || !Feeds.TryGetValue(stream.Feed, out var feed))
@@ -56,10 +59,18 @@ public sealed partial class SluiceServer : IDisposable
                 // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
                 rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger, holdAudioForVideo: true);
             }
+
+            if (stream.Hls.Enabled || format.IsSegmentedOnly)
+            {
+                // DASH shares the CMAF segments: a dash stream has them whatever HLSFormat says.
+                var hls = format == OutputFormat.Dash ? stream with { Hls = stream.Hls with { SegmentFormat = "fmp4" } } : stream;
+                segmenters[stream.Name] = new HlsSegmenter(hls, output, hlsLogger, Time);
+            }
         }
 
         Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
         RtmpStreams = rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal);
+        Segmenters = segmenters.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
             r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
@@ -102,6 +113,9 @@ public sealed partial class SluiceServer : IDisposable
 
     /// <summary>The output for RTMP players of each stream whose Format can carry a codec RTMP carries (empty without RTMPPort).</summary>
     public FrozenDictionary<string, LiveStream> RtmpStreams { get; }
+
+    /// <summary>The HLS/DASH segmenter of each stream served that way (all but those with HLS off).</summary>
+    public FrozenDictionary<string, HlsSegmenter> Segmenters { get; }
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 

@@ -83,14 +83,15 @@ internal static class MediaTools
 
     public static List<ProbedPacket> ProbePackets(string path)
     {
-        var json = Ffprobe("-show_entries", "packet=stream_index,pts,flags", "-show_packets", path);
+        var json = Ffprobe("-show_entries", "packet=stream_index,pts,dts,flags", "-show_packets", path);
         var packets = new List<ProbedPacket>();
         foreach (var p in json.GetProperty("packets").EnumerateArray())
         {
             packets.Add(new ProbedPacket(
                 p.GetProperty("stream_index").GetInt32(),
                 p.TryGetProperty("pts", out var pts) ? pts.GetInt64() : long.MinValue,
-                p.GetProperty("flags").GetString()!.Contains('K')));
+                p.GetProperty("flags").GetString()!.Contains('K'),
+                p.TryGetProperty("dts", out var dts) ? dts.GetInt64() : null));
         }
 
         return packets;
@@ -99,5 +100,6 @@ internal static class MediaTools
     public static List<JsonElement> ProbeStreams(string path) =>
         [.. Ffprobe("-show_streams", path).GetProperty("streams").EnumerateArray()];
 
-    public sealed record ProbedPacket(int StreamIndex, long Pts, bool Keyframe);
+    /// <summary>A packet as ffprobe reads it; times in the stream's time base (ms for Matroska), Dts null where ffprobe has none.</summary>
+    public sealed record ProbedPacket(int StreamIndex, long Pts, bool Keyframe, long? Dts);
 }

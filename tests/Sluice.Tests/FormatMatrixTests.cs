@@ -25,7 +25,9 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         ["matroska"] = new("matroska", "mkv", [.. H264, "-c:a", "aac", "-f", "matroska"], "avcc", "raw"),
         ["mpegts"] = new("mpegts", "ts", [.. H264, "-c:a", "aac", "-f", "mpegts"], "annexb", "adts"),
         ["flv"] = new("flv", "flv", [.. H264, "-c:a", "aac", "-f", "flv"], "avcc", "raw"),
-        // With B-frames: containers that carry decode times (MPEG-TS, FLV) keep them to every output that has them.
+        // With B-frames: containers that carry decode times (MPEG-TS, FLV) keep them to every output that has them;
+        // from Matroska, which stores none, they are derived (as ffprobe derives them).
+        ["matroska-bframes"] = new("matroska", "mkv", [.. BFrames, "-c:a", "aac", "-f", "matroska"], "avcc", "raw"),
         ["mpegts-bframes"] = new("mpegts", "ts", [.. BFrames, "-c:a", "aac", "-f", "mpegts"], "annexb", "adts"),
         ["flv-bframes"] = new("flv", "flv", [.. BFrames, "-c:a", "aac", "-f", "flv"], "avcc", "raw"),
         ["webm"] = new("webm", "webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "25", "-c:a", "libopus", "-f", "webm"], "vpx", "raw"),
@@ -48,6 +50,7 @@ public sealed class FormatMatrixTests(ITestOutputHelper output)
         { "matroska", "matroska,mpegts,adts,mp4,flv" },
         { "mpegts", "matroska,mpegts,adts,mp4,flv" },
         { "flv", "matroska,mpegts,adts,mp4,flv" },
+        { "matroska-bframes", "matroska,mpegts,mp4,flv" },
         { "mpegts-bframes", "mpegts,mp4,flv" },
         { "flv-bframes", "mpegts,mp4,flv" },
         { "webm", "webm,matroska,ogg" },

@@ -6,17 +6,7 @@ namespace Sluice.Tests;
 /// <summary>Players of each format, for real: Chromium with mpegts.js, an &lt;img&gt; for MJPEG, ffmpeg and ffprobe.</summary>
 public sealed class FormatPlaybackTests
 {
-    internal static async Task<JsonElement> WatchAsync(string url, string kind, int seconds = 4)
-    {
-        var run = await ProcessRunner.RunAsync("node", [Path.Combine(Configs.RepoRoot, "tests", "browser", "watch.mjs"), url, kind, seconds.ToString()],
-            TimeSpan.FromSeconds(90), Path.Combine(Configs.RepoRoot, "tests", "browser"));
-        Assert.False(run.TimedOut, run.ToString());
-        Assert.Equal(0, run.ExitCode);
-        using var json = JsonDocument.Parse(run.StdOut.Trim().Split('\n')[^1]);
-        var root = json.RootElement.Clone();
-        Assert.True(root.GetProperty("errors").GetArrayLength() == 0, run.StdOut);
-        return root;
-    }
+    internal static Task<JsonElement> WatchAsync(string url, string kind, int seconds = 4) => Browser.RunAsync("watch.mjs", url, kind, seconds);
 
     [Fact]
     public async Task An_mpegts_feed_plays_in_Chromium_through_mpegts_js()

@@ -1,9 +1,6 @@
 // Opens a page in Debian's Chromium (headless) and reports how its first <video> plays, as one JSON line.
 // Usage: node play.mjs URL [seconds-to-watch]
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch } from './chromium.mjs';
 
 const url = process.argv[2];
 const watchSeconds = Number(process.argv[3] ?? 5);
@@ -12,17 +9,7 @@ if (!url) {
   process.exit(2);
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  timeout: 30000,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const { context, close } = await launch();
 const result = { url, errors: [] };
 try {
   const page = context.pages()[0] ?? await context.newPage();
@@ -55,7 +42,6 @@ try {
 } catch (e) {
   result.errors.push(String(e));
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(result));

@@ -5,9 +5,8 @@
 //         mse     a <video> fed through Media Source Extensions from a fragmented MP4 stream (H.264 + AAC)
 // The page is served at the stream's own origin (Playwright answers /__watch.html itself), as browsers refuse
 // media from another origin to a page on about:blank.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { launch } from './chromium.mjs';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,17 +37,7 @@ const pages = {
     });</script>`,
 };
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  timeout: 30000,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const { context, close } = await launch();
 const result = { url, kind, errors: [] };
 try {
   const page = context.pages()[0] ?? await context.newPage();
@@ -85,7 +74,6 @@ try {
 } catch (e) {
   result.errors.push(String(e));
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(result));

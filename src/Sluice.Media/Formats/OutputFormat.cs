@@ -102,6 +102,26 @@ public sealed class OutputFormat
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
         tracks => new FlvMuxer(tracks));
 
+    /// <summary>
+    /// HLS only (`Format hls`): the stream is served as playlists and segments, never progressively. Its codecs are
+    /// those both HLS segment forms (MPEG-TS and CMAF) can take; the muxer is the CMAF one segments are cut from.
+    /// </summary>
+    public static readonly OutputFormat Hls = new(
+        "hls",
+        "application/vnd.apple.mpegurl",
+        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
+        tracks => new FragmentedMp4Muxer(tracks));
+
+    /// <summary>DASH only (`Format dash`): served as an MPD and CMAF segments.</summary>
+    public static readonly OutputFormat Dash = new(
+        "dash",
+        "application/dash+xml",
+        [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.Opus],
+        tracks => new FragmentedMp4Muxer(tracks));
+
+    /// <summary>True for the formats served only as playlists and segments (hls, dash).</summary>
+    public bool IsSegmentedOnly => ReferenceEquals(this, Hls) || ReferenceEquals(this, Dash);
+
     /// <summary>AAC in ADTS frames, for radio players.</summary>
     public static readonly OutputFormat Adts = new(
         "adts",
@@ -129,6 +149,8 @@ public sealed class OutputFormat
         ["adts"] = Adts,
         ["mp4"] = Mp4,
         ["flv"] = Flv,
+        ["hls"] = Hls,
+        ["dash"] = Dash,
     };
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>

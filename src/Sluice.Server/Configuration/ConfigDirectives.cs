@@ -46,6 +46,11 @@ internal static class ConfigDirectives
         new("CustomLog", G, 1, 1, "CustomLog <path or ->"),
         new("SlowViewerTimeout", G, 1, 1, "SlowViewerTimeout <seconds>"), // Sluice's own
         new("OnDemand", S, 0, 1, "OnDemand [<seconds>]"), // Sluice's own: encode only while watched
+        new("HLS", S, 1, 1, "HLS on|off"), // Sluice's own, and the four below: HLS and DASH of the stream
+        new("HLSFormat", S, 1, 1, "HLSFormat fmp4|ts"),
+        new("HLSSegmentDuration", S, 1, 1, "HLSSegmentDuration <seconds>"),
+        new("HLSPartDuration", S, 1, 1, "HLSPartDuration <seconds>"),
+        new("HLSListSize", S, 1, 1, "HLSListSize <segments>"),
         new("NoDaemon", G, 0, 0, "NoDaemon"),
         new("LoadModule", G, 0, Rest, "LoadModule <module>"),
         new("UseDefaults", G | S, 0, 0, "UseDefaults"),

@@ -99,6 +99,9 @@ public static partial class ConfigParser
                     }
 
                     break;
+                case "HLS" or "HLSFormat" or "HLSSegmentDuration" or "HLSPartDuration" or "HLSListSize":
+                    HlsDirective(s, name, arg);
+                    break;
                 case "StartSendOnKey":
                     _stream = s with { StartSendOnKey = true };
                     break;
@@ -342,6 +345,58 @@ public static partial class ConfigParser
             "ffm" => "matroska",
             _ => "webm",
         };
+
+        private void HlsDirective(StreamConfig s, string name, string arg)
+        {
+            switch (name)
+            {
+                case "HLS" when arg.Equals("on", StringComparison.OrdinalIgnoreCase) || arg.Equals("off", StringComparison.OrdinalIgnoreCase):
+                    _stream = s with { Hls = s.Hls with { Enabled = arg.Equals("on", StringComparison.OrdinalIgnoreCase) } };
+                    break;
+                case "HLS":
+                    Error($"invalid HLS '{arg}': write HLS on or HLS off");
+                    break;
+                case "HLSFormat" when arg.ToLowerInvariant() is "fmp4" or "ts":
+                    _stream = s with { Hls = s.Hls with { SegmentFormat = arg.ToLowerInvariant() } };
+                    break;
+                case "HLSFormat":
+                    Error($"invalid HLSFormat '{arg}': write fmp4 (CMAF, low latency, also used by DASH) or ts (MPEG-TS, the widest reach)");
+                    break;
+                case "HLSSegmentDuration":
+                    if (ConfigValues.Double(arg, 0.5, 60) is { } segment)
+                    {
+                        _stream = s with { Hls = s.Hls with { SegmentDuration = segment } };
+                    }
+                    else
+                    {
+                        Error($"invalid HLSSegmentDuration '{arg}': expected seconds from 0.5 to 60 (segments are cut at the first keyframe after it)");
+                    }
+
+                    break;
+                case "HLSPartDuration":
+                    if (ConfigValues.Double(arg, 0.1, 5) is { } part)
+                    {
+                        _stream = s with { Hls = s.Hls with { PartDuration = part } };
+                    }
+                    else
+                    {
+                        Error($"invalid HLSPartDuration '{arg}': expected seconds from 0.1 to 5");
+                    }
+
+                    break;
+                default:
+                    if (ConfigValues.Int(arg, 3, 1000) is { } count)
+                    {
+                        _stream = s with { Hls = s.Hls with { ListSize = count } };
+                    }
+                    else
+                    {
+                        Error($"invalid HLSListSize '{arg}': expected a whole number of segments from 3 to 1000");
+                    }
+
+                    break;
+            }
+        }
 
         private double? Seconds(string name, string text)
         {

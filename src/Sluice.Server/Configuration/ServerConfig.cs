@@ -134,6 +134,9 @@ public sealed record StreamConfig
 
     public const double DefaultOnDemandLinger = 10;
 
+    /// <summary>How the stream is also served as HLS and DASH (Sluice's own HLS* directives).</summary>
+    public HlsSettings Hls { get; init; } = new();
+
     /// <summary>Per-stream MaxClients (0: only the global limits apply).</summary>
     public int MaxClients { get; init; }
 
@@ -200,4 +203,26 @@ public sealed record RedirectConfig
     public required string Name { get; init; }
     public required string Url { get; init; }
     public ConfigLocation Location { get; init; }
+}
+
+/// <summary>
+/// HLS* directives of a stream. The defaults aim at low latency: 2 s segments (cut at the first keyframe after),
+/// 0.25 s LL-HLS parts (a player holds back 3 parts, 0.75 s), six segments listed, CMAF (fMP4) segments that DASH
+/// shares.
+/// </summary>
+public sealed record HlsSettings
+{
+    /// <summary>HLS on|off: off serves the stream progressively only (a `Format hls` or `dash` stream cannot be off).</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>HLSFormat: "fmp4" (CMAF segments and LL-HLS parts; DASH too) or "ts" (MPEG-TS segments, no parts).</summary>
+    public string SegmentFormat { get; init; } = "fmp4";
+
+    public double SegmentDuration { get; init; } = 2;
+
+    public double PartDuration { get; init; } = 0.25;
+
+    public int ListSize { get; init; } = 6;
+
+    public bool IsTs => SegmentFormat == "ts";
 }

@@ -170,7 +170,15 @@ public sealed partial class Feed
 
         foreach (var listener in _listeners)
         {
-            listener.OnPacket(shifted);
+            try
+            {
+                listener.OnPacket(shifted);
+            }
+            catch (Exception ex)
+            {
+                // A fault in one output (a muxer, a segmenter) must not cost the publisher or the other outputs.
+                LogListenerFailed(_logger, Name, listener.GetType().Name, ex);
+            }
         }
     }
 
@@ -186,6 +194,9 @@ public sealed partial class Feed
             _windowStartTicks = now;
         }
     }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Feed {Feed}: {Listener} failed on a packet")]
+    private static partial void LogListenerFailed(ILogger logger, string feed, string listener, Exception ex);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Feed {Feed}: tracks {Tracks}{Continues}")]
     private static partial void LogSessionCore(ILogger logger, string feed, string tracks, string continues);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Delivery;
+using Sluice.Server.Hls;
 using Sluice.Server.Ingest;
 using Sluice.Server.Status;
 
@@ -16,6 +17,7 @@ public sealed partial class Dispatcher
     private readonly SluiceServer _server;
     private readonly HttpIngest _ingest;
     private readonly ViewerEndpoint _viewers;
+    private readonly HlsEndpoint _hls;
     private readonly ILogger _logger;
 
     public Dispatcher(SluiceServer server)
@@ -24,6 +26,7 @@ public sealed partial class Dispatcher
         _logger = server.Loggers.CreateLogger("Sluice.Http");
         _ingest = new HttpIngest(server, server.Loggers.CreateLogger("Sluice.Ingest"));
         _viewers = new ViewerEndpoint(server);
+        _hls = new HlsEndpoint(server);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -80,6 +83,12 @@ public sealed partial class Dispatcher
             return;
         }
 
+        if (path == PlayerScript.Path)
+        {
+            await PlayerScript.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         string name = path.TrimStart('/');
 
         if (_server.Feeds.TryGetValue(name, out var feed))
@@ -102,8 +111,32 @@ public sealed partial class Dispatcher
             return;
         }
 
+        int slash = name.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0 && _server.Streams.TryGetValue(name[..slash], out var segmented))
+        {
+            if (_server.Segmenters.TryGetValue(segmented.Name, out var segmenter))
+            {
+                await _hls.HandleAsync(context, segmented, segmenter, name[(slash + 1)..], connection).ConfigureAwait(false);
+            }
+            else
+            {
+                await Responses.TextAsync(context, 404, $"Stream {segmented.Name} is served progressively only (HLS off, {segmented.Config.Location}): watch /{segmented.Name}.").ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         if (_server.Streams.TryGetValue(name, out var stream))
         {
+            if (stream.Format.IsSegmentedOnly)
+            {
+                // A Format hls or dash stream has no progressive form: send the player to its playlist.
+                string entry = stream.Format == Sluice.Media.Formats.OutputFormat.Dash ? HlsEndpoint.ManifestName : HlsEndpoint.MultivariantName;
+                context.Response.Headers.Location = $"/{Uri.EscapeDataString(name)}/{entry}";
+                await Responses.TextAsync(context, 302, $"Stream {name} is served as {stream.Format.Name}: /{name}/{entry}.").ConfigureAwait(false);
+                return;
+            }
+
             await _viewers.HandleAsync(context, stream, connection).ConfigureAwait(false);
             return;
         }

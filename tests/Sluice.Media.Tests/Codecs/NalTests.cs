@@ -111,6 +111,7 @@ public sealed class NalTests
             Assert.Equal(c.Name.Contains("interlaced"), !sps.FrameMbsOnly);
             Assert.Equal(c.Name.Contains("444") ? 3 : c.Name.Contains("422") ? 2 : 1, sps.ChromaFormatIdc);
             Assert.Equal(c.Name.Contains("10") ? 10 : 8, sps.BitDepthLuma);
+            Assert.Equal(TracedReorderDepth(raw, "max_num_reorder_frames") ?? (sps.ProfileIdc == 66 ? 0 : null), sps.MaxNumReorderFrames);
         }
         else
         {
@@ -119,7 +120,16 @@ public sealed class NalTests
             Assert.Equal((c.Width, c.Height), (sps.Width, sps.Height));
             Assert.Equal(c.Name.Contains("444") ? 3 : 1, sps.ChromaFormatIdc);
             Assert.Equal(c.Name.Contains("10") ? 10 : 8, sps.BitDepthLuma);
+            Assert.Equal(TracedReorderDepth(raw, "sps_max_num_reorder_pics"), sps.MaxNumReorderPics);
         }
+    }
+
+    /// <summary>The reordering depth ffmpeg's trace_headers reads from the stream's first SPS, or null when it has none.</summary>
+    private static int? TracedReorderDepth(string raw, string field)
+    {
+        var traced = MediaTools.Run("ffmpeg", ["-hide_banner", "-v", "trace", "-i", raw, "-c", "copy", "-bsf:v", "trace_headers", "-frames:v", "1", "-f", "null", "-"]);
+        var line = traced.Stderr.Split('\n').FirstOrDefault(l => l.Contains(" " + field, StringComparison.Ordinal));
+        return line is null ? null : int.Parse(line[(line.LastIndexOf('=') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Theory]

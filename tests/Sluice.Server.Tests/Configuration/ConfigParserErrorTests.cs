@@ -19,6 +19,17 @@ public sealed class ConfigParserErrorTests
             ["t.conf:5: unknown directive 'XyzzyPlugh' inside <Stream s> (line 3); see docs/configuration.md for the directives Sluice reads"]
         },
         {
+            "HLS settings out of range",
+            Feed + "<Stream s>\nFeed feed1.ffm\nHLS maybe\nHLSFormat mp4\nHLSSegmentDuration 0.1\nHLSPartDuration 9\nHLSListSize 2\n</Stream>\n",
+            [
+                "t.conf:5: invalid HLS 'maybe': write HLS on or HLS off",
+                "t.conf:6: invalid HLSFormat 'mp4': write fmp4 (CMAF, low latency, also used by DASH) or ts (MPEG-TS, the widest reach)",
+                "t.conf:7: invalid HLSSegmentDuration '0.1': expected seconds from 0.5 to 60 (segments are cut at the first keyframe after it)",
+                "t.conf:8: invalid HLSPartDuration '9': expected seconds from 0.1 to 5",
+                "t.conf:9: invalid HLSListSize '2': expected a whole number of segments from 3 to 1000",
+            ]
+        },
+        {
             "non-numeric port",
             "HTTPPort http\n",
             ["t.conf:1: invalid port 'http' for HTTPPort: expected a whole number from 1 to 65535"]

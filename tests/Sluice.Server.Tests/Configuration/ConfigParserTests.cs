@@ -201,4 +201,17 @@ public sealed class ConfigParserTests
         Assert.Equal(["http://example.com/new.webm", "/live.webm"], redirect.Select(r => r.Url));
         Assert.Equal(new ConfigLocation("t.conf", 1), redirect[0].Location);
     }
+
+    [Fact]
+    public void Hls_directives_set_the_streams_segmenting_and_default_to_low_latency_cmaf()
+    {
+        var parsed = ConfigParser.Parse("<Feed f.ffm>\n</Feed>\n<Stream a>\nFeed f.ffm\n</Stream>\n<Stream b>\nFeed f.ffm\nHLS off\n</Stream>\n" +
+            "<Stream c>\nFeed f.ffm\nHLSFormat TS\nHLSSegmentDuration 4\nHLSPartDuration 0.5\nHLSListSize 10\n</Stream>\n", "t.conf");
+        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
+        var a = parsed.Config!.FindStream("a")!.Hls;
+        Assert.Equal((true, "fmp4", 2.0, 0.25, 6), (a.Enabled, a.SegmentFormat, a.SegmentDuration, a.PartDuration, a.ListSize));
+        Assert.False(parsed.Config.FindStream("b")!.Hls.Enabled);
+        var c = parsed.Config.FindStream("c")!.Hls;
+        Assert.Equal((true, "ts", 4.0, 0.5, 10), (c.Enabled, c.SegmentFormat, c.SegmentDuration, c.PartDuration, c.ListSize));
+    }
 }

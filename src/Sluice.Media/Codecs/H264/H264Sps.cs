@@ -24,6 +24,12 @@ public sealed record H264Sps
     /// <summary>The displayed frame height: map units (doubled for fields) less the cropping.</summary>
     public required int Height { get; init; }
 
+    /// <summary>
+    /// How many frames at most precede any frame in decoding order and follow it in output order (B-frame reordering
+    /// depth): VUI max_num_reorder_frames when the SPS states it, 0 for profiles without B slices, else null.
+    /// </summary>
+    public int? MaxNumReorderFrames { get; init; }
+
     /// <summary>True for the profiles whose SPS carries chroma_format_idc and bit depths (High and up).</summary>
     public static bool HasChromaInfo(int profileIdc) =>
         profileIdc is 100 or 110 or 122 or 244 or 44 or 83 or 86 or 118 or 128 or 138 or 139 or 134 or 135;
@@ -157,6 +163,12 @@ public sealed record H264Sps
             return null;
         }
 
+        int? reorder = r.ReadFlag() ? ReadVuiReorderFrames(ref r) : null;
+        if (reorder is null && (profile == 66 || (profile is 44 or 86 or 100 or 110 or 122 or 244 && (constraints & 0x10) != 0)))
+        {
+            reorder = 0; // Baseline has no B slices; the intra profiles (constraint_set3) no inter prediction at all.
+        }
+
         return new H264Sps
         {
             ProfileIdc = profile,
@@ -169,7 +181,80 @@ public sealed record H264Sps
             FrameMbsOnly = frameMbsOnly,
             Width = (int)width,
             Height = (int)height,
+            MaxNumReorderFrames = reorder,
         };
+    }
+
+    /// <summary>Reads vui_parameters() (E.1.1) up to max_num_reorder_frames; null when bitstream_restriction is absent or the VUI is damaged.</summary>
+    private static int? ReadVuiReorderFrames(ref BitReader r)
+    {
+        if (r.ReadFlag() && r.ReadBits(8) == 255)
+        {
+            r.Skip(32); // sar_width, sar_height
+        }
+
+        if (r.ReadFlag())
+        {
+            r.Skip(1); // overscan_appropriate_flag
+        }
+
+        if (r.ReadFlag())
+        {
+            r.Skip(4); // video_format, video_full_range_flag
+            if (r.ReadFlag())
+            {
+                r.Skip(24); // colour_primaries, transfer_characteristics, matrix_coefficients
+            }
+        }
+
+        if (r.ReadFlag())
+        {
+            r.ReadUe(); // chroma_sample_loc_type_top_field
+            r.ReadUe(); // chroma_sample_loc_type_bottom_field
+        }
+
+        if (r.ReadFlag())
+        {
+            r.Skip(65); // num_units_in_tick, time_scale, fixed_frame_rate_flag
+        }
+
+        bool nalHrd = r.ReadFlag() && SkipHrd(ref r);
+        bool vclHrd = r.ReadFlag() && SkipHrd(ref r);
+        if (nalHrd || vclHrd)
+        {
+            r.Skip(1); // low_delay_hrd_flag
+        }
+
+        r.Skip(1); // pic_struct_present_flag
+        if (!r.ReadFlag())
+        {
+            return null;
+        }
+
+        r.Skip(1); // motion_vectors_over_pic_boundaries_flag
+        for (int i = 0; i < 4; i++)
+        {
+            r.ReadUe(); // max_bytes_per_pic_denom, max_bits_per_mb_denom, log2_max_mv_length_horizontal/vertical
+        }
+
+        uint reorder = r.ReadUe();
+        return r.Overrun || reorder > 16 ? null : (int)reorder;
+    }
+
+    /// <summary>Skips hrd_parameters() (E.1.2); true, so that it can stand in a condition.</summary>
+    private static bool SkipHrd(ref BitReader r)
+    {
+        uint count = r.ReadUe() + 1; // cpb_cnt_minus1
+        r.Skip(8); // bit_rate_scale, cpb_size_scale
+        for (uint i = 0; i < count && i < 32 && !r.Overrun; i++)
+        {
+            r.ReadUe(); // bit_rate_value_minus1
+            r.ReadUe(); // cpb_size_value_minus1
+            r.Skip(1); // cbr_flag
+        }
+
+        r.Skip(20); // the four delay and offset lengths
+        return true;
     }
 
     private static void SkipScalingList(ref BitReader r, int size)

@@ -31,6 +31,9 @@ public sealed record H265Sps
 
     public required int Height { get; init; }
 
+    /// <summary>sps_max_num_reorder_pics of the highest sub-layer: the B-frame reordering depth.</summary>
+    public int MaxNumReorderPics { get; init; }
+
     /// <summary>Parses an SPS NAL unit (2-byte header included, emulation prevention still in); null when it is not one or is damaged.</summary>
     public static H265Sps? Parse(ReadOnlySpan<byte> nal)
     {
@@ -110,6 +113,15 @@ public sealed record H265Sps
             return null;
         }
 
+        r.ReadUe(); // log2_max_pic_order_cnt_lsb_minus4
+        uint reorder = 0; // unknown (a truncated SPS) counts as none
+        for (int i = r.ReadFlag() ? 0 : maxSubLayersMinus1; i <= maxSubLayersMinus1 && !r.Overrun; i++)
+        {
+            r.ReadUe(); // sps_max_dec_pic_buffering_minus1
+            reorder = r.ReadUe();
+            r.ReadUe(); // sps_max_latency_increase_plus1
+        }
+
         // Conformance window offsets are in chroma samples (table 6-1).
         uint chromaArrayType = separateColourPlane ? 0 : chroma;
         uint subWidthC = chromaArrayType is 1 or 2 ? 2u : 1u;
@@ -138,6 +150,7 @@ public sealed record H265Sps
             BitDepthChroma = (int)bitDepthChroma,
             Width = (int)displayWidth,
             Height = (int)displayHeight,
+            MaxNumReorderPics = r.Overrun ? 0 : (int)Math.Min(reorder, 16),
         };
     }
 }

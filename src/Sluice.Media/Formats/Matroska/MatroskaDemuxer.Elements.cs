@@ -1,4 +1,5 @@
 using System.Buffers;
+using Sluice.Media.Codecs;
 
 namespace Sluice.Media.Formats.Matroska;
 
@@ -81,6 +82,21 @@ public sealed partial class MatroskaDemuxer
         }
 
         _trackStates = [.. states];
+        // Video with B-frames gets decode times derived from the presentation times; every track is delayed by the
+        // deepest lead, so that no decode time falls before the stream's start.
+        _timelines = new DecodeTimeline?[tracks.Count];
+        _lead = 0;
+        foreach (var track in tracks)
+        {
+            int depth = track.Kind == MediaKind.Video ? DecodeTimeline.DepthOf(track) : 0;
+            if (depth > 0)
+            {
+                var timeline = new DecodeTimeline(depth, track.DefaultDuration > 0 ? track.DefaultDuration : MediaTime.TicksPerSecond / 25);
+                _timelines[track.Index] = timeline;
+                _lead = Math.Max(_lead, timeline.Lead);
+            }
+        }
+
         Tracks = tracks;
         sink.OnTracks(tracks);
     }
@@ -293,8 +309,9 @@ public sealed partial class MatroskaDemuxer
             var payload = new byte[sizes[i]];
             reader.UnreadSequence.Slice(0, sizes[i]).CopyTo(payload);
             reader.Advance(sizes[i]);
-            long pts = time + (i * frameDuration);
-            sink.OnPacket(new MediaPacket(index, pts, pts, keyframe, payload, frameDuration));
+            long pts = time + (i * frameDuration) + _lead;
+            long dts = _timelines[index] is { } timeline ? timeline.Next(pts) : pts;
+            sink.OnPacket(new MediaPacket(index, dts, pts, keyframe, payload, frameDuration));
         }
     }
 

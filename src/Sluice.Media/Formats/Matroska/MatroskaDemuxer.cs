@@ -1,4 +1,5 @@
 using System.Buffers;
+using Sluice.Media.Codecs;
 
 namespace Sluice.Media.Formats.Matroska;
 
@@ -10,9 +11,9 @@ namespace Sluice.Media.Formats.Matroska;
 /// unknown size; an unknown-size Cluster ends at the next top-level element.
 /// </summary>
 /// <remarks>
-/// Matroska stores presentation times only, so packets get DTS = PTS. For video with B-frames that DTS is not
-/// monotonic; a muxer that needs real decode times must derive them. After a <see cref="MediaFormatException"/>
-/// the instance is unusable.
+/// Matroska stores presentation times only. Packets get DTS = PTS, except H.264/H.265 with B-frames (a reordering
+/// depth in the SPS), whose decode times <see cref="DecodeTimeline"/> derives, with every track's times delayed by that
+/// many frames. After a <see cref="MediaFormatException"/> the instance is unusable.
 /// </remarks>
 public sealed partial class MatroskaDemuxer : IDemuxer
 {
@@ -28,6 +29,8 @@ public sealed partial class MatroskaDemuxer : IDemuxer
     private readonly List<OpenElement> _open = new(4);
     private readonly Dictionary<ulong, int> _trackByNumber = [];
     private TrackState[] _trackStates = [];
+    private DecodeTimeline?[] _timelines = [];
+    private long _lead; // added to every time when a video track has B-frames: see ParseTracks
 
     private long _position;
     private bool _ebmlHeaderDone;

@@ -92,6 +92,12 @@ public sealed class FragmentedMp4Muxer : IMuxer
 
     public ReadOnlyMemory<byte> Header => _header;
 
+    /// <summary>The RFC 6381 codecs parameter of one track (HLS CODECS, DASH codecs), whatever its container.</summary>
+    public static string CodecsParameter(TrackInfo track) => Mp4SampleEntry.CodecsParameter(track);
+
+    /// <summary>Why a track cannot be written to MP4 (its codec, or codec private data missing), or null when it can.</summary>
+    public static string? Refusal(TrackInfo track) => Mp4SampleEntry.Refusal(track);
+
     /// <summary>The timescale (units per second) of a track's media times: 90000 for video, the sample rate for audio.</summary>
     public int TimescaleOf(int track) => _states[track].Timescale;
 
@@ -157,6 +163,143 @@ public sealed class FragmentedMp4Muxer : IMuxer
 
         bool joinPoint = _hasVideo ? video && packet.IsKeyframe : true;
         return new MuxedChunk(_slab.Commit(n), packet.Payload, joinPoint);
+    }
+
+    /// <summary>
+    /// Writes several packets as one fragment (a CMAF chunk: one moof with a traf per track that has samples, then
+    /// one mdat with their payloads, copied once): the form of HLS parts and segments and DASH segments. A sample's
+    /// duration is the step to the next sample of its track in the fragment; the last one's is estimated as for
+    /// <see cref="Write"/>. Shares the sequence numbers and time line of <see cref="Write"/>.
+    /// </summary>
+    public byte[] WriteFragment(IReadOnlyList<MediaPacket> packets)
+    {
+        ArgumentNullException.ThrowIfNull(packets);
+        if (packets.Count == 0)
+        {
+            throw new ArgumentException("a fragment needs at least one packet", nameof(packets));
+        }
+
+        if (!_started)
+        {
+            _started = true;
+            _timeOffset = packets[0].Dts < 0 ? -packets[0].Dts : 0;
+        }
+
+        var counts = new int[_tracks.Length];
+        long payloadBytes = 0;
+        foreach (var packet in packets)
+        {
+            if ((uint)packet.Track >= (uint)_tracks.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(packets), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
+            }
+
+            counts[packet.Track]++;
+            payloadBytes += packet.Payload.Length;
+        }
+
+        int moofLength = 8 + MfhdLength;
+        foreach (int count in counts)
+        {
+            moofLength += count == 0 ? 0 : 8 + TfhdLength + TfdtLength + 12 + 4 + 4 + (16 * count);
+        }
+
+        var fragment = new byte[checked(moofLength + 8 + (int)payloadBytes)];
+        var span = fragment.AsSpan();
+        int n = BoxHeader(span, moofLength, "moof"u8);
+        n += FullBoxHeader(span[n..], MfhdLength, "mfhd"u8, 0, 0);
+        BinaryPrimitives.WriteUInt32BigEndian(span[n..], ++_sequence);
+        n += 4;
+
+        int dataOffset = moofLength + 8; // from the moof's start to the first payload byte
+        int payloadAt = dataOffset;
+        for (int t = 0; t < _tracks.Length; t++)
+        {
+            if (counts[t] == 0)
+            {
+                continue;
+            }
+
+            var track = _tracks[t];
+            ref var state = ref _states[t];
+            bool video = track.Kind == MediaKind.Video;
+            int trunLength = 12 + 4 + 4 + (16 * counts[t]);
+            n += BoxHeader(span[n..], 8 + TfhdLength + TfdtLength + trunLength, "traf"u8);
+            n += FullBoxHeader(span[n..], TfhdLength, "tfhd"u8, 0, TfhdDefaultBaseIsMoof);
+            BinaryPrimitives.WriteUInt32BigEndian(span[n..], (uint)t + 1);
+            n += 4;
+            n += FullBoxHeader(span[n..], TfdtLength, "tfdt"u8, 1, 0);
+            int tfdtAt = n;
+            n += 8;
+            n += FullBoxHeader(span[n..], trunLength, "trun"u8, 1, TrunFlags);
+            BinaryPrimitives.WriteUInt32BigEndian(span[n..], (uint)counts[t]);
+            BinaryPrimitives.WriteInt32BigEndian(span[(n + 4)..], payloadAt);
+            n += 8;
+
+            bool first = true;
+            for (int i = 0; i < packets.Count; i++)
+            {
+                var packet = packets[i];
+                if (packet.Track != t)
+                {
+                    continue;
+                }
+
+                long dtsTicks = Math.Max(0, packet.Dts + _timeOffset);
+                long decodeTime = state.ToScale(dtsTicks);
+                if (first)
+                {
+                    BinaryPrimitives.WriteUInt64BigEndian(span[tfdtAt..], (ulong)decodeTime);
+                    first = false;
+                }
+
+                if (state.LastDts >= 0 && dtsTicks > state.LastDts)
+                {
+                    state.LastStep = dtsTicks - state.LastDts;
+                }
+
+                state.LastDts = dtsTicks;
+                long duration = NextOfTrack(packets, i) is { } next
+                    ? state.ToScale(Math.Max(0, next.Dts + _timeOffset)) - decodeTime
+                    : EstimateDuration(track, ref state, packet, dtsTicks, decodeTime);
+                long compositionOffset = Math.Clamp(state.ToScale(packet.Pts + _timeOffset) - decodeTime, int.MinValue, int.MaxValue);
+                bool sync = packet.IsKeyframe || !video;
+                BinaryPrimitives.WriteUInt32BigEndian(span[n..], (uint)Math.Clamp(duration, 0, uint.MaxValue));
+                BinaryPrimitives.WriteUInt32BigEndian(span[(n + 4)..], (uint)packet.Payload.Length);
+                BinaryPrimitives.WriteUInt32BigEndian(span[(n + 8)..], sync ? SyncSampleFlags : NonSyncSampleFlags);
+                BinaryPrimitives.WriteInt32BigEndian(span[(n + 12)..], (int)compositionOffset);
+                n += 16;
+                payloadAt += packet.Payload.Length;
+            }
+        }
+
+        n += BoxHeader(span[n..], 8 + (int)payloadBytes, "mdat"u8);
+        for (int t = 0; t < _tracks.Length; t++)
+        {
+            foreach (var packet in packets)
+            {
+                if (packet.Track == t)
+                {
+                    packet.Payload.Span.CopyTo(span[n..]);
+                    n += packet.Payload.Length;
+                }
+            }
+        }
+
+        return fragment;
+    }
+
+    private static MediaPacket? NextOfTrack(IReadOnlyList<MediaPacket> packets, int index)
+    {
+        for (int i = index + 1; i < packets.Count; i++)
+        {
+            if (packets[i].Track == packets[index].Track)
+            {
+                return packets[i];
+            }
+        }
+
+        return null;
     }
 
     private static long EstimateDuration(TrackInfo track, ref TrackState state, MediaPacket packet, long dtsTicks, long decodeTime)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Sluice.Media.Codecs;
 using Sluice.Media.Formats.Matroska;
 
 namespace Sluice.Media.Tests.Formats.Matroska;
@@ -31,14 +32,24 @@ public sealed class MatroskaDemuxerFfmpegTests
 
         Assert.Single(recorder.TrackCalls);
         Assert.Equal(probed.Count, recorder.Packets.Count);
+        // H.264 with B-frames: every time is later by the reordering depth in frames, so that decode times start at 0.
+        var tracks = recorder.Tracks!;
+        long lead = tracks.Max(t => DecodeTimeline.DepthOf(t) * t.DefaultDuration);
+        Assert.Equal(name == Fixtures.H264Aac ? 2 * 3600 : 0, lead);
+        var lastDts = new long[tracks.Count];
+        Array.Fill(lastDts, long.MinValue);
         for (int i = 0; i < probed.Count; i++)
         {
             var expected = probed[i];
             var actual = recorder.Packets[i];
             Assert.True(expected.StreamIndex == actual.Track, $"packet {i}: track {actual.Track}, ffprobe says {expected.StreamIndex}");
-            Assert.True(expected.Pts * 90 == actual.Pts, $"packet {i}: pts {actual.Pts}, ffprobe says {expected.Pts} ms");
+            Assert.True(expected.Pts * 90 + lead == actual.Pts, $"packet {i}: pts {actual.Pts}, ffprobe says {expected.Pts} ms");
             Assert.True(expected.Keyframe == actual.IsKeyframe, $"packet {i}: keyframe {actual.IsKeyframe}, ffprobe says {expected.Keyframe}");
-            Assert.Equal(actual.Pts, actual.Dts);
+            // Decode times are ffprobe's where it derives them (all but a B-stream's first frames), rising, never after the picture.
+            long want = expected.Dts is long dts ? dts * 90 + lead : lead == 0 ? actual.Pts : actual.Dts;
+            Assert.True(want == actual.Dts, $"packet {i}: dts {actual.Dts}, ffprobe says {expected.Dts} ms");
+            Assert.True(actual.Dts <= actual.Pts && actual.Dts > lastDts[actual.Track], $"packet {i}: dts {actual.Dts} after pts {actual.Pts} or not after the track's last {lastDts[actual.Track]}");
+            lastDts[actual.Track] = actual.Dts;
         }
     }
 

@@ -1,0 +1,95 @@
+using Sluice.Media;
+using Sluice.Media.Formats.Mp4;
+
+namespace Sluice.Server.Hls;
+
+/// <summary>
+/// An init segment (ftyp + moov) of CMAF segments, a new one whenever the tracks change; and for DASH, which wants
+/// one track a representation, an init segment and a writer for each track.
+/// </summary>
+public sealed record HlsInit(int Generation, byte[] Data, DateTimeOffset Created, IReadOnlyList<TrackInfo> Tracks, IReadOnlyList<byte[]> TrackData)
+{
+    internal FragmentedMp4Muxer[] TrackWriters { get; init; } = [];
+}
+
+/// <summary>An LL-HLS partial segment: one CMAF fragment, immutable once made.</summary>
+public sealed record HlsPart(long Sequence, int Index, byte[] Data, double Duration, bool Independent, DateTimeOffset Created);
+
+/// <summary>
+/// A media segment, starting at a keyframe. Parts are added while it grows; <see cref="Data"/> is set when it is
+/// complete (the parts' bytes joined, or the MPEG-TS bytes) and never changes after.
+/// </summary>
+public sealed class HlsSegment
+{
+    private readonly List<HlsPart> _parts = [];
+    private readonly Dictionary<int, byte[]> _trackData = [];
+
+    public HlsSegment(long sequence, HlsInit? init, bool discontinuity, DateTimeOffset programDateTime, long startTicks)
+    {
+        Sequence = sequence;
+        Init = init;
+        Discontinuity = discontinuity;
+        ProgramDateTime = programDateTime;
+        StartTicks = startTicks;
+    }
+
+    public long Sequence { get; }
+
+    /// <summary>The init segment its fragments need (null for MPEG-TS segments).</summary>
+    public HlsInit? Init { get; }
+
+    /// <summary>True for the first segment after the publisher came back or the tracks changed.</summary>
+    public bool Discontinuity { get; }
+
+    public DateTimeOffset ProgramDateTime { get; }
+
+    /// <summary>The decode time of its first packet (90 kHz), on the stream's time line.</summary>
+    public long StartTicks { get; }
+
+    /// <summary>Parts made so far (read under the segmenter's lock, or after completion).</summary>
+    public IReadOnlyList<HlsPart> Parts => _parts;
+
+    public byte[]? Data { get; private set; }
+
+    public double Duration { get; private set; }
+
+    public DateTimeOffset Completed { get; private set; }
+
+    public bool IsComplete => Data is not null;
+
+    /// <summary>The packets of a complete CMAF segment (shared, not copied), for its one-track DASH forms.</summary>
+    internal IReadOnlyList<MediaPacket> Packets { get; private set; } = [];
+
+    internal void AddPart(HlsPart part) => _parts.Add(part);
+
+    internal void Complete(byte[] data, double duration, DateTimeOffset now, IReadOnlyList<MediaPacket> packets)
+    {
+        Duration = duration;
+        Completed = now;
+        Packets = packets;
+        Data = data;
+    }
+
+    /// <summary>The segment's fragment of one track (DASH), made on first request and kept. Call under the segmenter's lock.</summary>
+    internal byte[]? TrackData(int track)
+    {
+        if (Init is null || !IsComplete || (uint)track >= (uint)Init.TrackWriters.Length)
+        {
+            return null;
+        }
+
+        if (!_trackData.TryGetValue(track, out var data))
+        {
+            var packets = Packets.Where(p => p.Track == track).Select(p => new MediaPacket(0, p.Dts, p.Pts, p.IsKeyframe, p.Payload, p.Duration)).ToList();
+            if (packets.Count == 0)
+            {
+                return null;
+            }
+
+            data = Init.TrackWriters[track].WriteFragment(packets);
+            _trackData[track] = data;
+        }
+
+        return data;
+    }
+}

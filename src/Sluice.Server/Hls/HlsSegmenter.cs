@@ -1,0 +1,439 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Media.Formats;
+using Sluice.Media.Formats.Mp4;
+using Sluice.Media.Formats.MpegTs;
+using Sluice.Server.Configuration;
+using Sluice.Server.Feeds;
+
+namespace Sluice.Server.Hls;
+
+/// <summary>
+/// Cuts one stream's packets into HLS segments (at keyframes) and, for CMAF, LL-HLS parts, kept in memory: every
+/// segment and part is made once, on the ingest thread, and its bytes are shared by every request. Segment numbers
+/// keep rising for the life of the server; a publisher that comes back starts a new segment marked as a
+/// discontinuity, with a new init segment only when the tracks changed.
+/// </summary>
+public sealed partial class HlsSegmenter : IFeedListener
+{
+    private const long Ticks = MediaTime.TicksPerSecond;
+
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly List<HlsSegment> _segments = [];  // complete, oldest first
+    private readonly List<MediaPacket> _partPackets = [];
+    private List<MediaPacket> _segmentPackets = [];
+    private readonly ArrayBufferWriter<byte> _tsBytes = new();
+    private TaskCompletionSource _changed = NewSignal();
+
+    private FragmentedMp4Muxer? _cmaf;
+    private MpegTsMuxer? _ts;
+    private HlsInit? _init;
+    private int _generation;
+    private HlsSegment? _open;
+    private int[] _trackMap = [];
+    private int _timingTrack = -1;   // feed index of the track that times parts and segments (video, else audio)
+    private bool _hasVideo;
+    private bool _waitingForKeyframe = true;
+    private bool _discontinuityPending;
+    private long _nextSequence;
+    private int _discontinuitiesDropped;
+    private long _partStart;
+    private long _lastTicks = long.MinValue;
+    private long _lastStep = Ticks / 25;
+    private bool _anchored;
+    private DateTimeOffset _anchorWall;
+    private long _anchorTicks;
+
+    public HlsSegmenter(StreamConfig config, Feed output, ILogger logger, TimeProvider? time = null)
+    {
+        Config = config;
+        Settings = config.Hls;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        output.Subscribe(this);
+    }
+
+    public StreamConfig Config { get; }
+
+    public HlsSettings Settings { get; }
+
+    public string Name => Config.Name;
+
+    public bool IsCmaf => !Settings.IsTs;
+
+    /// <summary>Why the stream has no HLS right now (no publisher yet, codecs HLS cannot carry), or null.</summary>
+    public string? Unavailable { get; private set; } = "no publisher has sent it yet";
+
+    /// <summary>RFC 6381 codecs of the tracks served, e.g. "avc1.64001f,mp4a.40.2".</summary>
+    public string Codecs { get; private set; } = "";
+
+    public int Width { get; private set; }
+
+    public int Height { get; private set; }
+
+    /// <summary>The highest bitrate of a complete segment (bit/s), for BANDWIDTH.</summary>
+    public long PeakBitRate { get; private set; }
+
+    /// <summary>The longest complete segment, for EXT-X-TARGETDURATION.</summary>
+    public double MaxSegmentDuration { get; private set; }
+
+    public long SegmentsMade { get; private set; }
+
+    /// <summary>A consistent view of what is listed now.</summary>
+    public HlsSnapshot Snapshot()
+    {
+        lock (_lock)
+        {
+            int first = Math.Max(0, _segments.Count - Settings.ListSize);
+            int dropped = _discontinuitiesDropped;
+            for (int i = 0; i < first; i++)
+            {
+                dropped += _segments[i].Discontinuity ? 1 : 0;
+            }
+
+            return new HlsSnapshot(
+                [.. _segments.Skip(first)],
+                _open,
+                _open is null ? [] : [.. _open.Parts],
+                dropped,
+                Math.Max(1, (int)Math.Round(Math.Max(MaxSegmentDuration, Settings.SegmentDuration), MidpointRounding.AwayFromZero)),
+                _changed.Task);
+        }
+    }
+
+    /// <summary>A segment still held (listed, or just dropped from the list), or the one being made.</summary>
+    public HlsSegment? FindSegment(long sequence)
+    {
+        lock (_lock)
+        {
+            if (_open?.Sequence == sequence)
+            {
+                return _open;
+            }
+
+            foreach (var segment in _segments)
+            {
+                if (segment.Sequence == sequence)
+                {
+                    return segment;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    public HlsPart? FindPart(long sequence, int index)
+    {
+        lock (_lock)
+        {
+            var segment = _open?.Sequence == sequence ? _open : _segments.Find(s => s.Sequence == sequence);
+            return segment is not null && index < segment.Parts.Count ? segment.Parts[index] : null;
+        }
+    }
+
+    /// <summary>One track's fragment of a complete CMAF segment (DASH).</summary>
+    public byte[]? FindTrackSegment(long sequence, int track)
+    {
+        lock (_lock)
+        {
+            return _segments.Find(s => s.Sequence == sequence)?.TrackData(track);
+        }
+    }
+
+    public HlsInit? FindInit(int generation)
+    {
+        lock (_lock)
+        {
+            if (_init?.Generation == generation)
+            {
+                return _init;
+            }
+
+            return _segments.Find(s => s.Init?.Generation == generation)?.Init;
+        }
+    }
+
+    /// <summary>The sequence number the next segment to begin will get.</summary>
+    public long NextSequence { get { lock (_lock) { return _nextSequence; } } }
+
+    public void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues)
+    {
+        lock (_lock)
+        {
+            EndSegment();
+            _waitingForKeyframe = true;
+            _anchored = false;
+            _discontinuityPending = _nextSequence > 0;
+            if (continues && (_cmaf is not null || _ts is not null))
+            {
+                return;
+            }
+
+            var selected = SelectTracks(tracks);
+            _cmaf = null;
+            _ts = null;
+            _init = null;
+            if (selected.Count == 0)
+            {
+                Unavailable = $"its tracks ({string.Join(", ", tracks)}) are not ones HLS {(IsCmaf ? "CMAF" : "MPEG-TS")} segments can carry";
+                LogUnavailable(_logger, Name, Unavailable);
+                return;
+            }
+
+            if (IsCmaf)
+            {
+                _cmaf = new FragmentedMp4Muxer(selected);
+                var writers = selected.Select(t => new FragmentedMp4Muxer([t with { Index = 0 }])).ToArray();
+                _init = new HlsInit(++_generation, _cmaf.Header.ToArray(), _time.GetUtcNow(), selected, [.. writers.Select(w => w.Header.ToArray())])
+                {
+                    TrackWriters = writers,
+                };
+            }
+            else
+            {
+                _ts = new MpegTsMuxer(selected);
+            }
+
+            Codecs = string.Join(',', selected.Select(FragmentedMp4Muxer.CodecsParameter));
+            var video = selected.FirstOrDefault(t => t.Kind == MediaKind.Video);
+            (Width, Height) = (video?.Width ?? 0, video?.Height ?? 0);
+            Unavailable = null;
+        }
+    }
+
+    public void OnPacket(MediaPacket packet)
+    {
+        if ((uint)packet.Track >= (uint)_trackMap.Length || _trackMap[packet.Track] < 0 || (_cmaf is null && _ts is null))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            int track = _trackMap[packet.Track];
+            var mapped = track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration);
+            bool timing = packet.Track == _timingTrack;
+            bool cut = timing && (packet.IsKeyframe || !_hasVideo);
+            if (_waitingForKeyframe)
+            {
+                if (!cut)
+                {
+                    return;
+                }
+
+                _waitingForKeyframe = false;
+                StartSegment(packet.Dts);
+            }
+            else if (cut && packet.Dts - _open!.StartTicks >= (long)((Settings.SegmentDuration - 0.05) * Ticks))
+            {
+                EndSegment(packet.Dts);
+                StartSegment(packet.Dts);
+            }
+            else if (timing && IsCmaf && _partPackets.Count > 0 && packet.Dts + _lastStep - _partStart > (long)(Settings.PartDuration * Ticks))
+            {
+                // Cut before the frame that would make the part longer than its target (parts must not exceed it).
+                EndPart(packet.Dts);
+            }
+
+            if (timing)
+            {
+                if (_lastTicks != long.MinValue && packet.Dts > _lastTicks)
+                {
+                    _lastStep = Math.Min(packet.Dts - _lastTicks, Ticks);
+                }
+
+                _lastTicks = packet.Dts;
+            }
+
+            if (_cmaf is not null)
+            {
+                _partPackets.Add(mapped);
+                _segmentPackets.Add(mapped);
+            }
+            else
+            {
+                var chunk = _ts!.Write(mapped);
+                _tsBytes.Write(chunk.Prefix.Span);
+                _tsBytes.Write(chunk.Payload.Span);
+            }
+        }
+    }
+
+    public void OnSessionEnd()
+    {
+        lock (_lock)
+        {
+            // The open segment stays open, with what it has as parts, until a publisher comes back (it ends there and
+            // the next begins with a discontinuity): players waiting on the live edge see the same playlist meanwhile,
+            // and no segment is listed that their own view of the edge did not expect.
+            EndPart(_lastTicks == long.MinValue ? _partStart + _lastStep : _lastTicks + _lastStep);
+            _waitingForKeyframe = true;
+        }
+    }
+
+    private void StartSegment(long start)
+    {
+        var now = _time.GetUtcNow();
+        if (!_anchored)
+        {
+            // Each publisher session is placed on the wall clock when its first segment begins.
+            _anchored = true;
+            _anchorWall = now;
+            _anchorTicks = start;
+        }
+
+        var pdt = _anchorWall + TimeSpan.FromSeconds((start - _anchorTicks) / (double)Ticks);
+        if (_segments.Count > 0 && _segments[^1] is var last && pdt < last.ProgramDateTime + TimeSpan.FromSeconds(last.Duration))
+        {
+            pdt = last.ProgramDateTime + TimeSpan.FromSeconds(last.Duration);
+        }
+
+        _open = new HlsSegment(_nextSequence++, _init, _discontinuityPending, pdt, start);
+        _discontinuityPending = false;
+        _partStart = start;
+        if (_ts is not null)
+        {
+            _tsBytes.ResetWrittenCount();
+            _tsBytes.Write(_ts.Header.Span);
+        }
+
+        Signal();
+    }
+
+    /// <summary>Completes the open segment at <paramref name="end"/>, or a frame after the last packet when the feed stopped.</summary>
+    private void EndSegment(long? end = null)
+    {
+        if (_open is not { } segment)
+        {
+            return;
+        }
+
+        long endTicks = end ?? (_lastTicks == long.MinValue ? segment.StartTicks + _lastStep : _lastTicks + _lastStep);
+        EndPart(endTicks);
+        byte[] data;
+        if (_cmaf is not null)
+        {
+            data = new byte[segment.Parts.Sum(p => p.Data.Length)];
+            int at = 0;
+            foreach (var part in segment.Parts)
+            {
+                part.Data.CopyTo(data, at);
+                at += part.Data.Length;
+            }
+        }
+        else
+        {
+            data = _tsBytes.WrittenSpan.ToArray();
+            _tsBytes.ResetWrittenCount();
+        }
+
+        double duration = Math.Max(endTicks - segment.StartTicks, 1) / (double)Ticks;
+        segment.Complete(data, duration, _time.GetUtcNow(), _segmentPackets);
+        _segmentPackets = [];
+        _segments.Add(segment);
+        _open = null;
+        SegmentsMade++;
+        MaxSegmentDuration = Math.Max(MaxSegmentDuration, duration);
+        PeakBitRate = Math.Max(PeakBitRate, (long)(data.Length * 8 / duration));
+        // Keep what is listed and a few more for players that fetch a segment just dropped from the list.
+        while (_segments.Count > Settings.ListSize + 4)
+        {
+            _discontinuitiesDropped += _segments[0].Discontinuity ? 1 : 0;
+            _segments.RemoveAt(0);
+        }
+
+        Signal();
+    }
+
+    private void EndPart(long end)
+    {
+        if (_cmaf is null || _partPackets.Count == 0 || _open is not { } segment)
+        {
+            _partPackets.Clear();
+            return;
+        }
+
+        bool independent = !_hasVideo || (_partPackets.Find(p => p.Track == _trackMap[_timingTrack]) is { IsKeyframe: true });
+        var data = _cmaf.WriteFragment(_partPackets);
+        segment.AddPart(new HlsPart(segment.Sequence, segment.Parts.Count, data, Math.Max(end - _partStart, 1) / (double)Ticks, independent, _time.GetUtcNow()));
+        _partPackets.Clear();
+        _partStart = end;
+        Signal();
+    }
+
+    private void Signal()
+    {
+        var previous = _changed;
+        _changed = NewSignal();
+        previous.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)
+    {
+        var container = IsCmaf ? OutputFormat.Mp4 : OutputFormat.MpegTs;
+        var selected = new List<TrackInfo>();
+        _trackMap = new int[tracks.Count];
+        _timingTrack = -1;
+        _hasVideo = false;
+        bool haveAudio = false;
+        int audioTrack = -1;
+        foreach (var track in tracks)
+        {
+            _trackMap[track.Index] = -1;
+            bool wanted = track.Kind switch
+            {
+                MediaKind.Video => !Config.NoVideo && !_hasVideo,
+                MediaKind.Audio => !Config.NoAudio && !haveAudio,
+                _ => false,
+            };
+            if (!wanted)
+            {
+                continue;
+            }
+
+            if (!container.CanCarry(track.Codec) || (IsCmaf && FragmentedMp4Muxer.Refusal(track) is not null))
+            {
+                // A stream without its picture (or sound) is not the stream: no HLS rather than half of it.
+                return [];
+            }
+
+            _trackMap[track.Index] = selected.Count;
+            selected.Add(track with { Index = selected.Count });
+            if (track.Kind == MediaKind.Video)
+            {
+                _hasVideo = true;
+                _timingTrack = track.Index;
+            }
+            else
+            {
+                haveAudio = true;
+                audioTrack = track.Index;
+            }
+        }
+
+        if (_timingTrack < 0)
+        {
+            _timingTrack = audioTrack;
+        }
+
+        return selected;
+    }
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Stream {Stream}: no HLS or DASH: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string stream, string reason);
+}
+
+/// <summary>What a playlist lists at one moment: complete segments, the segment being made and its parts so far.</summary>
+public sealed record HlsSnapshot(
+    IReadOnlyList<HlsSegment> Segments,
+    HlsSegment? Open,
+    IReadOnlyList<HlsPart> OpenParts,
+    int DiscontinuitySequence,
+    int TargetDuration,
+    Task Changed);

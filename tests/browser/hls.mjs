@@ -1,0 +1,46 @@
+// Plays HLS in Debian's Chromium (headless) and samples the video twice a second; reports one JSON line.
+// Usage: node hls.mjs URL page|native [seconds]
+//   page    URL is a Sluice / page: its first video.hls plays through the hls.js the server embeds (low-latency mode)
+//   native  URL is a playlist: a <video src=URL> on a page of the same origin, Chromium's own HLS
+import { launch } from './chromium.mjs';
+
+const [url, mode, secondsArg] = process.argv.slice(2);
+const seconds = Number(secondsArg ?? 10);
+if (!url || !['page', 'native'].includes(mode)) {
+  console.error('usage: node hls.mjs URL page|native [seconds]');
+  process.exit(2);
+}
+
+const origin = new URL(url).origin;
+const { context, close } = await launch();
+const result = { url, mode, errors: [], samples: [] };
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', e => result.errors.push(String(e)));
+  if (mode === 'native') {
+    await page.route(`${origin}/__native.html`, route => route.fulfill({
+      contentType: 'text/html',
+      body: `<!DOCTYPE html><html><body><video class="hls" muted autoplay playsinline src="${url}"></video></body></html>`,
+    }));
+    await page.goto(`${origin}/__native.html`, { timeout: 15000 });
+  } else {
+    await page.goto(url, { timeout: 15000 });
+  }
+
+  const started = Date.now();
+  const sample = () => page.evaluate(() => {
+    const v = document.querySelector('video.hls');
+    const latency = v.dataset.latency ? Number(v.dataset.latency) : null;
+    return { currentTime: v.currentTime, paused: v.paused, readyState: v.readyState, width: v.videoWidth, latency, hlsjs: !!v.hls, hlsErrors: (window.hlsErrors || []).slice(-5),
+      error: v.error ? `${v.error.code} ${v.error.message}` : null };
+  });
+  while (Date.now() - started < seconds * 1000) {
+    result.samples.push({ t: (Date.now() - started) / 1000, ...(await sample()) });
+    await page.waitForTimeout(500);
+  }
+} catch (e) {
+  result.errors.push(String(e));
+} finally {
+  await close();
+}
+console.log(JSON.stringify(result));
