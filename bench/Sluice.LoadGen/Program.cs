@@ -21,6 +21,11 @@ internal static partial class Program
             return Hls.HlsProgram.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "--rtmp")
+        {
+            return RtmpLoad.Run(args[1..]);
+        }
+
         if (args.Length == 2 && args[0] == "--table")
         {
             Console.Write(Table.Render(File.ReadAllLines(args[1])));

@@ -30,6 +30,7 @@ public sealed partial class SluiceServer : IDisposable
 
         Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
+        var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
         var hlsLogger = loggers.CreateLogger("Sluice.Hls");
@@ -53,6 +54,12 @@ public sealed partial class SluiceServer : IDisposable
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
+            if (config.RTMPPort is not null && format.Codecs.Any(OutputFormat.Rtmp.CanCarry))
+            {
+                // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
+                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger, holdAudioForVideo: true);
+            }
+
             if (stream.Hls.Enabled || format.IsSegmentedOnly)
             {
                 // DASH shares the CMAF segments: a dash stream has them whatever HLSFormat says.
@@ -62,6 +69,7 @@ public sealed partial class SluiceServer : IDisposable
         }
 
         Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
+        RtmpStreams = rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal);
         Segmenters = segmenters.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
@@ -102,6 +110,9 @@ public sealed partial class SluiceServer : IDisposable
     public AccessLog? AccessLog { get; }
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }
+
+    /// <summary>The output for RTMP players of each stream whose Format can carry a codec RTMP carries (empty without RTMPPort).</summary>
+    public FrozenDictionary<string, LiveStream> RtmpStreams { get; }
 
     /// <summary>The HLS/DASH segmenter of each stream served that way (all but those with HLS off).</summary>
     public FrozenDictionary<string, HlsSegmenter> Segmenters { get; }

@@ -116,9 +116,12 @@ internal static class Program
             return 1;
         }
 
+        int? rtmpPort = parsed.Config.RTMPPort;
         foreach (string url in app.Urls)
         {
-            Console.Error.WriteLine($"sluice: serving on {url}");
+            // Kestrel names every listener http://; the RTMP one is not.
+            bool rtmp = rtmpPort is { } p && new Uri(url).Port == p;
+            Console.Error.WriteLine($"sluice: serving on {(rtmp ? "rtmp" + url[url.IndexOf(':')..] : url)}");
         }
 
         app.WaitForShutdown();

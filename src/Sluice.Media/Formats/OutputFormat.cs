@@ -129,6 +129,13 @@ public sealed class OutputFormat
         [CodecId.AAC],
         tracks => new AdtsMuxer(tracks));
 
+    /// <summary>RTMP playback (not a Format of the config: every stream FLV can carry is also played over RTMP).</summary>
+    public static readonly OutputFormat Rtmp = new(
+        "rtmp",
+        "video/x-flv",
+        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
+        tracks => new Formats.Rtmp.RtmpMuxer(tracks));
+
     private static readonly Dictionary<string, OutputFormat> ByName = new(StringComparer.OrdinalIgnoreCase)
     {
         ["webm"] = WebM,

@@ -38,6 +38,8 @@ internal static class ConfigDirectives
         new("BindAddress", G, 1, 1, "BindAddress <ip-address>"),
         new("RTSPPort", G, 1, 1, "RTSPPort <port>"),
         new("RTSPBindAddress", G, 1, 1, "RTSPBindAddress <ip-address>"),
+        new("RTMPPort", G, 1, 1, "RTMPPort <port>"), // Sluice's own: RTMP publishing and playback
+        new("RTMPBindAddress", G, 1, 1, "RTMPBindAddress <ip-address>"), // Sluice's own
         new("MaxHTTPConnections", G, 1, 1, "MaxHTTPConnections <1-65535>"),
         new("MaxClients", G | S, 1, 1, "MaxClients <1-65535>"), // in <Stream>: Sluice's per-stream limit
         new("MaxBandwidth", G, 1, 1, "MaxBandwidth <kbit/s>"),
@@ -61,6 +63,7 @@ internal static class ConfigDirectives
         new("FileMaxSize", F, 1, 1, "FileMaxSize <size>K|M|G"),
         new("Launch", F, 1, Rest, "Launch <program> [arguments...]"),
         new("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>]"),
+        new("PublishKey", F, 1, 1, "PublishKey <key>"), // Sluice's own: the key an RTMP publisher must give
 
         // <Stream>
         new("Feed", S, 1, 1, "Feed <feed name>"),

@@ -28,6 +28,9 @@ public static partial class ConfigParser
                 case "File":
                     _feed = feed with { File = args[0], ReadOnly = false };
                     break;
+                case "PublishKey":
+                    _feed = feed with { PublishKey = args[0] };
+                    break;
                 case "ReadOnlyFile":
                     _feed = feed with { File = args[0], ReadOnly = true };
                     break;

@@ -9,6 +9,7 @@ public static partial class ConfigParser
     {
         private ServerConfig _global = new();
         private int _maxClientsLine;
+        private int _rtmpPortLine;
         private int _maxHttpConnectionsLine;
 
         /// <summary>UseDefaults / NoDefaults outside a section: the default for the streams that follow.</summary>
@@ -29,6 +30,21 @@ public static partial class ConfigParser
                     if (BindAddress(name, args[0]) is { } address)
                     {
                         _global = _global with { HTTPBindAddress = address };
+                    }
+
+                    break;
+                case "RTMPPort":
+                    if (Port(name, args[0]) is { } rtmpPort)
+                    {
+                        _rtmpPortLine = _line;
+                        _global = _global with { RTMPPort = rtmpPort };
+                    }
+
+                    break;
+                case "RTMPBindAddress":
+                    if (BindAddress(name, args[0]) is { } rtmpAddress)
+                    {
+                        _global = _global with { RTMPBindAddress = rtmpAddress };
                     }
 
                     break;
@@ -133,6 +149,11 @@ public static partial class ConfigParser
             {
                 var line = _maxClientsLine != 0 ? _maxClientsLine : _maxHttpConnectionsLine;
                 Error(line, $"MaxClients {_global.MaxClients} is more than MaxHTTPConnections {_global.MaxHTTPConnections}; lower MaxClients or raise MaxHTTPConnections");
+            }
+
+            if (_global.RTMPPort == _global.HTTPPort)
+            {
+                Error(_rtmpPortLine, $"RTMPPort {_global.RTMPPort} is also the HTTPPort; RTMP needs a port of its own (1935 is RTMP's)");
             }
         }
 

@@ -26,6 +26,12 @@ public sealed record ServerConfig
     public int? RTSPPort { get; init; }
     public IPAddress? RTSPBindAddress { get; init; }
 
+    /// <summary>RTMPPort (Sluice's directive): where RTMP publishers and players connect; no RTMP listener when absent.</summary>
+    public int? RTMPPort { get; init; }
+
+    /// <summary>RTMPBindAddress (Sluice's directive): the RTMP listener's address; HTTPBindAddress when absent.</summary>
+    public IPAddress? RTMPBindAddress { get; init; }
+
     public int MaxHTTPConnections { get; init; } = DefaultMaxHttpConnections;
 
     /// <summary>Maximum simultaneous clients (viewers, publishers, status requests).</summary>
@@ -84,6 +90,9 @@ public sealed record FeedConfig
 
     /// <summary>Who may publish to this feed.</summary>
     public Acl Acl { get; init; } = Acl.AllowAll;
+
+    /// <summary>PublishKey (Sluice's directive): the key an RTMP publisher must give (<c>?key=</c>), or null for none.</summary>
+    public string? PublishKey { get; init; }
 }
 
 /// <summary>A &lt;Stream name&gt; section: what viewers request.</summary>

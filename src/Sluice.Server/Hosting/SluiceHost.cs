@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
+using Sluice.Server.Ingest.Rtmp;
 using Sluice.Server.Streams;
 
 namespace Sluice.Server.Hosting;
@@ -19,6 +21,9 @@ public sealed record SluiceHostOptions
 
     /// <summary>Overrides the config's HTTPBindAddress (tests bind to loopback).</summary>
     public IPAddress? BindAddress { get; init; }
+
+    /// <summary>Overrides the config's RTMPPort (tests take a free port).</summary>
+    public int? RtmpPort { get; init; }
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
@@ -68,11 +73,17 @@ public static class SluiceHost
             k.Limits.MaxConcurrentConnections = null; // MaxHTTPConnections answers with 503 instead of dropping
             k.Limits.MaxResponseBufferSize = 256 * 1024;
             k.Listen(address, port, listen => listen.Use(UntilCloseBody.Adapt));
+            if ((options.RtmpPort ?? config.RTMPPort) is { } rtmpPort)
+            {
+                var rtmpAddress = options.BindAddress ?? config.RTMPBindAddress ?? address;
+                k.Listen(rtmpAddress, rtmpPort, listen => listen.UseConnectionHandler<RtmpConnectionHandler>());
+            }
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
 
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
+        builder.Services.AddSingleton<RtmpConnectionHandler>();
         var launchHost = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.ToString();
         if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !address.Equals(IPAddress.IPv6Any))
         {
@@ -83,7 +94,7 @@ public static class SluiceHost
         {
             builder.Services.AddSingleton<IHostedService>(sp => new FeedLauncher(
                 feed,
-                () => $"http://{launchHost}:{port}/{feed.Name}",
+                () => $"http://{launchHost}:{port}/{feed.Name}{Ingest.PublishKeys.Query(feed.PublishKey)}",
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch")));
         }
 

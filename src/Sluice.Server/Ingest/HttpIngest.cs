@@ -40,6 +40,13 @@ public sealed partial class HttpIngest
             return;
         }
 
+        if (feed.Config.PublishKey is { } key && !PublishKeys.Match(key, context.Request.Query["key"].ToString()))
+        {
+            LogRefused(_logger, feed.Name, remote.ToString(), "a missing or wrong publish key");
+            await Responses.RefuseAndCloseAsync(context, 403, $"Publishing to {feed.Name} needs its publish key (?key=...).").ConfigureAwait(false);
+            return;
+        }
+
         if (_server.Limits.Admit(connection, ClientKind.Publisher) is { } refusal)
         {
             LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);

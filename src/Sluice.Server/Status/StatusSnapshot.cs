@@ -41,8 +41,8 @@ public sealed record StatusSnapshot(
             s.Format.ContentType,
             s.BitRateKbps,
             server.Limits.Connections.Count(c => c.Kind == ClientKind.Viewer && c.Name == s.Name),
-            s.ConnectionsServed,
-            s.BytesSent,
+            s.ConnectionsServed + (server.RtmpStreams.GetValueOrDefault(s.Name)?.ConnectionsServed ?? 0), // RTMP players too
+            s.BytesSent + (server.RtmpStreams.GetValueOrDefault(s.Name)?.BytesSent ?? 0),
             Mode(server, s.Name),
             s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [])).ToList();
 

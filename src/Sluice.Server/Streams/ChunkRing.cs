@@ -73,7 +73,11 @@ public sealed class ChunkRing
 
     public bool IsCompleted { get { lock (_lock) { return _completed; } } }
 
-    public void Append(MuxedChunk muxed, long time)
+    /// <summary>
+    /// Appends a chunk; with <paramref name="wake"/> false the waiting readers are not woken for it (they get it
+    /// with the next chunk that wakes them), which saves a wake-up per reader for chunks that may wait a little.
+    /// </summary>
+    public void Append(MuxedChunk muxed, long time, bool wake = true)
     {
         List<ViewerSignal> waking;
         lock (_lock)
@@ -100,6 +104,11 @@ public sealed class ChunkRing
             while (_bytes > _maxBytes && _first < _latestJoinPoint)
             {
                 EvictOldest();
+            }
+
+            if (!wake)
+            {
+                return;
             }
 
             waking = SwapWaiting();

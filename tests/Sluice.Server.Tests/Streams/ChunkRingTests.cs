@@ -27,6 +27,24 @@ public sealed class ChunkRingTests
     }
 
     [Fact]
+    public async Task A_chunk_appended_without_waking_waits_for_the_next_one_that_wakes()
+    {
+        var ring = new ChunkRing(1 << 20);
+        using var aborted = new CancellationTokenSource();
+        using var signal = new ViewerSignal(aborted.Token);
+        var wait = ring.WaitAsync(0, signal);
+
+        ring.Append(Chunk(100, join: true), 0, wake: false);
+        await Task.Delay(100);
+        Assert.False(wait.IsCompleted);
+
+        ring.Append(Chunk(100, join: false), 1);
+        await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, new Chunk[4], out int count));
+        Assert.Equal(2, count);
+    }
+
+    [Fact]
     public void Eviction_keeps_the_budget_but_never_the_newest_join_point()
     {
         var ring = new ChunkRing(64 * 1024); // the least budget a ring takes

@@ -58,7 +58,17 @@ public sealed class Feeder : IDisposable
 
     public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+    /// <summary>Waits for ffmpeg to exit and, when it did, for its last output lines (read asynchronously).</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        _process.WaitForExit();
+        return true;
+    }
 
     public void Dispose()
     {

@@ -14,14 +14,20 @@ public sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestServer(WebApplication app, int port, CapturedLog log)
+    private TestServer(WebApplication app, int port, int? rtmpPort, CapturedLog log)
     {
         _app = app;
         Port = port;
+        RtmpPort = rtmpPort;
         Log = log;
     }
 
     public int Port { get; }
+
+    /// <summary>The RTMP listener's port, when the config has RTMPPort (replaced by a free one).</summary>
+    public int? RtmpPort { get; }
+
+    public string RtmpUrl(string path) => $"rtmp://127.0.0.1:{RtmpPort}/{path.TrimStart('/')}";
 
     public CapturedLog Log { get; }
 
@@ -42,9 +48,11 @@ public sealed class TestServer : IAsyncDisposable
         for (int attempt = 0; ; attempt++)
         {
             int port = Ports.Free();
+            int? rtmpPort = config.RTMPPort is null ? null : Ports.Free();
             var app = SluiceHost.Build(config, new SluiceHostOptions
             {
                 Port = port,
+                RtmpPort = rtmpPort,
                 BindAddress = IPAddress.Loopback,
                 ConsoleLog = false,
                 MinimumLogLevel = LogLevel.Debug,
@@ -54,7 +62,7 @@ public sealed class TestServer : IAsyncDisposable
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 await app.StartAsync(cts.Token);
-                return new TestServer(app, port, log);
+                return new TestServer(app, port, rtmpPort, log);
             }
             catch (IOException) when (attempt < 3)
             {

@@ -92,7 +92,6 @@ public sealed class FlvMuxer : IMuxer
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
         }
 
-        var track = _tracks[packet.Track];
         var payload = packet.Payload.Span;
         if (payload.Length > MaxDataSize - 8)
         {
@@ -100,29 +99,8 @@ public sealed class FlvMuxer : IMuxer
         }
 
         long dtsMs = MediaTime.ToMilliseconds(packet.Dts);
-        int composition = (int)Math.Clamp(MediaTime.ToMilliseconds(packet.Pts) - dtsMs, -0x800000, 0x7FFFFF);
-
         Span<byte> dataHeader = stackalloc byte[8];
-        int headerLength;
-        byte tagType;
-        if (track.Kind == MediaKind.Video)
-        {
-            tagType = Flv.TagVideo;
-            int frameType = packet.IsKeyframe ? Flv.FrameKey : Flv.FrameInter;
-            headerLength = WriteVideoHeader(dataHeader, track.Codec, frameType, composition == 0 && track.Codec == CodecId.H265 ? Flv.PacketCodedFramesX : Flv.PacketCodedFrames, composition);
-        }
-        else
-        {
-            tagType = Flv.TagAudio;
-            dataHeader[0] = _audioHeaderByte[packet.Track];
-            headerLength = 1;
-            if (track.Codec == CodecId.AAC)
-            {
-                dataHeader[1] = Flv.AacRaw;
-                headerLength = 2;
-            }
-        }
-
+        int headerLength = WriteDataHeader(packet, dataHeader, out byte tagType);
         int dataSize = headerLength + payload.Length;
         var tag = _slab.Reserve(Flv.TagHeaderLength + dataSize + Flv.PreviousTagSizeLength);
         WriteTagHeader(tag, tagType, dataSize, dtsMs);
@@ -130,9 +108,38 @@ public sealed class FlvMuxer : IMuxer
         payload.CopyTo(tag[(Flv.TagHeaderLength + headerLength)..]);
         BinaryPrimitives.WriteUInt32BigEndian(tag[(Flv.TagHeaderLength + dataSize)..], (uint)(Flv.TagHeaderLength + dataSize));
 
-        bool joinPoint = _hasVideo ? track.Kind == MediaKind.Video && packet.IsKeyframe : true;
-        return new MuxedChunk(_slab.Commit(tag.Length), ReadOnlyMemory<byte>.Empty, joinPoint);
+        return new MuxedChunk(_slab.Commit(tag.Length), ReadOnlyMemory<byte>.Empty, IsJoinPoint(packet));
     }
+
+    /// <summary>
+    /// The audio or video tag header of a packet (what precedes its payload in a tag body, and in an RTMP message);
+    /// returns its length.
+    /// </summary>
+    internal int WriteDataHeader(MediaPacket packet, Span<byte> dataHeader, out byte tagType)
+    {
+        var track = _tracks[packet.Track];
+        if (track.Kind == MediaKind.Video)
+        {
+            tagType = Flv.TagVideo;
+            long dtsMs = MediaTime.ToMilliseconds(packet.Dts);
+            int composition = (int)Math.Clamp(MediaTime.ToMilliseconds(packet.Pts) - dtsMs, -0x800000, 0x7FFFFF);
+            int frameType = packet.IsKeyframe ? Flv.FrameKey : Flv.FrameInter;
+            return WriteVideoHeader(dataHeader, track.Codec, frameType, composition == 0 && track.Codec == CodecId.H265 ? Flv.PacketCodedFramesX : Flv.PacketCodedFrames, composition);
+        }
+
+        tagType = Flv.TagAudio;
+        dataHeader[0] = _audioHeaderByte[packet.Track];
+        if (track.Codec == CodecId.AAC)
+        {
+            dataHeader[1] = Flv.AacRaw;
+            return 2;
+        }
+
+        return 1;
+    }
+
+    /// <summary>Whether a packet starts a unit a viewer may join at: a video keyframe, or any packet of a stream without video.</summary>
+    internal bool IsJoinPoint(MediaPacket packet) => !_hasVideo || (_tracks[packet.Track].Kind == MediaKind.Video && packet.IsKeyframe);
 
     /// <summary>The VideoTagHeader: legacy AVC (5 bytes) or an Enhanced RTMP ExVideoTagHeader for 'hvc1' (5 or 8 bytes).</summary>
     private static int WriteVideoHeader(Span<byte> destination, CodecId codec, int frameType, int packetType, int composition)
@@ -206,22 +213,33 @@ public sealed class FlvMuxer : IMuxer
         output.WriteByte((byte)((hasAudio ? Flv.HeaderFlagAudio : 0) | (_hasVideo ? Flv.HeaderFlagVideo : 0)));
         output.Write([0, 0, 0, Flv.HeaderLength, 0, 0, 0, 0]); // DataOffset, PreviousTagSize0
 
-        WriteTag(output, Flv.TagScript, Metadata());
+        foreach (var (type, body) in HeaderTags())
+        {
+            WriteTag(output, type, body);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>The tags every viewer gets first: onMetaData, then the video and AAC sequence headers.</summary>
+    internal List<(byte Type, byte[] Body)> HeaderTags()
+    {
+        var tags = new List<(byte Type, byte[] Body)> { (Flv.TagScript, Metadata()) };
         Span<byte> header = stackalloc byte[8];
         foreach (var track in _tracks)
         {
             if (track.Kind == MediaKind.Video)
             {
                 int length = WriteVideoHeader(header, track.Codec, Flv.FrameKey, Flv.PacketSequenceStart, 0);
-                WriteTag(output, Flv.TagVideo, [.. header[..length], .. track.CodecPrivate.Span]);
+                tags.Add((Flv.TagVideo, [.. header[..length], .. track.CodecPrivate.Span]));
             }
             else if (track.Codec == CodecId.AAC)
             {
-                WriteTag(output, Flv.TagAudio, [AudioHeaderByte(track), Flv.AacSequenceHeader, .. track.CodecPrivate.Span]);
+                tags.Add((Flv.TagAudio, [AudioHeaderByte(track), Flv.AacSequenceHeader, .. track.CodecPrivate.Span]));
             }
         }
 
-        return output.ToArray();
+        return tags;
     }
 
     private static void WriteTag(MemoryStream output, byte type, ReadOnlySpan<byte> data)

@@ -1,0 +1,28 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Sluice.Server.Ingest.Rtmp;
+
+/// <summary>
+/// The RTMP listener's connections (Kestrel hands each one over with its pipes): publishers that push a feed
+/// and players of a stream. Each connection is one <see cref="RtmpSession"/>.
+/// </summary>
+public sealed class RtmpConnectionHandler : ConnectionHandler
+{
+    private readonly SluiceServer _server;
+    private readonly ILogger _logger;
+
+    public RtmpConnectionHandler(SluiceServer server)
+    {
+        _server = server;
+        _logger = server.Loggers.CreateLogger("Sluice.Rtmp");
+    }
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        var session = new RtmpSession(_server, connection, remote, _logger);
+        await session.RunAsync().ConfigureAwait(false);
+    }
+}
