@@ -262,14 +262,24 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            using var response = await http.GetAsync(url);
-            string text = await response.Content.ReadAsStringAsync();
-            if (response.IsSuccessStatusCode && text.Contains("#EXTINF", StringComparison.Ordinal))
+            string state;
+            try
             {
-                return text;
+                using var response = await http.GetAsync(url);
+                string text = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && text.Contains("#EXTINF", StringComparison.Ordinal))
+                {
+                    return text;
+                }
+
+                state = $"{(int)response.StatusCode} {text}";
+            }
+            catch (HttpRequestException ex)
+            {
+                state = ex.Message; // a server (nginx) still starting
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"{url}: no segment within 30 s ({(int)response.StatusCode} {text})");
+            Assert.True(DateTime.UtcNow < deadline, $"{url}: no segment within 30 s ({state})");
             await Task.Delay(200);
         }
     }
