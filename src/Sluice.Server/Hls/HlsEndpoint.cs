@@ -170,14 +170,13 @@ public sealed class HlsEndpoint
             await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
         }
 
-        var snapshot = segmenter.Snapshot();
-        if (snapshot.Segments.Count == 0 && snapshot.Open is null)
+        if (segmenter.NextSequence == 0)
         {
             await Responses.TextAsync(context, 503, $"Stream {segmenter.Name} has no HLS yet: {segmenter.Unavailable ?? "its first segment is not complete"}.").ConfigureAwait(false);
             return;
         }
 
-        await TextAsync(context, PlaylistType, HlsPlaylist.Media(snapshot, segmenter, Epoch), Short).ConfigureAwait(false);
+        await BytesAsync(context, PlaylistType, segmenter.MediaPlaylist(snapshot => HlsPlaylist.Media(snapshot, segmenter, Epoch)), Short).ConfigureAwait(false);
     }
 
     private async Task ManifestAsync(HttpContext context, HlsSegmenter segmenter, CancellationToken aborted)
@@ -212,7 +211,7 @@ public sealed class HlsEndpoint
         var deadline = DateTime.UtcNow + (limit ?? BlockingLimit(segmenter));
         while (true)
         {
-            var changed = segmenter.Snapshot().Changed;
+            var changed = segmenter.Changed;
             if (find() is { } found)
             {
                 return found;
@@ -340,10 +339,12 @@ public sealed class HlsEndpoint
     private long BandwidthOf(LiveStream stream, HlsSegmenter segmenter) =>
         segmenter.PeakBitRate > 0 ? segmenter.PeakBitRate : stream.BitRateKbps * 1000;
 
-    private static async Task TextAsync(HttpContext context, string type, string text, string cacheControl)
+    private static Task TextAsync(HttpContext context, string type, string text, string cacheControl) =>
+        BytesAsync(context, type, Encoding.UTF8.GetBytes(text), cacheControl);
+
+    private static async Task BytesAsync(HttpContext context, string type, byte[] body, string cacheControl)
     {
         var response = context.Response;
-        byte[] body = Encoding.UTF8.GetBytes(text);
         response.StatusCode = 200;
         response.ContentType = type;
         response.Headers.CacheControl = cacheControl;

@@ -27,6 +27,8 @@ public sealed partial class HlsSegmenter : IFeedListener
     private List<MediaPacket> _segmentPackets = [];
     private readonly ArrayBufferWriter<byte> _tsBytes = new();
     private TaskCompletionSource _changed = NewSignal();
+    private long _version;
+    private volatile RenderedPlaylist _playlistCache = new(-1, []);
 
     private FragmentedMp4Muxer? _cmaf;
     private MpegTsMuxer? _ts;
@@ -82,6 +84,27 @@ public sealed partial class HlsSegmenter : IFeedListener
 
     public long SegmentsMade { get; private set; }
 
+    /// <summary>Completes at the next change (a part, a segment, a session).</summary>
+    public Task Changed { get { lock (_lock) { return _changed.Task; } } }
+
+    /// <summary>
+    /// The media playlist as it is now, rendered once per change and shared by every request until the next (thousands
+    /// of players poll or block on it).
+    /// </summary>
+    public byte[] MediaPlaylist(Func<HlsSnapshot, string> render)
+    {
+        var cached = _playlistCache;
+        var snapshot = Snapshot();
+        if (cached.Version == snapshot.Version)
+        {
+            return cached.Body;
+        }
+
+        byte[] body = System.Text.Encoding.UTF8.GetBytes(render(snapshot));
+        _playlistCache = new RenderedPlaylist(snapshot.Version, body);
+        return body;
+    }
+
     /// <summary>A consistent view of what is listed now.</summary>
     public HlsSnapshot Snapshot()
     {
@@ -100,7 +123,8 @@ public sealed partial class HlsSegmenter : IFeedListener
                 _open is null ? [] : [.. _open.Parts],
                 dropped,
                 Math.Max(1, (int)Math.Round(Math.Max(MaxSegmentDuration, Settings.SegmentDuration), MidpointRounding.AwayFromZero)),
-                _changed.Task);
+                _changed.Task,
+                _version);
         }
     }
 
@@ -367,6 +391,7 @@ public sealed partial class HlsSegmenter : IFeedListener
 
     private void Signal()
     {
+        _version++;
         var previous = _changed;
         _changed = NewSignal();
         previous.TrySetResult();
@@ -429,6 +454,8 @@ public sealed partial class HlsSegmenter : IFeedListener
     private static partial void LogUnavailable(ILogger logger, string stream, string reason);
 }
 
+internal sealed record RenderedPlaylist(long Version, byte[] Body);
+
 /// <summary>What a playlist lists at one moment: complete segments, the segment being made and its parts so far.</summary>
 public sealed record HlsSnapshot(
     IReadOnlyList<HlsSegment> Segments,
@@ -436,4 +463,5 @@ public sealed record HlsSnapshot(
     IReadOnlyList<HlsPart> OpenParts,
     int DiscontinuitySequence,
     int TargetDuration,
-    Task Changed);
+    Task Changed,
+    long Version);

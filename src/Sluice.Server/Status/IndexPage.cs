@@ -17,7 +17,7 @@ public static class IndexPage
           const src = video.dataset.src;
           const label = document.querySelector(`span.latency[data-for="${video.id}"]`);
           if (window.Hls && Hls.isSupported()) {
-            const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10 });
+            const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10, maxLiveSyncPlaybackRate: 1.5 });
             hls.loadSource(src);
             hls.attachMedia(video);
             video.hls = hls;
