@@ -88,7 +88,9 @@ internal sealed partial class EncoderRun : IPacketSink
         var args = new List<string>
         {
             "-hide_banner", "-loglevel", "warning", "-nostats", "-stats_period", "1", "-progress", "pipe:2",
-            "-fflags", "+nobuffer", "-probesize", "32768", "-analyzeduration", "0",
+            // Not -fflags +nobuffer: it drops the packets read while probing, the first keyframe among them, and the
+            // decoder would wait a whole GOP for the next.
+            "-probesize", "32768", "-analyzeduration", "0",
             "-f", "matroska", "-i", "pipe:0",
         };
         int videos = 0, audios = 0;
