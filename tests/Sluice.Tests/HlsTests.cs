@@ -156,7 +156,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
             await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
-            var native = Browser.RunAsync("hls.mjs", server.Url("live/index.m3u8"), "native", 10);
+            var native = Browser.RunAsync("hls.mjs", server.Url("live.ts/index.m3u8"), "native", 10);
             var page = Browser.RunAsync("hls.mjs", server.Url("/"), "page", 24);
 
             // The publisher drops 9 s in and comes back 2 s later.

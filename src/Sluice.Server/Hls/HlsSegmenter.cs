@@ -94,12 +94,12 @@ public sealed partial class HlsSegmenter : IFeedListener
     public byte[] MediaPlaylist(Func<HlsSnapshot, string> render)
     {
         var cached = _playlistCache;
-        var snapshot = Snapshot();
-        if (cached.Version == snapshot.Version)
+        if (cached.Version == Interlocked.Read(ref _version))
         {
-            return cached.Body;
+            return cached.Body; // no snapshot taken: the common case costs a read
         }
 
+        var snapshot = Snapshot();
         byte[] body = System.Text.Encoding.UTF8.GetBytes(render(snapshot));
         _playlistCache = new RenderedPlaylist(snapshot.Version, body);
         return body;
@@ -122,8 +122,9 @@ public sealed partial class HlsSegmenter : IFeedListener
                 _open,
                 _open is null ? [] : [.. _open.Parts],
                 dropped,
-                Math.Max(1, (int)Math.Round(Math.Max(MaxSegmentDuration, Settings.SegmentDuration), MidpointRounding.AwayFromZero)),
-                _changed.Task,
+                // Rounded up, not to nearest as the RFC allows: Chromium's own HLS refuses a playlist with a segment
+                // longer than the target (a 1.02 s segment under TARGETDURATION 1).
+                Math.Max(1, (int)Math.Ceiling(Math.Max(MaxSegmentDuration, Settings.SegmentDuration) - 0.0005)),
                 _version);
         }
     }
@@ -391,7 +392,7 @@ public sealed partial class HlsSegmenter : IFeedListener
 
     private void Signal()
     {
-        _version++;
+        Interlocked.Increment(ref _version);
         var previous = _changed;
         _changed = NewSignal();
         previous.TrySetResult();
@@ -463,5 +464,4 @@ public sealed record HlsSnapshot(
     IReadOnlyList<HlsPart> OpenParts,
     int DiscontinuitySequence,
     int TargetDuration,
-    Task Changed,
     long Version);
