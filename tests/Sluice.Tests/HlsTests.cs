@@ -55,6 +55,21 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_first_playlist_of_a_new_stream_waits_until_it_offers_a_start_three_segments_from_the_end()
+    {
+        await using var server = await TestServer.StartAsync(Config);
+        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        foreach (string path in new[] { "live.ts/media.m3u8", "live/media.m3u8" })
+        {
+            // Asked for as soon as the stream has a segment under way: the answer comes when three are complete.
+            string text = await WaitForPlaylistAsync(http, server.Url(path));
+            int segments = text.Split('\n').Count(line => line.StartsWith("#EXTINF:", StringComparison.Ordinal));
+            Assert.True(segments >= 3, $"{path}: the first playlist served lists {segments} segment(s):\n{text}");
+        }
+    }
+
+    [Fact]
     public async Task A_blocking_reload_returns_when_the_next_part_is_ready_and_not_before()
     {
         await using var server = await TestServer.StartAsync(Config);

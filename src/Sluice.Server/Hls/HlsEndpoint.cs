@@ -25,6 +25,9 @@ public sealed class HlsEndpoint
     /// <summary>How far ahead of the newest segment a blocking request may ask (the draft says 2 segments).</summary>
     private const int MaxSegmentsAhead = 2;
 
+    /// <summary>A live playlist offers a player its start point this many segments from the end (RFC 8216 6.3.3).</summary>
+    private const int StartSegments = 3;
+
     private readonly SluiceServer _server;
 
     public HlsEndpoint(SluiceServer server)
@@ -168,6 +171,21 @@ public sealed class HlsEndpoint
             // Not ready in three target durations (the publisher has gone, or not come back yet): the playlist as it
             // is. Players ask again with the same numbers and wait again, rather than giving up on a 503.
             await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
+        }
+        else
+        {
+            // A stream that has just begun: the first playlist waits until it offers a start point three segments from
+            // the end (RFC 8216 6.3.3). Served with one or two, Chromium's own HLS loads them all while still paused,
+            // then finds nothing newer to resume at and fails (DEMUXER_ERROR_COULD_NOT_PARSE).
+            // A publisher that stops sending meanwhile (no new segment in three target durations): what there is.
+            int wanted = Math.Min(StartSegments, segmenter.Settings.ListSize);
+            for (long made = segmenter.SegmentsMade; made < wanted && segmenter.NextSequence > 0; made = segmenter.SegmentsMade)
+            {
+                if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > made ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false) is null)
+                {
+                    break;
+                }
+            }
         }
 
         if (segmenter.NextSequence == 0)
