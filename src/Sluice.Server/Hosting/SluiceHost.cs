@@ -49,7 +49,13 @@ public static class SluiceHost
             throw new InvalidOperationException(string.Join(Environment.NewLine, encoding.Errors));
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // No appsettings.json to reload: without this the host watches the working directory, and every line a
+        // server log written there appends wakes a file watcher.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         if (options.ConsoleLog)
         {
