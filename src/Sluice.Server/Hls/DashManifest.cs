@@ -8,7 +8,10 @@ namespace Sluice.Server.Hls;
 
 /// <summary>
 /// The MPEG-DASH manifest (ISO 23009-1, live profile) of a stream with CMAF segments: one Period, one adaptation set a
-/// track over the same segment numbers HLS lists, addressed by number with a SegmentTimeline of their real durations.
+/// track over the segments HLS lists, with a SegmentTimeline of their real durations and addressed by time
+/// (<c>$Time$</c>, as most live DASH is). Addressed by <c>$Number$</c> with a <c>startNumber</c>, ffmpeg's dashdec
+/// (5.1) mixes segment numbers with positions in the timeline at each manifest update and jumps back to the oldest
+/// segment listed, playing several segments twice.
 /// </summary>
 public static class DashManifest
 {
@@ -47,7 +50,7 @@ public static class DashManifest
 
             b.Append(">\n");
             b.Append(CultureInfo.InvariantCulture,
-                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{TrackInitUri(epoch, init!.Generation, t)}\" media=\"{epoch}-$Number$.t{t}.m4s\" startNumber=\"{first.Sequence}\">\n");
+                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{TrackInitUri(epoch, init!.Generation, t)}\" media=\"{epoch}-t{t}-$Time$.m4s\">\n");
             b.Append("          <SegmentTimeline>\n");
             foreach (var segment in segments)
             {

@@ -89,6 +89,21 @@ public sealed class HlsEndpoint
             return;
         }
 
+        // DASH media by track and time: <epoch>-t<track>-<time>.m4s
+        if (segmenter.IsCmaf && name.Length > 5 && name[0] == 't' && name.EndsWith(".m4s", StringComparison.Ordinal)
+            && name.AsSpan(1, name.Length - 5) is var address && address.IndexOf('-') is int dash and > 0
+            && int.TryParse(address[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int timeTrack)
+            && long.TryParse(address[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long startTicks))
+        {
+            // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
+            var complete = segmenter.FindSegmentStartingAt(startTicks) is { } found
+                ? await WaitAsync(segmenter, found.Sequence, () => segmenter.FindSegment(found.Sequence) is { IsComplete: true } s ? s : null, aborted).ConfigureAwait(false)
+                : null;
+            var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, timeTrack);
+            await MediaAsync(context, stream, data, complete?.Completed, $"s{complete?.Sequence}.t{timeTrack}", TypeOfTrack(complete?.Init, timeTrack), resource).ConfigureAwait(false);
+            return;
+        }
+
         var parts = name.Split('.');
         if (parts.Length is 2 or 3 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
         {

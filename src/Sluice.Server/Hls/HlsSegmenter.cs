@@ -151,6 +151,15 @@ public sealed partial class HlsSegmenter : IFeedListener
         }
     }
 
+    /// <summary>The segment (complete, or the one being made) that starts at <paramref name="startTicks"/>: DASH asks by time.</summary>
+    public HlsSegment? FindSegmentStartingAt(long startTicks)
+    {
+        lock (_lock)
+        {
+            return _open?.StartTicks == startTicks ? _open : _segments.Find(s => s.StartTicks == startTicks);
+        }
+    }
+
     public HlsPart? FindPart(long sequence, int index)
     {
         lock (_lock)
