@@ -112,7 +112,13 @@ internal static class Program
         }
         catch (IOException ex)
         {
-            Console.Error.WriteLine($"sluice: cannot listen on {bindAddress ?? parsed.Config.HTTPBindAddress}:{port ?? parsed.Config.HTTPPort}: {ex.Message}");
+            // Kestrel names the address it failed on ("Failed to bind to address http://127.0.0.1:1935: ..."): say which listener that is.
+            var config = parsed.Config;
+            bool rtmpFailed = config.RTMPPort is { } failedRtmp && ex.Message.Contains($":{failedRtmp}:", StringComparison.Ordinal);
+            string listener = rtmpFailed
+                ? $"RTMP {bindAddress ?? config.RTMPBindAddress ?? config.HTTPBindAddress}:{config.RTMPPort} (RTMPPort)"
+                : $"HTTP {bindAddress ?? config.HTTPBindAddress}:{port ?? config.HTTPPort}";
+            Console.Error.WriteLine($"sluice: cannot listen on {listener}: {ex.Message}");
             return 1;
         }
 

@@ -42,6 +42,31 @@ public sealed class CommandLineTests
         }
     }
 
+    [Theory]
+    [InlineData("HTTP")]
+    [InlineData("RTMP")]
+    public async Task A_port_already_taken_names_the_listener_that_could_not_bind(string taken)
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        int busy = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        int free = Ports.Free();
+        var (http, rtmp) = taken == "HTTP" ? (busy, free) : (free, busy);
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-busy-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(file, $"HTTPPort {http}\nHTTPBindAddress 127.0.0.1\nRTMPPort {rtmp}\n<Feed a.ffm>\n</Feed>\n<Stream s>\nFeed a.ffm\n</Stream>\n");
+        try
+        {
+            var result = await ProcessRunner.RunAsync("dotnet", [Sluice, "--config", file], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, result.ExitCode);
+            string expected = taken == "HTTP" ? $"sluice: cannot listen on HTTP 127.0.0.1:{busy}: " : $"sluice: cannot listen on RTMP 127.0.0.1:{busy} (RTMPPort): ";
+            Assert.Contains(expected, result.StdErr);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public async Task A_missing_config_file_is_named()
     {
