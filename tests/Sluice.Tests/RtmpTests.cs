@@ -213,6 +213,109 @@ public sealed class RtmpTests
         await server.Log.WaitForAsync("it sent nothing for 10 s", TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>
+    /// Enhanced RTMP, as OBS 30+ sends H.265: a publisher (written here; Debian's ffmpeg 5.1 has no Enhanced RTMP
+    /// output) announces 'hvc1' in connect and sends ExVideoTagHeader messages; HTTP viewers get H.265 that ffmpeg
+    /// decodes. (In FLV and over RTMP it goes out as Enhanced FLV/RTMP, which ffmpeg 5.1 cannot read: that direction
+    /// is checked at the message level in the media tests.)
+    /// </summary>
+    [Fact]
+    public async Task An_Enhanced_RTMP_publisher_of_H265_is_taken_and_viewers_decode_it()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-hevc-{Guid.NewGuid():N}.mkv");
+        var encode = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "12", "-c:v", "libx265", "-x265-params", "keyint=25:bframes=0:log-level=error",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-y", file], TimeSpan.FromSeconds(60));
+        Assert.True(encode.ExitCode == 0, encode.ToString());
+        var source = new PacketList();
+        var demuxer = new Sluice.Media.Formats.Matroska.MatroskaDemuxer();
+        demuxer.Read(new System.Buffers.ReadOnlySequence<byte>(await File.ReadAllBytesAsync(file)), source);
+        File.Delete(file);
+        Assert.Equal([Sluice.Media.CodecId.H265, Sluice.Media.CodecId.AAC], source.Tracks.Select(t => t.Codec));
+
+        await using var server = await TestServer.StartAsync(Config());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", server.RtmpPort!.Value, cts.Token);
+        var net = client.GetStream();
+        await net.WriteAsync((byte[])[3, .. new byte[1536]], cts.Token);
+        byte[] answer = new byte[1 + 2 * 1536];
+        await net.ReadExactlyAsync(answer, cts.Token);
+        await net.WriteAsync(answer.AsMemory(1, 1536), cts.Token); // C2 echoes S1
+        var drain = Task.Run(async () =>
+        {
+            var sink = new byte[65536];
+            try
+            {
+                while (await net.ReadAsync(sink, cts.Token) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // the test is over
+            }
+        });
+
+        const int chunk = Sluice.Media.Formats.Rtmp.Rtmp.OutgoingChunkSize;
+        var commands = new System.Buffers.ArrayBufferWriter<byte>();
+        Sluice.Media.Formats.Rtmp.RtmpChunkWriter.WriteControl(commands, Sluice.Media.Formats.Rtmp.Rtmp.SetChunkSize, chunk, Sluice.Media.Formats.Rtmp.Rtmp.DefaultChunkSize);
+        void Command(uint streamId, byte[] payload) => Sluice.Media.Formats.Rtmp.RtmpChunkWriter.Write(
+            commands, Sluice.Media.Formats.Rtmp.Rtmp.CommandChunkStream, Sluice.Media.Formats.Rtmp.Rtmp.CommandAmf0, streamId, 0, payload, chunk);
+        Command(0, Sluice.Media.Formats.Rtmp.RtmpCommand.Build("connect", 1, new Dictionary<string, object?>
+        {
+            ["app"] = "live", ["type"] = "nonprivate", ["tcUrl"] = server.RtmpUrl("live"), ["fourCcList"] = "hvc1",
+        }));
+        Command(0, Sluice.Media.Formats.Rtmp.RtmpCommand.Build("createStream", 2, null));
+        Command(1, Sluice.Media.Formats.Rtmp.RtmpCommand.Build("publish", 3, null, "livestream", "live"));
+        await net.WriteAsync(commands.WrittenMemory, cts.Token);
+        await server.Log.WaitForAsync("Feed livestream.ffm: publisher 127.0.0.1 connected (RTMP", TimeSpan.FromSeconds(10));
+
+        // The sequence headers, then the packets at their own pace, as a live encoder sends them.
+        var muxer = new Sluice.Media.Formats.Rtmp.RtmpMuxer(source.Tracks);
+        await net.WriteAsync(muxer.Header, cts.Token);
+        var publishing = Task.Run(async () =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long first = source.Packets[0].Dts;
+            foreach (var packet in source.Packets)
+            {
+                var due = TimeSpan.FromSeconds((packet.Dts - first) / 90000.0);
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed, cts.Token);
+                }
+
+                await net.WriteAsync(muxer.Write(packet).Prefix, cts.Token);
+            }
+        });
+
+        await Tools.WaitForStreamAsync(server, "live.ts", Startup);
+        var probe = await Tools.ProbeStreamsAsync(server.Url("live.ts"));
+        Assert.Contains("\"codec_name\": \"hevc\"", probe.StdOut);
+        var result = await Tools.DecodeAsync(server.Url("live.ts"), 60);
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.True(result.ExitCode == 0 && result.StdErr.Trim() == "", result.ToString());
+
+        Assert.False(publishing.IsFaulted, publishing.Exception?.ToString());
+        Assert.Contains(server.Log.Lines, l => l.Contains("Feed livestream.ffm: tracks #0 video hevc 320x240", StringComparison.Ordinal));
+        await cts.CancelAsync();
+        client.Close();
+        await Task.WhenAll(publishing, drain).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>What a demuxer reads from a file: the tracks and every packet.</summary>
+    private sealed class PacketList : Sluice.Media.IPacketSink
+    {
+        public IReadOnlyList<Sluice.Media.TrackInfo> Tracks { get; private set; } = [];
+
+        public List<Sluice.Media.MediaPacket> Packets { get; } = [];
+
+        public void OnTracks(IReadOnlyList<Sluice.Media.TrackInfo> tracks) => Tracks = tracks;
+
+        public void OnPacket(Sluice.Media.MediaPacket packet) => Packets.Add(packet);
+    }
+
     /// <summary>C0, C1 and C2 of a plain handshake.</summary>
     private static byte[] Handshake() => [3, .. new byte[1536], .. new byte[1536]];
 
