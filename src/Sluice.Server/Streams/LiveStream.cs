@@ -94,8 +94,9 @@ public sealed partial class LiveStream : IFeedListener
     public void OnPacket(MediaPacket packet)
     {
         // Only the ingest thread calls this; _lock guards against a concurrent session change only.
+        // A stream served only as segments (Format hls, dash) has no progressive viewers to mux for.
         var output = _output;
-        if (output is null || (uint)packet.Track >= (uint)_trackMap.Length)
+        if (output is null || Format.IsSegmentedOnly || (uint)packet.Track >= (uint)_trackMap.Length)
         {
             return;
         }
