@@ -55,9 +55,9 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_first_playlist_of_a_new_stream_waits_until_it_offers_a_start_three_segments_from_the_end()
+    public async Task The_first_playlist_of_a_new_stream_waits_until_it_offers_a_start_three_segments_from_the_end_and_the_status_page_counts_it()
     {
-        await using var server = await TestServer.StartAsync(Config);
+        await using var server = await TestServer.StartAsync(Config + "<Stream stat.html>\nFormat status\n</Stream>\n");
         using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         foreach (string path in new[] { "live.ts/media.m3u8", "live/media.m3u8" })
@@ -66,7 +66,20 @@ public sealed partial class HlsTests(ITestOutputHelper output)
             string text = await WaitForPlaylistAsync(http, server.Url(path));
             int segments = text.Split('\n').Count(line => line.StartsWith("#EXTINF:", StringComparison.Ordinal));
             Assert.True(segments >= 3, $"{path}: the first playlist served lists {segments} segment(s):\n{text}");
+            string newest = text.Split('\n').Last(line => line.EndsWith(".ts", StringComparison.Ordinal) || (line.EndsWith(".m4s", StringComparison.Ordinal) && !line.StartsWith('#')));
+            byte[] segment = await http.GetByteArrayAsync(server.Url($"{path[..path.IndexOf('/')]}/{newest}"));
+            Assert.NotEmpty(segment);
         }
+
+        using var status = JsonDocument.Parse(await http.GetStringAsync(server.Url("stat.json")));
+        var hls = status.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "live.ts").GetProperty("hls");
+        output.WriteLine(hls.ToString());
+        Assert.Equal("ts", hls.GetProperty("segmentFormat").GetString());
+        Assert.True(hls.GetProperty("segments").GetInt64() >= 3, hls.ToString());
+        Assert.Equal(1, hls.GetProperty("players").GetInt32());
+        Assert.True(hls.GetProperty("playlists").GetInt64() >= 1 && hls.GetProperty("segmentsServed").GetInt64() == 1, hls.ToString());
+        Assert.True(hls.GetProperty("bytesSent").GetInt64() > 1000, hls.ToString());
+        Assert.Contains("<h2>HLS and DASH</h2>", await http.GetStringAsync(server.Url("stat.html")));
     }
 
     [Fact]

@@ -41,6 +41,32 @@ public sealed class HlsEndpoint
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
     {
+        await RouteAsync(context, stream, segmenter, resource, connection).ConfigureAwait(false);
+        var response = context.Response;
+        if (response.StatusCode is 200 or 206)
+        {
+            long bytes = response.ContentLength ?? 0;
+            if (resource is MultivariantName or MediaPlaylistName or ManifestName)
+            {
+                segmenter.Audience.Playlist(connection.Remote, bytes);
+            }
+            else
+            {
+                segmenter.Audience.Media(bytes, IsPart(resource));
+            }
+        }
+    }
+
+    /// <summary>An LL-HLS part: <c>&lt;id&gt;-&lt;n&gt;.&lt;p&gt;.m4s</c>, the only name with a number between two dots.</summary>
+    private static bool IsPart(string resource)
+    {
+        int first = resource.IndexOf('.');
+        int second = first < 0 ? -1 : resource.IndexOf('.', first + 1);
+        return second > first + 1 && char.IsAsciiDigit(resource[first + 1]);
+    }
+
+    private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
+    {
         connection.Name = stream.Name;
         if (!stream.Config.Acl.Allows(connection.Remote))
         {

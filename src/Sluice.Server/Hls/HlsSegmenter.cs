@@ -55,10 +55,14 @@ public sealed partial class HlsSegmenter : IFeedListener
         Settings = config.Hls;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        Audience = new HlsAudience(_time);
         output.Subscribe(this);
     }
 
     public StreamConfig Config { get; }
+
+    /// <summary>Requests and players of this stream's HLS and DASH (the status page).</summary>
+    public HlsAudience Audience { get; }
 
     public HlsSettings Settings { get; }
 
@@ -83,6 +87,12 @@ public sealed partial class HlsSegmenter : IFeedListener
     public double MaxSegmentDuration { get; private set; }
 
     public long SegmentsMade { get; private set; }
+
+    /// <summary>
+    /// EXT-X-TARGETDURATION: the longest segment, rounded up, not to nearest as the RFC allows: Chromium's own HLS
+    /// refuses a playlist with a segment longer than the target (a 1.02 s segment under TARGETDURATION 1).
+    /// </summary>
+    public int TargetDuration => Math.Max(1, (int)Math.Ceiling(Math.Max(MaxSegmentDuration, Settings.SegmentDuration) - 0.0005));
 
     /// <summary>Completes at the next change (a part, a segment, a session).</summary>
     public Task Changed { get { lock (_lock) { return _changed.Task; } } }
@@ -122,9 +132,7 @@ public sealed partial class HlsSegmenter : IFeedListener
                 _open,
                 _open is null ? [] : [.. _open.Parts],
                 dropped,
-                // Rounded up, not to nearest as the RFC allows: Chromium's own HLS refuses a playlist with a segment
-                // longer than the target (a 1.02 s segment under TARGETDURATION 1).
-                Math.Max(1, (int)Math.Ceiling(Math.Max(MaxSegmentDuration, Settings.SegmentDuration) - 0.0005)),
+                TargetDuration,
                 _version);
         }
     }

@@ -81,7 +81,20 @@ public static class StatusPage
             b.Append($"<tr><td><a href=\"/{E(st.Name)}\">{E(st.Name)}</a></td><td class=n>{st.ConnectionsServed}</td><td class=n>{st.Viewers}</td><td class=n>{st.BytesSent}</td><td>{E(st.Format)}</td><td class=n>{st.BitRateKbps}</td><td>{E(string.Join(", ", st.Tracks))}</td><td>{E(st.Feed)}</td><td>{E(st.Mode)}</td></tr>");
         }
 
-        b.Append("</table><h2>Feeds</h2><table><tr><th>Feed</th><th>Publisher</th><th>Format</th><th>kbit/s</th><th>Bytes received</th><th>Tracks</th></tr>");
+        b.Append("</table>");
+        if (s.Streams.Any(st => st.Hls is not null))
+        {
+            b.Append("<h2>HLS and DASH</h2><table><tr><th>Stream</th><th>Segments</th><th>Newest</th><th>Target s</th><th>Players (30 s)</th><th>Playlists</th><th>Segments served</th><th>Parts served</th><th>Bytes</th><th>State</th></tr>");
+            foreach (var st in s.Streams.Where(st => st.Hls is not null))
+            {
+                var h = st.Hls!;
+                b.Append($"<tr><td><a href=\"/{E(st.Name)}/index.m3u8\">{E(st.Name)}</a> ({E(h.SegmentFormat)})</td><td class=n>{h.Segments}</td><td class=n>{h.NewestSegment}</td><td class=n>{h.TargetDuration}</td><td class=n>{h.Players}</td><td class=n>{h.Playlists}</td><td class=n>{h.SegmentsServed}</td><td class=n>{h.PartsServed}</td><td class=n>{h.BytesSent}</td><td>{E(h.Unavailable ?? "serving")}</td></tr>");
+            }
+
+            b.Append("</table>");
+        }
+
+        b.Append("<h2>Feeds</h2><table><tr><th>Feed</th><th>Publisher</th><th>Format</th><th>kbit/s</th><th>Bytes received</th><th>Tracks</th></tr>");
         foreach (var f in s.Feeds)
         {
             string publisher = f.Publisher is null ? "none" : $"{f.Publisher.Address} ({f.Publisher.Via}) since {f.Publisher.Since:u}";

@@ -44,7 +44,8 @@ public sealed record StatusSnapshot(
             s.ConnectionsServed + (server.RtmpStreams.GetValueOrDefault(s.Name)?.ConnectionsServed ?? 0), // RTMP players too
             s.BytesSent + (server.RtmpStreams.GetValueOrDefault(s.Name)?.BytesSent ?? 0),
             Mode(server, s.Name),
-            s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [])).ToList();
+            s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [],
+            server.Segmenters.GetValueOrDefault(s.Name) is { } segmenter ? HlsStatus.Of(segmenter) : null)).ToList();
 
         var encoders = server.Transcoders.Values.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
             .SelectMany(t => t.Encoders).ToList();
@@ -95,7 +96,18 @@ public sealed record FeedStatus(string Name, PublisherStatus? Publisher, long Bi
 
 public sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
 
-public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, string Mode, IReadOnlyList<TrackStatus> Tracks);
+public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, string Mode, IReadOnlyList<TrackStatus> Tracks, HlsStatus? Hls);
+
+/// <summary>A stream's HLS and DASH: its segments, and what players asked of them (players: distinct addresses with a playlist request in the last 30 s).</summary>
+public sealed record HlsStatus(string SegmentFormat, string? Unavailable, long Segments, long NewestSegment, int TargetDuration, int Players, long Playlists, long SegmentsServed, long PartsServed, long BytesSent)
+{
+    public static HlsStatus Of(Hls.HlsSegmenter segmenter)
+    {
+        var audience = segmenter.Audience;
+        return new HlsStatus(segmenter.IsCmaf ? "fmp4" : "ts", segmenter.Unavailable, segmenter.SegmentsMade, segmenter.NextSequence - 1, segmenter.TargetDuration,
+            audience.Players(), audience.Playlists, audience.Segments, audience.Parts, audience.BytesSent);
+    }
+}
 
 public sealed record TrackStatus(int Index, string Kind, string Codec, int Width, int Height, int SampleRate, int Channels)
 {
