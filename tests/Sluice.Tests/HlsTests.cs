@@ -215,6 +215,20 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Dash_js_plays_the_DASH_manifest_in_Chromium()
+    {
+        await using var server = await TestServer.StartAsync(Config);
+        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
+        var run = await Browser.RunAsync("dash.mjs", server.Url("live/manifest.mpd"), 10);
+        double played = Advanced(run, 0, 10);
+        output.WriteLine($"dash.js played {played:0.0} s in 10 s");
+        Assert.True(run.GetProperty("dashErrors").GetArrayLength() == 0, run.ToString());
+        Assert.True(played >= 5, $"dash.js: {run}");
+    }
+
+    [Fact]
     public async Task Behind_the_example_nginx_edge_cache_200_players_cost_sluice_a_handful_of_requests_a_segment()
     {
         string dir = Directory.CreateTempSubdirectory("sluice-edge-").FullName;
