@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Sluice.Server.Delivery;
@@ -29,12 +30,19 @@ public sealed class HlsEndpoint
     private const int StartSegments = 3;
 
     private readonly SluiceServer _server;
+    private readonly string _epochPrefix;
+    private readonly Func<HlsSnapshot, HlsSegmenter, string> _renderMedia;
+
+    /// <summary>ETag and Last-Modified of each body served, made on its first request (bodies never change; kept as long as the body).</summary>
+    private readonly ConditionalWeakTable<byte[], Validators> _validators = new();
 
     public HlsEndpoint(SluiceServer server)
     {
         _server = server;
         // Part of every segment's name: after a restart the same numbers are other bytes, and a cache must not mix them.
         Epoch = Base36(server.Started.ToUnixTimeSeconds());
+        _epochPrefix = Epoch + "-";
+        _renderMedia = (snapshot, segmenter) => HlsPlaylist.Media(snapshot, segmenter, Epoch);
     }
 
     public string Epoch { get; }
@@ -90,70 +98,76 @@ public sealed class HlsEndpoint
                 return;
         }
 
-        if (!resource.StartsWith(Epoch + "-", StringComparison.Ordinal))
+        if (!resource.StartsWith(_epochPrefix, StringComparison.Ordinal))
         {
             await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {resource}: its HLS starts at /{stream.Name}/{MultivariantName} and its DASH at /{stream.Name}/{ManifestName}.").ConfigureAwait(false);
             return;
         }
 
-        string name = resource[(Epoch.Length + 1)..];
-        if (name.StartsWith("init", StringComparison.Ordinal) && name.EndsWith(".mp4", StringComparison.Ordinal)
-            && int.TryParse(name.AsSpan(4, name.Length - 8), NumberStyles.None, CultureInfo.InvariantCulture, out int generation))
+        // Parsed in place: a player asks for a segment or part several times a second.
+        var name = resource.AsSpan(_epochPrefix.Length);
+        if (name.StartsWith("init") && name.EndsWith(".mp4")
+            && int.TryParse(name[4..^4], NumberStyles.None, CultureInfo.InvariantCulture, out int generation))
         {
             var init = segmenter.FindInit(generation);
-            await MediaAsync(context, stream, init?.Data, init?.Created, $"i{generation}", segmenter.Width > 0 ? "video/mp4" : "audio/mp4", resource).ConfigureAwait(false);
+            await MediaAsync(context, stream, init?.Data, init?.Created, new Tag('i', generation), segmenter.Width > 0 ? "video/mp4" : "audio/mp4", resource).ConfigureAwait(false);
             return;
         }
 
-        if (name.StartsWith("dash", StringComparison.Ordinal) && name.EndsWith(".mp4", StringComparison.Ordinal) && name[4..^4].Split('-') is [var g, var t]
-            && int.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out int dashGeneration)
-            && int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int initTrack))
+        if (name.StartsWith("dash") && name.EndsWith(".mp4") && name[4..^4] is var numbers && numbers.IndexOf('-') is int dash and >= 0
+            && int.TryParse(numbers[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int dashGeneration)
+            && int.TryParse(numbers[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int initTrack))
         {
             var init = segmenter.FindInit(dashGeneration);
             var data = init is not null && initTrack < init.TrackData.Count ? init.TrackData[initTrack] : null;
-            await MediaAsync(context, stream, data, init?.Created, $"d{dashGeneration}-{initTrack}", TypeOfTrack(init, initTrack), resource).ConfigureAwait(false);
+            await MediaAsync(context, stream, data, init?.Created, new Tag('d', dashGeneration, initTrack), TypeOfTrack(init, initTrack), resource).ConfigureAwait(false);
             return;
         }
 
         // DASH media by track and time: <epoch>-t<track>-<time>.m4s
-        if (segmenter.IsCmaf && name.Length > 5 && name[0] == 't' && name.EndsWith(".m4s", StringComparison.Ordinal)
-            && name.AsSpan(1, name.Length - 5) is var address && address.IndexOf('-') is int dash and > 0
-            && int.TryParse(address[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int timeTrack)
-            && long.TryParse(address[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long startTicks))
+        if (segmenter.IsCmaf && name.Length > 5 && name[0] == 't' && name.EndsWith(".m4s")
+            && name[1..^4] is var address && address.IndexOf('-') is int hyphen and > 0
+            && int.TryParse(address[..hyphen], NumberStyles.None, CultureInfo.InvariantCulture, out int timeTrack)
+            && long.TryParse(address[(hyphen + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long startTicks))
         {
             // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
             var complete = segmenter.FindSegmentStartingAt(startTicks) is { } found
-                ? await WaitAsync(segmenter, found.Sequence, () => segmenter.FindSegment(found.Sequence) is { IsComplete: true } s ? s : null, aborted).ConfigureAwait(false)
+                ? await CompleteSegmentAsync(segmenter, found.Sequence, aborted).ConfigureAwait(false)
                 : null;
             var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, timeTrack);
-            await MediaAsync(context, stream, data, complete?.Completed, $"s{complete?.Sequence}.t{timeTrack}", TypeOfTrack(complete?.Init, timeTrack), resource).ConfigureAwait(false);
+            await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', complete?.Sequence ?? -1, timeTrack), TypeOfTrack(complete?.Init, timeTrack), resource).ConfigureAwait(false);
             return;
         }
 
-        var parts = name.Split('.');
-        if (parts.Length is 2 or 3 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
+        // <sequence>.<ext> or <sequence>.<middle>.<ext>
+        int dot = name.IndexOf('.');
+        var rest = dot >= 0 ? name[(dot + 1)..] : default;
+        int secondDot = rest.IndexOf('.');
+        var extension = secondDot >= 0 ? rest[(secondDot + 1)..] : rest;
+        if (dot >= 0 && extension.IndexOf('.') < 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
         {
-            string type = parts[^1] == "ts" ? "video/mp2t" : segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
-            if (parts.Length == 2 && parts[1] == (segmenter.IsCmaf ? "m4s" : "ts"))
+            string type = extension.SequenceEqual("ts") ? "video/mp2t" : segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
+            if (secondDot < 0 && extension.SequenceEqual(segmenter.IsCmaf ? "m4s" : "ts"))
             {
-                var segment = await WaitAsync(segmenter, sequence, () => segmenter.FindSegment(sequence) is { IsComplete: true } s ? s : null, aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, segment?.Data, segment?.Completed, $"s{sequence}", type, resource).ConfigureAwait(false);
+                var segment = await CompleteSegmentAsync(segmenter, sequence, aborted).ConfigureAwait(false);
+                await MediaAsync(context, stream, segment?.Data, segment?.Completed, new Tag('s', sequence), type, resource).ConfigureAwait(false);
                 return;
             }
 
-            if (parts.Length == 3 && parts[2] == "m4s" && segmenter.IsCmaf && parts[1].StartsWith('t')
-                && int.TryParse(parts[1].AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int track))
+            var middle = secondDot >= 0 ? rest[..secondDot] : default;
+            if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && middle.StartsWith('t')
+                && int.TryParse(middle[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int track))
             {
-                var complete = await WaitAsync(segmenter, sequence, () => segmenter.FindSegment(sequence) is { IsComplete: true } s ? s : null, aborted).ConfigureAwait(false);
+                var complete = await CompleteSegmentAsync(segmenter, sequence, aborted).ConfigureAwait(false);
                 var data = complete is null ? null : segmenter.FindTrackSegment(sequence, track);
-                await MediaAsync(context, stream, data, complete?.Completed, $"s{sequence}.t{track}", TypeOfTrack(complete?.Init, track), resource).ConfigureAwait(false);
+                await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', sequence, track), TypeOfTrack(complete?.Init, track), resource).ConfigureAwait(false);
                 return;
             }
 
-            if (parts.Length == 3 && parts[2] == "m4s" && segmenter.IsCmaf && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+            if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && int.TryParse(middle, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
             {
-                var part = await WaitAsync(segmenter, sequence, () => segmenter.FindPart(sequence, index), aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, part?.Data, part?.Created, $"p{sequence}.{index}", type, resource).ConfigureAwait(false);
+                var part = await PartAsync(segmenter, sequence, index, aborted).ConfigureAwait(false);
+                await MediaAsync(context, stream, part?.Data, part?.Created, new Tag('p', sequence, index), type, resource).ConfigureAwait(false);
                 return;
             }
         }
@@ -188,45 +202,16 @@ public sealed class HlsEndpoint
 
     private async Task MediaPlaylistAsync(HttpContext context, HlsSegmenter segmenter, CancellationToken aborted)
     {
-        var query = context.Request.Query;
-        if (query.ContainsKey("_HLS_msn"))
+        if (context.Request.QueryString.HasValue && context.Request.Query.ContainsKey("_HLS_msn"))
         {
-            if (!long.TryParse(query["_HLS_msn"], NumberStyles.None, CultureInfo.InvariantCulture, out long msn)
-                || (query.ContainsKey("_HLS_part") && !int.TryParse(query["_HLS_part"], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            if (!await BlockingReloadAsync(context, segmenter, context.Request.Query, aborted).ConfigureAwait(false))
             {
-                await Responses.TextAsync(context, 400, "_HLS_msn and _HLS_part must be whole numbers.").ConfigureAwait(false);
                 return;
             }
-
-            int part = query.ContainsKey("_HLS_part") ? int.Parse(query["_HLS_part"]!, CultureInfo.InvariantCulture) : -1;
-            long newest = segmenter.NextSequence - 1;
-            if (msn > newest + MaxSegmentsAhead || part > 1000)
-            {
-                await Responses.TextAsync(context, 400, $"_HLS_msn={msn} is too far ahead: the newest segment is {newest}, and a request may wait for at most {MaxSegmentsAhead} more.").ConfigureAwait(false);
-                return;
-            }
-
-            // Ready when segment msn is complete, or (with _HLS_part) has that part.
-            bool Ready() => segmenter.FindSegment(msn) is { } s && (s.IsComplete || (part >= 0 && part < s.Parts.Count))
-                || (msn < newest && segmenter.FindSegment(msn) is null && msn < segmenter.NextSequence);
-            // Not ready in three target durations (the publisher has gone, or not come back yet): the playlist as it
-            // is. Players ask again with the same numbers and wait again, rather than giving up on a 503.
-            await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
         }
-        else
+        else if (segmenter.SegmentsMade < Math.Min(StartSegments, segmenter.Settings.ListSize) && segmenter.NextSequence > 0)
         {
-            // A stream that has just begun: the first playlist waits until it offers a start point three segments from
-            // the end (RFC 8216 6.3.3). Served with one or two, Chromium's own HLS loads them all while still paused,
-            // then finds nothing newer to resume at and fails (DEMUXER_ERROR_COULD_NOT_PARSE).
-            // A publisher that stops sending meanwhile (no new segment in three target durations): what there is.
-            int wanted = Math.Min(StartSegments, segmenter.Settings.ListSize);
-            for (long made = segmenter.SegmentsMade; made < wanted && segmenter.NextSequence > 0; made = segmenter.SegmentsMade)
-            {
-                if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > made ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false) is null)
-                {
-                    break;
-                }
-            }
+            await WaitForStartAsync(segmenter, aborted).ConfigureAwait(false);
         }
 
         if (segmenter.NextSequence == 0)
@@ -235,7 +220,55 @@ public sealed class HlsEndpoint
             return;
         }
 
-        await BytesAsync(context, PlaylistType, segmenter.MediaPlaylist(snapshot => HlsPlaylist.Media(snapshot, segmenter, Epoch)), Short).ConfigureAwait(false);
+        await BytesAsync(context, PlaylistType, segmenter.MediaPlaylist(_renderMedia), Short).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>_HLS_msn</c> (and <c>_HLS_part</c>): waits until the playlist has what was asked for; false when the numbers
+    /// were refused (answered with a 400).
+    /// </summary>
+    private static async Task<bool> BlockingReloadAsync(HttpContext context, HlsSegmenter segmenter, IQueryCollection query, CancellationToken aborted)
+    {
+        if (!long.TryParse(query["_HLS_msn"], NumberStyles.None, CultureInfo.InvariantCulture, out long msn)
+            || (query.ContainsKey("_HLS_part") && !int.TryParse(query["_HLS_part"], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        {
+            await Responses.TextAsync(context, 400, "_HLS_msn and _HLS_part must be whole numbers.").ConfigureAwait(false);
+            return false;
+        }
+
+        int part = query.ContainsKey("_HLS_part") ? int.Parse(query["_HLS_part"]!, CultureInfo.InvariantCulture) : -1;
+        long newest = segmenter.NextSequence - 1;
+        if (msn > newest + MaxSegmentsAhead || part > 1000)
+        {
+            await Responses.TextAsync(context, 400, $"_HLS_msn={msn} is too far ahead: the newest segment is {newest}, and a request may wait for at most {MaxSegmentsAhead} more.").ConfigureAwait(false);
+            return false;
+        }
+
+        // Ready when segment msn is complete, or (with _HLS_part) has that part.
+        bool Ready() => segmenter.FindSegment(msn) is { } s && (s.IsComplete || (part >= 0 && part < s.Parts.Count))
+            || (msn < newest && segmenter.FindSegment(msn) is null && msn < segmenter.NextSequence);
+        // Not ready in three target durations (the publisher has gone, or not come back yet): the playlist as it
+        // is. Players ask again with the same numbers and wait again, rather than giving up on a 503.
+        await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// A stream that has just begun: the first playlist waits until it offers a start point three segments from the
+    /// end (RFC 8216 6.3.3). Served with one or two, Chromium's own HLS loads them all while still paused, then finds
+    /// nothing newer to resume at and fails (DEMUXER_ERROR_COULD_NOT_PARSE). A publisher that stops sending meanwhile
+    /// (no new segment in three target durations): what there is.
+    /// </summary>
+    private static async Task WaitForStartAsync(HlsSegmenter segmenter, CancellationToken aborted)
+    {
+        int wanted = Math.Min(StartSegments, segmenter.Settings.ListSize);
+        for (long made = segmenter.SegmentsMade; made < wanted && segmenter.NextSequence > 0; made = segmenter.SegmentsMade)
+        {
+            if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > made ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false) is null)
+            {
+                break;
+            }
+        }
     }
 
     private async Task ManifestAsync(HttpContext context, HlsSegmenter segmenter, CancellationToken aborted)
@@ -259,6 +292,20 @@ public sealed class HlsEndpoint
 
     private static TimeSpan BlockingLimit(HlsSegmenter segmenter) =>
         TimeSpan.FromSeconds(3 * Math.Max(segmenter.Settings.SegmentDuration, segmenter.MaxSegmentDuration));
+
+    /// <summary>A complete segment, or waits for it (without a closure when it is there already).</summary>
+    private static ValueTask<HlsSegment?> CompleteSegmentAsync(HlsSegmenter segmenter, long sequence, CancellationToken aborted) =>
+        segmenter.FindSegment(sequence) is { IsComplete: true } ready ? new(ready) : new(WaitForSegmentAsync(segmenter, sequence, aborted));
+
+    private static Task<HlsSegment?> WaitForSegmentAsync(HlsSegmenter segmenter, long sequence, CancellationToken aborted) =>
+        WaitAsync(segmenter, sequence, () => segmenter.FindSegment(sequence) is { IsComplete: true } s ? s : null, aborted);
+
+    /// <summary>A part, or waits for it (without a closure when it is there already).</summary>
+    private static ValueTask<HlsPart?> PartAsync(HlsSegmenter segmenter, long sequence, int index, CancellationToken aborted) =>
+        segmenter.FindPart(sequence, index) is { } ready ? new(ready) : new(WaitForPartAsync(segmenter, sequence, index, aborted));
+
+    private static Task<HlsPart?> WaitForPartAsync(HlsSegmenter segmenter, long sequence, int index, CancellationToken aborted) =>
+        WaitAsync(segmenter, sequence, () => segmenter.FindPart(sequence, index), aborted);
 
     /// <summary>
     /// Waits for something about to exist: until <paramref name="find"/> gives it, for at most three target durations
@@ -288,7 +335,7 @@ public sealed class HlsEndpoint
         }
     }
 
-    private async Task MediaAsync(HttpContext context, LiveStream stream, byte[]? data, DateTimeOffset? modified, string tag, string type, string resource)
+    private async Task MediaAsync(HttpContext context, LiveStream stream, byte[]? data, DateTimeOffset? modified, Tag tag, string type, string resource)
     {
         if (data is null)
         {
@@ -298,13 +345,20 @@ public sealed class HlsEndpoint
 
         var request = context.Request;
         var response = context.Response;
-        string etag = $"\"{Epoch}-{tag}\"";
+        if (!_validators.TryGetValue(data, out var validators) || validators.Tag != tag)
+        {
+            // (A body also served under another name, as a segment of a single part may be, is given its own each time.)
+            validators = new Validators(tag, $"\"{Epoch}-{tag}\"", modified?.ToString("R", CultureInfo.InvariantCulture));
+            _validators.TryAdd(data, validators);
+        }
+
+        string etag = validators.ETag;
         response.Headers.CacheControl = Immutable;
         response.Headers.ETag = etag;
         response.Headers.AcceptRanges = "bytes";
-        if (modified is { } time)
+        if (validators.LastModified is { } lastModified)
         {
-            response.Headers.LastModified = time.ToString("R", CultureInfo.InvariantCulture);
+            response.Headers.LastModified = lastModified;
         }
 
         if (request.Headers.IfNoneMatch == etag)
@@ -413,6 +467,21 @@ public sealed class HlsEndpoint
             await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
         }
     }
+
+    /// <summary>What an ETag names: an init segment (i), a DASH init segment (d), a segment (s), a segment's track (t), a part (p).</summary>
+    private readonly record struct Tag(char Kind, long Number, int Sub = 0)
+    {
+        public override string ToString() => Kind switch
+        {
+            'i' => string.Create(CultureInfo.InvariantCulture, $"i{Number}"),
+            'd' => string.Create(CultureInfo.InvariantCulture, $"d{Number}-{Sub}"),
+            't' => string.Create(CultureInfo.InvariantCulture, $"s{Number}.t{Sub}"),
+            'p' => string.Create(CultureInfo.InvariantCulture, $"p{Number}.{Sub}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"s{Number}"),
+        };
+    }
+
+    private sealed record Validators(Tag Tag, string ETag, string? LastModified);
 
     private static string Base36(long value)
     {

@@ -101,7 +101,7 @@ public sealed partial class HlsSegmenter : IFeedListener
     /// The media playlist as it is now, rendered once per change and shared by every request until the next (thousands
     /// of players poll or block on it).
     /// </summary>
-    public byte[] MediaPlaylist(Func<HlsSnapshot, string> render)
+    public byte[] MediaPlaylist(Func<HlsSnapshot, HlsSegmenter, string> render)
     {
         var cached = _playlistCache;
         if (cached.Version == Interlocked.Read(ref _version))
@@ -110,7 +110,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         }
 
         var snapshot = Snapshot();
-        byte[] body = System.Text.Encoding.UTF8.GetBytes(render(snapshot));
+        byte[] body = System.Text.Encoding.UTF8.GetBytes(render(snapshot, this));
         _playlistCache = new RenderedPlaylist(snapshot.Version, body);
         return body;
     }

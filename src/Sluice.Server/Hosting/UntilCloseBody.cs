@@ -11,7 +11,8 @@ namespace Sluice.Server.Hosting;
 /// connection adapter looks at the first request head of a connection and, for such a request, declares the
 /// body as running until the connection closes (a Content-Length no body reaches, plus the
 /// <see cref="Header"/> marker that tells the ingest a close is the body's normal end). Every other
-/// connection passes through unchanged.
+/// connection is handed to Kestrel as it came, once its first head has been looked at in place: copying a
+/// player's requests through a second pipe cost a task switch per request.
 /// </summary>
 public static class UntilCloseBody
 {
@@ -20,12 +21,19 @@ public static class UntilCloseBody
     public const string Value = "until-close";
 
     private const int MaxHeadBytes = 16 * 1024;
+    private static readonly TimeSpan PeekLimit = TimeSpan.FromSeconds(30);
     private static readonly byte[] EndOfHead = "\r\n\r\n"u8.ToArray();
     private static readonly byte[] Injected = Encoding.ASCII.GetBytes($"Content-Length: {long.MaxValue}\r\n{Header}: {Value}\r\n");
 
     public static ConnectionDelegate Adapt(ConnectionDelegate next) => async connection =>
     {
         var original = connection.Transport;
+        if (!await FirstHeadNeedsUntilCloseAsync(original.Input).ConfigureAwait(false))
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
         var input = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var pump = PumpAsync(original.Input, input.Writer);
         connection.Transport = new Duplex(input.Reader, original.Output);
@@ -43,6 +51,45 @@ public static class UntilCloseBody
             connection.Transport = original;
         }
     };
+
+    /// <summary>
+    /// Reads until the first request head is complete and leaves it unread, so that Kestrel reads it next. A
+    /// connection whose head does not come within <see cref="PeekLimit"/>, is too long or ends first is not ours
+    /// to judge: Kestrel has it as it is (its own timeouts and limits apply).
+    /// </summary>
+    private static async Task<bool> FirstHeadNeedsUntilCloseAsync(PipeReader input)
+    {
+        using var limit = new CancellationTokenSource(PeekLimit);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            if (reader.TryReadTo(out ReadOnlySequence<byte> head, EndOfHead, advancePastDelimiter: false))
+            {
+                bool needs = NeedsUntilClose(head.IsSingleSegment ? head.FirstSpan : head.ToArray());
+                input.AdvanceTo(buffer.Start);
+                return needs;
+            }
+
+            if (result.IsCanceled || result.IsCompleted || buffer.Length > MaxHeadBytes)
+            {
+                input.AdvanceTo(buffer.Start);
+                return false;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
 
     private static async Task PumpAsync(PipeReader from, PipeWriter to)
     {
