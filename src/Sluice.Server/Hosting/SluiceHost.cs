@@ -90,6 +90,7 @@ public static class SluiceHost
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
 
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
         builder.Services.AddSingleton<RtmpConnectionHandler>();
