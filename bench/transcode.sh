@@ -46,10 +46,10 @@ PY
 }
 HZ=$(getconf CLK_TCK)
 
-run_sluice() {   # prints: cpu_seconds first_keyframe_seconds ; leaves the encoder command in $WORK/command
-    local port; port=$(free_port)
+start_server() {  # one server for every run: the first feed is its first (cold: .NET compiles the paths it takes)
+    PORT=$(free_port)
     cat > "$WORK/bench.conf" <<CONF
-HTTPPort $port
+HTTPPort $PORT
 HTTPBindAddress 127.0.0.1
 MaxBandwidth 100000
 <Feed livestream.ffm>
@@ -69,11 +69,15 @@ AudioBitRate 128
 AudioChannels 2
 </Stream>
 CONF
-    dotnet "$WORK/sluice/sluice.dll" -f "$WORK/bench.conf" > "$WORK/server.log" 2>&1 &
-    local server=$!; PIDS+=("$server")
+    (cd "$WORK" && exec dotnet "$WORK/sluice/sluice.dll" -f "$WORK/bench.conf") > "$WORK/server.log" 2>&1 &
+    SERVER=$!; PIDS+=("$SERVER")
     for _ in $(seq 600); do grep -q "serving on" "$WORK/server.log" && break; sleep 0.1; done
     grep -q "serving on" "$WORK/server.log" || { cat "$WORK/server.log" >&2; echo "transcode.sh: the server did not start" >&2; exit 1; }
     sleep 2
+}
+
+run_sluice() {   # $1: run number; prints: server_cpu encoder_cpu first_keyframe_seconds ; leaves the encoder command in $WORK/command
+    local server=$SERVER port=$PORT
     local self0 children0; read -r self0 children0 < <(cpu_ticks "$server")
     # A viewer waits on the stream; the feeder starts; the viewer notes when the first Cluster (a keyframe) arrives.
     python3 - "$port" "$WORK/in.mkv" > "$WORK/ttfk" <<'PY' &
@@ -97,11 +101,10 @@ PY
     local viewer=$!; PIDS+=("$viewer")
     wait "$viewer" || true
     # the feeder ends with its file; the encoder stops with the feed and is reaped by the server
-    for _ in $(seq $((SECONDS_PER_RUN * 10 + 150))); do grep -q "finished after" "$WORK/server.log" && break; sleep 0.1; done
+    for _ in $(seq $((SECONDS_PER_RUN * 10 + 150))); do [[ $(grep -c "finished after" "$WORK/server.log") -ge $1 ]] && break; sleep 0.1; done
     sleep 3
     local self1 children1; read -r self1 children1 < <(cpu_ticks "$server")
     grep -o "encoder started .*: ffmpeg .*" "$WORK/server.log" | head -1 | sed 's/^.*: ffmpeg /ffmpeg /' > "$WORK/command"
-    kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
     echo "$(python3 -c "print(round(($self1 - $self0) / $HZ, 2), round(($children1 - $children0) / $HZ, 2))") $(cat "$WORK/ttfk")"
 }
 
@@ -114,15 +117,19 @@ run_by_hand() {  # the encoder's command, reading the same file at the same pace
 
 [[ -x /usr/bin/time ]] || { [[ $EUID == 0 ]] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >&2; }
 rows=()
+start_server
 for run in $(seq "$RUNS"); do
+    state=warm; [[ $run == 1 ]] && state=cold
     log "run $run: Sluice (server + its encoder)"
-    read -r server_cpu encoder_cpu ttfk < <(run_sluice)
+    read -r server_cpu encoder_cpu ttfk < <(run_sluice "$run")
     sluice_cpu=$(python3 -c "print(round($server_cpu + $encoder_cpu, 2))")
     log "run $run: the same ffmpeg command by hand"
     hand_cpu=$(run_by_hand)
     overhead=$(python3 -c "print(f'{($sluice_cpu - $hand_cpu) / $hand_cpu * 100:+.1f} %')")
-    log "run $run: Sluice ${sluice_cpu} s CPU (server ${server_cpu}, encoder ${encoder_cpu}), by hand ${hand_cpu} s, overhead ${overhead}; first keyframe after ${ttfk} s"
-    rows+=("| $run | $SECONDS_PER_RUN | $server_cpu | $encoder_cpu | $sluice_cpu | $hand_cpu | $overhead | $ttfk |")
+    log "run $run ($state): Sluice ${sluice_cpu} s CPU (server ${server_cpu}, encoder ${encoder_cpu}), by hand ${hand_cpu} s, overhead ${overhead}; first keyframe after ${ttfk} s"
+    # Warm: the stream's ring still holds the last run's final GOP, which a viewer gets at once.
+    [[ $state == warm ]] && ttfk="— (warm)"
+    rows+=("| $run ($state) | $SECONDS_PER_RUN | $server_cpu | $encoder_cpu | $sluice_cpu | $hand_cpu | $overhead | $ttfk |")
 done
 
 {
@@ -130,6 +137,8 @@ done
     echo
     echo "Seed stream (libvpx 320x240 30 fps 512k, preset medium → deadline good, cpu-used 2; libvorbis 128k stereo"
     echo "22050 Hz) from 1280x720 25 fps H.264 + AAC, fed in real time (-re). CPU in seconds over the whole feed."
+    echo "One server for all runs: run 1 is its first feed (cold: .NET compiles the code paths it takes), the others warm."
+    echo "The time to the first keyframe is measured cold only: when warm, the stream's ring still holds the last run's final GOP."
     echo
     echo "| run | feed s | Sluice server CPU s | its encoder CPU s | Sluice total | same ffmpeg by hand CPU s | overhead | publisher start → first keyframe at a viewer, s |"
     echo "|---|---|---|---|---|---|---|---|"
