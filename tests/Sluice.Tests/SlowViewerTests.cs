@@ -12,8 +12,8 @@ public sealed class SlowViewerTests
     public async Task A_viewer_that_stops_reading_is_disconnected_and_the_others_go_on()
     {
         await using var server = await TestServer.StartAsync(Configs.Open(extraGlobal: "SlowViewerTimeout 2"));
-        // A fat feed fills the stalled viewer's buffers quickly.
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), [.. Feeder.WebmVp8Vorbis.Select(a => a == "512k" ? "4M" : a)], size: "640x480");
+        // A fat feed (a cellular automaton: noise that VP8 cannot squeeze) fills the stalled viewer's buffers quickly.
+        using var feeder = Feeder.Start(server.Url("livestream.ffm"), [.. Feeder.WebmVp8Vorbis.Select(a => a == "512k" ? "4M" : a)], size: "640x480", pattern: "cellauto");
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
 
         // A viewer with a tiny receive window that reads the response headers and then nothing more.
