@@ -45,6 +45,30 @@ public sealed partial class ProgressiveViewer
 
     public long Skips { get; private set; }
 
+    /// <summary>The kernel send buffer of a progressive viewer's socket (Linux doubles it: 512 KiB).</summary>
+    public const int ViewerSendBuffer = 256 * 1024;
+
+    /// <summary>
+    /// Caps the kernel's send buffer of a viewer's connection (HTTP or RTMP), as nginx's <c>sndbuf</c> does. Left to
+    /// autotuning it grows to <c>tcp_wmem</c>'s maximum (4 MiB here): a viewer that stops reading would pin that much
+    /// kernel memory, and be noticed as stalled only once it was full (tens of seconds at a few Mbit/s). 512 KiB is
+    /// still seconds of a live stream, and more than the bandwidth-delay product of a 20 Mbit/s viewer 100 ms away.
+    /// </summary>
+    public static void LimitSendBuffer(Microsoft.AspNetCore.Http.Features.IFeatureCollection features)
+    {
+        if (features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            try
+            {
+                socket.SendBufferSize = ViewerSendBuffer;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // a connection already gone: its viewer loop ends at the first write
+            }
+        }
+    }
+
     /// <summary>Runs until the viewer leaves, is dropped as too slow, or the stream's output ends.</summary>
     public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
     {

@@ -54,34 +54,10 @@ public sealed partial class ViewerEndpoint
         stream.CountConnection();
         using var watching = _server.Watch(stream.Name);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        LimitKernelBuffer(context);
+        ProgressiveViewer.LimitSendBuffer(context.Features);
         var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>The kernel send buffer of a progressive viewer's socket (Linux doubles it: 512 KiB).</summary>
-    public const int ViewerSendBuffer = 256 * 1024;
-
-    /// <summary>
-    /// Caps the kernel's send buffer of a progressive viewer's connection, as nginx's <c>sndbuf</c> does. Left to
-    /// autotuning it grows to <c>tcp_wmem</c>'s maximum (4 MiB here): a viewer that stops reading would pin that much
-    /// kernel memory, and be noticed as stalled only once it was full (tens of seconds at a few Mbit/s). 512 KiB is
-    /// still seconds of a live stream, and more than the bandwidth-delay product of a 20 Mbit/s viewer 100 ms away.
-    /// </summary>
-    private static void LimitKernelBuffer(HttpContext context)
-    {
-        if (context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket)
-        {
-            try
-            {
-                socket.SendBufferSize = ViewerSendBuffer;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                // a connection already gone: its viewer loop ends at the first write
-            }
-        }
     }
 
     /// <summary>How long a snapshot request waits for the stream's first picture.</summary>

@@ -17,6 +17,7 @@ public sealed class HlsAudience
 
     private readonly ConcurrentDictionary<IPAddress, long> _lastPlaylist = new();
     private readonly TimeProvider _time;
+    private int _addresses; // _lastPlaylist.Count, kept apart: that property takes every lock of the dictionary
     private long _playlists;
     private long _segments;
     private long _parts;
@@ -37,9 +38,19 @@ public sealed class HlsAudience
     {
         Interlocked.Increment(ref _playlists);
         Interlocked.Add(ref _bytes, bytes);
-        if (remote is not null && (_lastPlaylist.Count < MaxAddresses || _lastPlaylist.ContainsKey(remote)))
+        if (remote is null)
         {
-            _lastPlaylist[remote] = _time.GetTimestamp();
+            return;
+        }
+
+        long now = _time.GetTimestamp();
+        if (_lastPlaylist.ContainsKey(remote))
+        {
+            _lastPlaylist[remote] = now;
+        }
+        else if (Volatile.Read(ref _addresses) < MaxAddresses && _lastPlaylist.TryAdd(remote, now))
+        {
+            Interlocked.Increment(ref _addresses);
         }
     }
 
@@ -60,9 +71,9 @@ public sealed class HlsAudience
             {
                 count++;
             }
-            else
+            else if (_lastPlaylist.TryRemove(KeyValuePair.Create(address, seen)))
             {
-                _lastPlaylist.TryRemove(KeyValuePair.Create(address, seen));
+                Interlocked.Decrement(ref _addresses);
             }
         }
 

@@ -155,15 +155,6 @@ public sealed class HlsEndpoint
             }
 
             var middle = secondDot >= 0 ? rest[..secondDot] : default;
-            if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && middle.StartsWith('t')
-                && int.TryParse(middle[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int track))
-            {
-                var complete = await CompleteSegmentAsync(segmenter, sequence, aborted).ConfigureAwait(false);
-                var data = complete is null ? null : segmenter.FindTrackSegment(sequence, track);
-                await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', sequence, track), TypeOfTrack(complete?.Init, track), resource).ConfigureAwait(false);
-                return;
-            }
-
             if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && int.TryParse(middle, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
             {
                 var part = await PartAsync(segmenter, sequence, index, aborted).ConfigureAwait(false);

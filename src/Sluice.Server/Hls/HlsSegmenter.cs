@@ -6,6 +6,7 @@ using Sluice.Media.Formats.Mp4;
 using Sluice.Media.Formats.MpegTs;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Hls;
 
@@ -420,52 +421,12 @@ public sealed partial class HlsSegmenter : IFeedListener
     private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)
     {
         var container = IsCmaf ? OutputFormat.Mp4 : OutputFormat.MpegTs;
-        var selected = new List<TrackInfo>();
-        _trackMap = new int[tracks.Count];
-        _timingTrack = -1;
-        _hasVideo = false;
-        bool haveAudio = false;
-        int audioTrack = -1;
-        foreach (var track in tracks)
-        {
-            _trackMap[track.Index] = -1;
-            bool wanted = track.Kind switch
-            {
-                MediaKind.Video => !Config.NoVideo && !_hasVideo,
-                MediaKind.Audio => !Config.NoAudio && !haveAudio,
-                _ => false,
-            };
-            if (!wanted)
-            {
-                continue;
-            }
-
-            if (!container.CanCarry(track.Codec) || (IsCmaf && FragmentedMp4Muxer.Refusal(track) is not null))
-            {
-                // A stream without its picture (or sound) is not the stream: no HLS rather than half of it.
-                return [];
-            }
-
-            _trackMap[track.Index] = selected.Count;
-            selected.Add(track with { Index = selected.Count });
-            if (track.Kind == MediaKind.Video)
-            {
-                _hasVideo = true;
-                _timingTrack = track.Index;
-            }
-            else
-            {
-                haveAudio = true;
-                audioTrack = track.Index;
-            }
-        }
-
-        if (_timingTrack < 0)
-        {
-            _timingTrack = audioTrack;
-        }
-
-        return selected;
+        var selection = TrackSelection.Of(tracks, Config, track => container.CanCarry(track.Codec) && (!IsCmaf || FragmentedMp4Muxer.Refusal(track) is null));
+        _trackMap = selection.Map;
+        _hasVideo = selection.VideoTrack >= 0;
+        _timingTrack = _hasVideo ? selection.VideoTrack : selection.AudioTrack;
+        // A stream without its picture (or sound) is not the stream: no HLS rather than half of it.
+        return selection.Refused.Count > 0 ? [] : selection.Selected;
     }
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Stream {Stream}: no HLS or DASH: {Reason}")]

@@ -139,44 +139,15 @@ public sealed partial class LiveStream : IFeedListener
 
     private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)
     {
-        var selected = new List<TrackInfo>();
-        _trackMap = new int[tracks.Count];
-        _videoTrack = -1;
-        bool haveVideo = false, haveAudio = false;
-        foreach (var track in tracks)
+        var selection = TrackSelection.Of(tracks, Config, track => Format.CanCarry(track.Codec));
+        foreach (var track in selection.Refused)
         {
-            _trackMap[track.Index] = -1;
-            bool wanted = track.Kind switch
-            {
-                MediaKind.Video => !Config.NoVideo && !haveVideo,
-                MediaKind.Audio => !Config.NoAudio && !haveAudio,
-                _ => false,
-            };
-            if (!wanted)
-            {
-                continue;
-            }
-
-            if (!Format.CanCarry(track.Codec))
-            {
-                LogCannotCarry(_logger, Name, track.ToString(), Format.Name, string.Join(", ", Format.Codecs.Select(CodecIds.FfmpegName)));
-                continue;
-            }
-
-            _trackMap[track.Index] = selected.Count;
-            selected.Add(track with { Index = selected.Count });
-            if (track.Kind == MediaKind.Video)
-            {
-                haveVideo = true;
-                _videoTrack = track.Index;
-            }
-            else
-            {
-                haveAudio = true;
-            }
+            LogCannotCarry(_logger, Name, track.ToString(), Format.Name, string.Join(", ", Format.Codecs.Select(CodecIds.FfmpegName)));
         }
 
-        return selected;
+        _trackMap = selection.Map;
+        _videoTrack = selection.VideoTrack;
+        return selection.Selected;
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning,

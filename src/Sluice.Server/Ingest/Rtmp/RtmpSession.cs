@@ -318,6 +318,7 @@ public sealed partial class RtmpSession
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_context.ConnectionClosed);
         using var watching = _server.Watch(stream.Name);
+        ProgressiveViewer.LimitSendBuffer(_context.Features);
         var viewer = new ProgressiveViewer(stream, _connection!, _server.ViewerPolicy, _logger, _server.Time);
         var sending = viewer.RunAsync(_output, stop.Token);
         var reading = DrainAsync(stop.Token);
