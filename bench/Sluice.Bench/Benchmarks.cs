@@ -29,13 +29,14 @@ public class DemuxBenchmarks
     public long Demux()
     {
         var sink = new CountingSink();
+        using var demuxer = _case.Create();
         if (Feed == "whole")
         {
-            Workloads.Feed(_case.Create(), _input.Whole, 0, sink);
+            Workloads.Feed(demuxer, _input.Whole, 0, sink);
         }
         else
         {
-            Workloads.Feed(_case.Create(), _input.Segmented, Workloads.SegmentSize, sink);
+            Workloads.Feed(demuxer, _input.Segmented, Workloads.SegmentSize, sink);
         }
 
         return sink.Packets;
@@ -67,7 +68,9 @@ public class MuxBenchmarks
         long bytes = muxer.Header.Length;
         foreach (var packet in _input.Packets)
         {
-            bytes += muxer.Write(packet).Length;
+            var chunk = muxer.Write(packet);
+            bytes += chunk.Length;
+            chunk.Release();
         }
 
         return bytes;
@@ -96,7 +99,8 @@ public class RemuxBenchmarks
     public long Remux()
     {
         var sink = new MuxingSink(_case.Create);
-        Workloads.Feed(new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), _input.Segmented, Workloads.SegmentSize, sink);
+        using var demuxer = new Sluice.Media.Formats.MpegTs.MpegTsDemuxer();
+        Workloads.Feed(demuxer, _input.Segmented, Workloads.SegmentSize, sink);
         return sink.Bytes;
     }
 }

@@ -99,7 +99,9 @@ public static class Workloads
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < count; i++)
                 {
-                    payload += muxer.Write(packets[i]).Payload.Length;
+                    var chunk = muxer.Write(packets[i]);
+                    payload += chunk.Payload.Length;
+                    chunk.Release();
                 }
 
                 return (GC.GetAllocatedBytesForCurrentThread() - before, count, payload);
@@ -230,7 +232,7 @@ public sealed class Segments : ReadOnlySequenceSegment<byte>
     }
 }
 
-/// <summary>Counts packets and payload bytes; keeps nothing.</summary>
+/// <summary>Counts packets and payload bytes; keeps nothing (each packet's payload goes back to the pool).</summary>
 public sealed class CountingSink : IPacketSink
 {
     public long Packets { get; private set; }
@@ -245,6 +247,7 @@ public sealed class CountingSink : IPacketSink
     {
         Packets++;
         PayloadBytes += packet.Payload.Length;
+        packet.Release();
     }
 }
 
@@ -260,7 +263,10 @@ public sealed class CollectingSink : IPacketSink
     public void OnPacket(MediaPacket packet) => Packets.Add(packet);
 }
 
-/// <summary>Writes every packet through a muxer made when the tracks are known, and counts the bytes it produces.</summary>
+/// <summary>
+/// Writes every packet through a muxer made when the tracks are known, and counts the bytes it produces; the chunk
+/// and the packet are released once counted, as a consumer that is done with them does.
+/// </summary>
 public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : IPacketSink
 {
     private IMuxer? _muxer;
@@ -277,7 +283,10 @@ public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : 
 
     public void OnPacket(MediaPacket packet)
     {
-        Bytes += _muxer!.Write(packet).Length;
+        var chunk = _muxer!.Write(packet);
+        Bytes += chunk.Length;
+        chunk.Release();
+        packet.Release();
         Packets++;
     }
 }

@@ -6,8 +6,10 @@ namespace Sluice.Media;
 /// Turns a container byte stream into tracks and packets, incrementally: it is handed whatever bytes have
 /// arrived, parses every complete element, and says how far it got. "Need more bytes" is a normal result.
 /// Structural damage throws <see cref="MediaFormatException"/> with the byte offset.
+/// Payloads are copied into pooled blocks (see <see cref="MediaPacket.Owner"/>); disposing lets go of the block
+/// the demuxer is filling.
 /// </summary>
-public interface IDemuxer
+public interface IDemuxer : IDisposable
 {
     /// <summary>Short name for logs ("Matroska", "MPEG-TS", ...).</summary>
     string FormatName { get; }

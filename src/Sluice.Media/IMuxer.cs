@@ -1,13 +1,28 @@
+using Sluice.Media.Buffers;
+
 namespace Sluice.Media;
 
 /// <summary>
 /// A piece of container output, produced once per stream and written unchanged to every viewer:
 /// <see cref="Prefix"/> (framing the muxer wrote) followed by <see cref="Payload"/> (a packet payload,
-/// shared with the feed, never copied).
+/// shared with the feed, never copied). A chunk from <see cref="IMuxer.Write"/> holds one reference to each
+/// pooled block it points into (<see cref="PrefixOwner"/>, <see cref="PayloadOwner"/>): its receiver releases
+/// them with <see cref="Release"/> when done, or keeps them and leaves the blocks to the garbage collector.
 /// </summary>
 public readonly record struct MuxedChunk(ReadOnlyMemory<byte> Prefix, ReadOnlyMemory<byte> Payload, bool IsJoinPoint)
 {
     public int Length => Prefix.Length + Payload.Length;
+
+    public PooledBlock? PrefixOwner { get; init; }
+
+    public PooledBlock? PayloadOwner { get; init; }
+
+    /// <summary>Gives up the chunk's references to its blocks.</summary>
+    public void Release()
+    {
+        PrefixOwner?.Release();
+        PayloadOwner?.Release();
+    }
 }
 
 /// <summary>
@@ -15,7 +30,7 @@ public readonly record struct MuxedChunk(ReadOnlyMemory<byte> Prefix, ReadOnlyMe
 /// first for each viewer, then the chunks from a join point on (a point where a decoder can start:
 /// for video, a keyframe at the start of a container unit such as a Matroska Cluster).
 /// </summary>
-public interface IMuxer
+public interface IMuxer : IDisposable
 {
     string ContentType { get; }
 

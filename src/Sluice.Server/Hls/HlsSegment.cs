@@ -80,7 +80,7 @@ public sealed class HlsSegment
 
         if (!_trackData.TryGetValue(track, out var data))
         {
-            var packets = Packets.Where(p => p.Track == track).Select(p => new MediaPacket(0, p.Dts, p.Pts, p.IsKeyframe, p.Payload, p.Duration)).ToList();
+            var packets = Packets.Where(p => p.Track == track).Select(p => p.AsTrack(0)).ToList();
             if (packets.Count == 0)
             {
                 return null;

@@ -217,7 +217,9 @@ public sealed partial class HlsSegmenter : IFeedListener
             }
 
             var selected = SelectTracks(tracks);
+            _cmaf?.Dispose();
             _cmaf = null;
+            _ts?.Dispose();
             _ts = null;
             _init = null;
             if (selected.Count == 0)
@@ -258,7 +260,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         lock (_lock)
         {
             int track = _trackMap[packet.Track];
-            var mapped = track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration);
+            var mapped = packet.AsTrack(track);
             bool timing = packet.Track == _timingTrack;
             bool cut = timing && (packet.IsKeyframe || !_hasVideo);
             if (_waitingForKeyframe)
@@ -302,6 +304,7 @@ public sealed partial class HlsSegmenter : IFeedListener
                 var chunk = _ts!.Write(mapped);
                 _tsBytes.Write(chunk.Prefix.Span);
                 _tsBytes.Write(chunk.Payload.Span);
+                chunk.Release(); // copied: its slab block can be lent again
             }
         }
     }

@@ -181,6 +181,10 @@ public sealed partial class HttpIngest
         {
             return (false, $"the connection broke off after {offset} bytes ({ex.Message})");
         }
+        finally
+        {
+            demuxer?.Dispose();
+        }
     }
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Feed {Feed}: refused publisher {Remote}: {Reason}")]

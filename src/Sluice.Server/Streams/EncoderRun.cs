@@ -138,7 +138,7 @@ internal sealed partial class EncoderRun : IPacketSink
             _dropping = false;
         }
 
-        var mapped = track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration);
+        var mapped = packet.AsTrack(track);
         if (!_input.Writer.TryWrite(mapped))
         {
             // ffmpeg does not keep up: skip to the next keyframe rather than block the feed.
@@ -223,8 +223,15 @@ internal sealed partial class EncoderRun : IPacketSink
                 while (reader.TryRead(out var packet))
                 {
                     var chunk = _inputMuxer.Write(packet);
-                    await stdin.WriteAsync(chunk.Prefix).ConfigureAwait(false);
-                    await stdin.WriteAsync(chunk.Payload).ConfigureAwait(false);
+                    try
+                    {
+                        await stdin.WriteAsync(chunk.Prefix).ConfigureAwait(false);
+                        await stdin.WriteAsync(chunk.Payload).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        chunk.Release(); // written (or ffmpeg has gone): the chunk is used nowhere else
+                    }
                 }
 
                 await stdin.FlushAsync().ConfigureAwait(false);
@@ -250,7 +257,7 @@ internal sealed partial class EncoderRun : IPacketSink
     private async Task ReadAsync(Stream stdout)
     {
         var pipe = PipeReader.Create(stdout);
-        var demuxer = new MatroskaDemuxer();
+        using var demuxer = new MatroskaDemuxer();
         try
         {
             while (true)
@@ -378,7 +385,7 @@ internal sealed partial class EncoderRun : IPacketSink
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);
-            publisher.OnPacket(track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration));
+            publisher.OnPacket(packet.AsTrack(track));
         }
     }
 

@@ -118,7 +118,7 @@ public sealed partial class LiveStream : IFeedListener
             _waitingForKeyframe = false;
         }
 
-        var mapped = track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration);
+        var mapped = packet.AsTrack(track);
         var chunk = output.Muxer.Write(mapped);
         bool wake = !_holdAudioForVideo || _videoTrack < 0 || packet.Track == _videoTrack || _lastWake == long.MinValue || packet.Dts - _lastWake >= MaxHoldTicks;
         if (wake)

@@ -146,7 +146,7 @@ public sealed partial class Rendition
             _passThrough.OnTracks(_tracks);
         }
 
-        _passThrough.OnPacket(track == packet.Track ? packet : new MediaPacket(track, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload, packet.Duration));
+        _passThrough.OnPacket(packet.AsTrack(track));
     }
 
     internal void StartEncoded(RenditionPlan plan)

@@ -1,3 +1,4 @@
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs.Aac;
 
 namespace Sluice.Media.Formats.Adts;
@@ -11,11 +12,12 @@ public sealed class AdtsMuxer : IMuxer
     private readonly int _objectType;
     private readonly int _rateIndex;
     private readonly int _channels;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
     /// <summary>Takes exactly one track, AAC with an AudioSpecificConfig ADTS can describe.</summary>
-    public AdtsMuxer(IReadOnlyList<TrackInfo> tracks)
+    public AdtsMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count != 1 || tracks[0].Codec != CodecId.AAC || tracks[0].Index != 0)
         {
@@ -40,7 +42,6 @@ public sealed class AdtsMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if (packet.Track != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has 1 track");
@@ -53,6 +54,9 @@ public sealed class AdtsMuxer : IMuxer
 
         var header = _slab.Reserve(AdtsHeader.Size);
         AdtsHeader.Write(header, _objectType, _rateIndex, _channels, packet.Payload.Length);
-        return new MuxedChunk(_slab.Commit(AdtsHeader.Size), packet.Payload, IsJoinPoint: true);
+        return new MuxedChunk(_slab.Commit(AdtsHeader.Size, out var prefixOwner), packet.Payload, IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
@@ -163,7 +164,8 @@ public sealed partial class FlvDemuxer
 
         long dts = ms * MediaTime.TicksPerMillisecond;
         long pts = (ms + composition) * MediaTime.TicksPerMillisecond;
-        Deliver(new MediaPacket(_videoIndex, dts, pts, frameType == Flv.FrameKey, data.ToArray()), video: true, sink);
+        var payload = CopyPayload(data, out var owner);
+        Deliver(new MediaPacket(_videoIndex, dts, pts, frameType == Flv.FrameKey, payload, 0, owner), video: true, sink);
     }
 
     private void VideoSequenceStart(CodecId codec, string name, ReadOnlySequence<byte> data)
@@ -323,7 +325,8 @@ public sealed partial class FlvDemuxer
         }
 
         long time = ms * MediaTime.TicksPerMillisecond;
-        Deliver(new MediaPacket(_audioIndex, time, time, true, data.ToArray()), video: false, sink);
+        var payload = CopyPayload(data, out var owner);
+        Deliver(new MediaPacket(_audioIndex, time, time, true, payload, 0, owner), video: false, sink);
     }
 
     private void AacSequenceHeader(byte[] config, int flagChannels)
@@ -382,6 +385,14 @@ public sealed partial class FlvDemuxer
             && (!_expectAudio || _audio.Described);
     }
 
+    /// <summary>A copy of a tag's media data in the demuxer's pooled blocks.</summary>
+    private ReadOnlyMemory<byte> CopyPayload(ReadOnlySequence<byte> data, out PooledBlock owner)
+    {
+        int length = (int)data.Length;
+        data.CopyTo(_payloads.Reserve(length));
+        return _payloads.Commit(length, out owner);
+    }
+
     private void Deliver(MediaPacket packet, bool video, IPacketSink sink)
     {
         if (Tracks is not null)
@@ -390,7 +401,7 @@ public sealed partial class FlvDemuxer
             return;
         }
 
-        _pending.Add(new MediaPacket(video ? 0 : 1, packet.Dts, packet.Pts, packet.IsKeyframe, packet.Payload));
+        _pending.Add(packet.AsTrack(video ? 0 : 1));
         _pendingBytes += packet.Payload.Length;
         if (_readyToAnnounce
             || _pending.Count > MaxPendingPackets
@@ -442,8 +453,7 @@ public sealed partial class FlvDemuxer
         sink.OnTracks(tracks);
         foreach (var held in _pending)
         {
-            int index = held.Track == 0 ? _videoIndex : _audioIndex;
-            sink.OnPacket(new MediaPacket(index, held.Dts, held.Pts, held.IsKeyframe, held.Payload));
+            sink.OnPacket(held.AsTrack(held.Track == 0 ? _videoIndex : _audioIndex));
         }
 
         _pending.Clear();

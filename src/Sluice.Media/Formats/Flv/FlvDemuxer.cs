@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Media.Formats.Flv;
 
@@ -43,6 +44,7 @@ public sealed partial class FlvDemuxer : IDemuxer
 
     private const int MaxDataOffset = 1 << 16;
 
+    private readonly ChunkSlab _payloads;
     private readonly List<MediaPacket> _pending = [];
     private long _pendingBytes;
 
@@ -71,6 +73,9 @@ public sealed partial class FlvDemuxer : IDemuxer
         PreviousTagSize,
         Tag,
     }
+
+    /// <param name="pool">Where the payloads' blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
+    public FlvDemuxer(BlockPool? pool = null) => _payloads = new ChunkSlab(pool: pool);
 
     public string FormatName => Flv.FormatName;
 
@@ -319,4 +324,6 @@ public sealed partial class FlvDemuxer : IDemuxer
 
     [DoesNotReturn]
     private static void Throw(long offset, string message) => throw new MediaFormatException(Flv.FormatName, offset, message);
+
+    public void Dispose() => _payloads.Dispose();
 }

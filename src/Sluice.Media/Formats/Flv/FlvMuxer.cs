@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs.Aac;
 
 namespace Sluice.Media.Formats.Flv;
@@ -32,10 +33,11 @@ public sealed class FlvMuxer : IMuxer
     private readonly byte[] _audioHeaderByte;
     private readonly bool _hasVideo;
     private readonly byte[] _header;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
-    public FlvMuxer(IReadOnlyList<TrackInfo> tracks)
+    public FlvMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count == 0)
         {
@@ -86,7 +88,6 @@ public sealed class FlvMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if ((uint)packet.Track >= (uint)_tracks.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
@@ -108,7 +109,7 @@ public sealed class FlvMuxer : IMuxer
         payload.CopyTo(tag[(Flv.TagHeaderLength + headerLength)..]);
         BinaryPrimitives.WriteUInt32BigEndian(tag[(Flv.TagHeaderLength + dataSize)..], (uint)(Flv.TagHeaderLength + dataSize));
 
-        return new MuxedChunk(_slab.Commit(tag.Length), ReadOnlyMemory<byte>.Empty, IsJoinPoint(packet));
+        return new MuxedChunk(_slab.Commit(tag.Length, out var prefixOwner), ReadOnlyMemory<byte>.Empty, IsJoinPoint(packet)) { PrefixOwner = prefixOwner };
     }
 
     /// <summary>
@@ -288,4 +289,7 @@ public sealed class FlvMuxer : IMuxer
         w.Property("encoder", "Sluice");
         return w.End().ToArray();
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

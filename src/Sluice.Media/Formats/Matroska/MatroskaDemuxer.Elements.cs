@@ -306,12 +306,12 @@ public sealed partial class MatroskaDemuxer
 
         for (int i = 0; i < frameCount; i++)
         {
-            var payload = new byte[sizes[i]];
-            reader.UnreadSequence.Slice(0, sizes[i]).CopyTo(payload);
+            reader.UnreadSequence.Slice(0, sizes[i]).CopyTo(_payloads.Reserve(sizes[i]));
+            var payload = _payloads.Commit(sizes[i], out var owner);
             reader.Advance(sizes[i]);
             long pts = time + (i * frameDuration) + _lead;
             long dts = _timelines[index] is { } timeline ? timeline.Next(pts) : pts;
-            sink.OnPacket(new MediaPacket(index, dts, pts, keyframe, payload, frameDuration));
+            sink.OnPacket(new MediaPacket(index, dts, pts, keyframe, payload, frameDuration, owner));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs;
 
 namespace Sluice.Media.Formats.Matroska;
@@ -26,6 +27,7 @@ public sealed partial class MatroskaDemuxer : IDemuxer
     private const long DefaultTimestampScale = 1_000_000;
     private static readonly byte[] EbmlMagic = [0x1A, 0x45, 0xDF, 0xA3];
 
+    private readonly ChunkSlab _payloads;
     private readonly List<OpenElement> _open = new(4);
     private readonly Dictionary<ulong, int> _trackByNumber = [];
     private TrackState[] _trackStates = [];
@@ -40,6 +42,9 @@ public sealed partial class MatroskaDemuxer : IDemuxer
     private uint _skipId;
 
     private long _clusterTimestamp = -1;
+
+    /// <param name="pool">Where the payloads' blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
+    public MatroskaDemuxer(BlockPool? pool = null) => _payloads = new ChunkSlab(pool: pool);
 
     public string FormatName => "Matroska";
 
@@ -418,4 +423,6 @@ public sealed partial class MatroskaDemuxer : IDemuxer
     }
 
     private readonly record struct OpenElement(uint Id, long End);
+
+    public void Dispose() => _payloads.Dispose();
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Media.Formats.Matroska;
 
@@ -27,13 +28,14 @@ public sealed class WebmMuxer : IMuxer
     private readonly bool _hasVideo;
     private readonly byte[] _header;
 
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
     private bool _inCluster;
     private long _clusterMs;
 
-    public WebmMuxer(IReadOnlyList<TrackInfo> tracks)
+    public WebmMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count == 0)
         {
@@ -77,7 +79,6 @@ public sealed class WebmMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if ((uint)packet.Track >= (uint)_tracks.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
@@ -124,7 +125,7 @@ public sealed class WebmMuxer : IMuxer
         n += 2;
         prefix[n++] = (byte)(packet.IsKeyframe || track.Kind == MediaKind.Audio ? 0x80 : 0x00);
 
-        return new MuxedChunk(_slab.Commit(n), packet.Payload, joinPoint);
+        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), packet.Payload, joinPoint) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
     }
 
     private byte[] BuildHeader()
@@ -208,4 +209,7 @@ public sealed class WebmMuxer : IMuxer
             });
         }
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Media.Formats.Mjpeg;
 
@@ -36,10 +37,11 @@ public sealed class MultipartJpegMuxer : IMuxer
 
     private readonly byte[] _partStart;
     private readonly byte[] _header;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
-    public MultipartJpegMuxer(IReadOnlyList<TrackInfo> tracks, string boundary = DefaultBoundary, MultipartJpegLayout layout = MultipartJpegLayout.ContentLength)
+    public MultipartJpegMuxer(IReadOnlyList<TrackInfo> tracks, string boundary = DefaultBoundary, MultipartJpegLayout layout = MultipartJpegLayout.ContentLength, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         ArgumentNullException.ThrowIfNull(boundary);
         if (tracks.Count != 1)
@@ -92,7 +94,6 @@ public sealed class MultipartJpegMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if (packet.Track != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has 1 track");
@@ -104,7 +105,7 @@ public sealed class MultipartJpegMuxer : IMuxer
             var unit = _slab.Reserve(jpeg.Length + _partStart.Length);
             jpeg.Span.CopyTo(unit);
             _partStart.CopyTo(unit[jpeg.Length..]);
-            return new MuxedChunk(_slab.Commit(jpeg.Length + _partStart.Length), ReadOnlyMemory<byte>.Empty, IsJoinPoint: true);
+            return new MuxedChunk(_slab.Commit(jpeg.Length + _partStart.Length, out var unitOwner), ReadOnlyMemory<byte>.Empty, IsJoinPoint: true) { PrefixOwner = unitOwner };
         }
 
         var prefix = _slab.Reserve(_partStart.Length + MaxLengthDigits + 4);
@@ -114,7 +115,7 @@ public sealed class MultipartJpegMuxer : IMuxer
         n += digits;
         "\r\n\r\n"u8.CopyTo(prefix[n..]);
         n += 4;
-        return new MuxedChunk(_slab.Commit(n), jpeg, IsJoinPoint: true);
+        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), jpeg, IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
     }
 
     /// <summary>
@@ -138,6 +139,9 @@ public sealed class MultipartJpegMuxer : IMuxer
 
         return true;
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }
 
 /// <summary>Where <see cref="MultipartJpegMuxer"/> puts the part headers.</summary>

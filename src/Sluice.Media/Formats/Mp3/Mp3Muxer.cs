@@ -38,12 +38,15 @@ public sealed class Mp3Muxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if (packet.Track != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has 1 track");
         }
 
-        return new MuxedChunk(ReadOnlyMemory<byte>.Empty, packet.Payload, IsJoinPoint: true);
+        return new MuxedChunk(ReadOnlyMemory<byte>.Empty, packet.Payload, IsJoinPoint: true) { PayloadOwner = packet.Retain() };
+    }
+
+    public void Dispose()
+    {
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Media.Formats.Mp4;
 
@@ -45,14 +46,15 @@ public sealed class FragmentedMp4Muxer : IMuxer
     private readonly TrackState[] _states;
     private readonly bool _hasVideo;
     private readonly byte[] _header;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
     private uint _sequence;
     private bool _started;
     private long _timeOffset;
 
-    public FragmentedMp4Muxer(IReadOnlyList<TrackInfo> tracks)
+    public FragmentedMp4Muxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count == 0)
         {
@@ -103,7 +105,6 @@ public sealed class FragmentedMp4Muxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if ((uint)packet.Track >= (uint)_tracks.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
@@ -162,7 +163,7 @@ public sealed class FragmentedMp4Muxer : IMuxer
         n += BoxHeader(prefix[n..], 8 + size, "mdat"u8);
 
         bool joinPoint = _hasVideo ? video && packet.IsKeyframe : true;
-        return new MuxedChunk(_slab.Commit(n), packet.Payload, joinPoint);
+        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), packet.Payload, joinPoint) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
     }
 
     /// <summary>
@@ -465,4 +466,7 @@ public sealed class FragmentedMp4Muxer : IMuxer
         public readonly long ToScale(long ticks) =>
             Timescale == MediaTime.TicksPerSecond ? ticks : (long)Math.Round(ticks * (double)Timescale / MediaTime.TicksPerSecond, MidpointRounding.AwayFromZero);
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
@@ -10,8 +11,10 @@ public sealed partial class MpegTsDemuxer
 {
     private const int MaxParameterSets = 4;
 
-    public MpegTsDemuxer()
+    /// <param name="pool">Where the payloads' blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
+    public MpegTsDemuxer(BlockPool? pool = null)
     {
+        _payloads = new ChunkSlab(pool: pool);
         _pids[MpegTs.PatPid] = new PidState(null);
     }
 
@@ -207,25 +210,26 @@ public sealed partial class MpegTsDemuxer
             return;
         }
 
-        byte[] units = new byte[size];
+        var units = _payloads.Reserve(size);
         int at = 0;
         foreach (var nal in AnnexB.EnumerateNalUnits(payload))
         {
             bool delimiter = h264 ? H264Nal.TypeOf(nal) == H264NalType.AccessUnitDelimiter : H265Nal.TypeOf(nal) == H265NalType.AccessUnitDelimiter;
             if (!delimiter)
             {
-                BinaryPrimitives.WriteUInt32BigEndian(units.AsSpan(at), (uint)nal.Length);
-                nal.CopyTo(units.AsSpan(at + 4));
+                BinaryPrimitives.WriteUInt32BigEndian(units[at..], (uint)nal.Length);
+                nal.CopyTo(units[(at + 4)..]);
                 at += 4 + nal.Length;
             }
         }
 
+        var access = _payloads.Commit(size, out var owner);
         if (!stream.Described)
         {
             TryDescribeVideo(stream);
         }
 
-        Emit(stream, dts, pts, key || randomAccess, units, 0, sink);
+        Emit(stream, new MediaPacket(stream.Index, dts, Math.Max(pts, dts), key || randomAccess, access, 0, owner), sink);
     }
 
     private static void Remember(List<byte[]> sets, ReadOnlySpan<byte> nal)
@@ -289,8 +293,6 @@ public sealed partial class MpegTsDemuxer
             return;
         }
 
-        byte[] frames = new byte[payload.Length];
-        int written = 0;
         int at = 0;
         while (payload.Length - at >= AdtsHeader.Size)
         {
@@ -318,9 +320,8 @@ public sealed partial class MpegTsDemuxer
 
             long start = time;
             long end = time = NextFrameTime(time, 1024, stream.SampleRate);
-            raw.CopyTo(frames.AsSpan(written));
-            Emit(stream, start, start, true, frames.AsMemory(written, raw.Length), end - start, sink);
-            written += raw.Length;
+            var frame = _payloads.Copy(raw, out var owner);
+            Emit(stream, new MediaPacket(stream.Index, start, start, true, frame, end - start, owner), sink);
             stream.NextTime = end;
         }
     }
@@ -334,7 +335,6 @@ public sealed partial class MpegTsDemuxer
             return;
         }
 
-        byte[] copy = payload.ToArray();
         int at = 0;
         while (payload.Length - at >= 4)
         {
@@ -362,7 +362,8 @@ public sealed partial class MpegTsDemuxer
             long start = time;
             // ffmpeg steps MPEG audio frames by the duration rounded down (its parser states one), AAC on the grid.
             long end = time += header.SamplesPerFrame * MediaTime.TicksPerSecond / header.SampleRate;
-            Emit(stream, start, start, true, copy.AsMemory(at, header.FrameLength), end - start, sink);
+            var frame = _payloads.Copy(payload.Slice(at, header.FrameLength), out var owner);
+            Emit(stream, new MediaPacket(stream.Index, start, start, true, frame, end - start, owner), sink);
             at += header.FrameLength;
             stream.NextTime = end;
         }
@@ -377,8 +378,6 @@ public sealed partial class MpegTsDemuxer
             return;
         }
 
-        byte[] packets = new byte[payload.Length];
-        int written = 0;
         int at = 0;
         while (at < payload.Length)
         {
@@ -416,9 +415,8 @@ public sealed partial class MpegTsDemuxer
 
             long start = time;
             long end = time = NextFrameTime(time, packetSamples, 48000);
-            packet.CopyTo(packets.AsSpan(written));
-            Emit(stream, start, start, true, packets.AsMemory(written, packet.Length), end - start, sink);
-            written += packet.Length;
+            var copy = _payloads.Copy(packet, out var owner);
+            Emit(stream, new MediaPacket(stream.Index, start, start, true, copy, end - start, owner), sink);
             stream.NextTime = end;
         }
     }
@@ -446,26 +444,28 @@ public sealed partial class MpegTsDemuxer
     /// <summary>a / b rounded to the nearest, halves away from zero (b &gt; 0).</summary>
     private static long RoundDiv(long a, long b) => a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
 
-    private void Emit(StreamState stream, long dts, long pts, bool keyframe, ReadOnlyMemory<byte> payload, long duration, IPacketSink sink)
+    /// <summary>Delivers a packet of <paramref name="stream"/> (its track index is set when the tracks are announced), or holds it until then.</summary>
+    private void Emit(StreamState stream, MediaPacket packet, IPacketSink sink)
     {
         if (stream.Dropped)
         {
+            packet.Release();
             return;
         }
 
         if (_announced)
         {
-            sink.OnPacket(new MediaPacket(stream.Index, dts, Math.Max(pts, dts), keyframe, payload, duration));
+            sink.OnPacket(packet);
             return;
         }
 
-        _held.Add(new HeldPacket(stream, dts, Math.Max(pts, dts), keyframe, payload, duration));
-        _heldBytes += payload.Length;
+        _held.Add(new HeldPacket(stream, packet));
+        _heldBytes += packet.Payload.Length;
         if (_streams.TrueForAll(s => s.Described || s.Dropped))
         {
             Announce(sink, giveUp: false);
         }
-        else if (_heldBytes > MaxHoldBytes || dts - _held[0].Dts > MaxHoldTicks)
+        else if (_heldBytes > MaxHoldBytes || packet.Dts - _held[0].Packet.Dts > MaxHoldTicks)
         {
             Announce(sink, giveUp: true);
         }
@@ -508,9 +508,13 @@ public sealed partial class MpegTsDemuxer
         sink.OnTracks(tracks);
         foreach (var held in _held)
         {
-            if (!held.Stream.Dropped)
+            if (held.Stream.Dropped)
             {
-                sink.OnPacket(new MediaPacket(held.Stream.Index, held.Dts, held.Pts, held.Keyframe, held.Payload, held.Duration));
+                held.Packet.Release();
+            }
+            else
+            {
+                sink.OnPacket(held.Packet.AsTrack(held.Stream.Index));
             }
         }
 

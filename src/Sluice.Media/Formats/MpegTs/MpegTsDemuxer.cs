@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Media.Formats.MpegTs;
 
@@ -23,6 +24,8 @@ namespace Sluice.Media.Formats.MpegTs;
 /// </remarks>
 public sealed partial class MpegTsDemuxer : IDemuxer
 {
+    private readonly ChunkSlab _payloads;
+
     /// <summary>Bytes scanned for the first sync (two 0x47 188 bytes apart) before the input is refused.</summary>
     public const int MaxBytesBeforeSync = 8 * MpegTs.PacketSize;
 
@@ -399,5 +402,7 @@ public sealed partial class MpegTsDemuxer : IDemuxer
         }
     }
 
-    private readonly record struct HeldPacket(StreamState Stream, long Dts, long Pts, bool Keyframe, ReadOnlyMemory<byte> Payload, long Duration);
+    private readonly record struct HeldPacket(StreamState Stream, MediaPacket Packet);
+
+    public void Dispose() => _payloads.Dispose();
 }

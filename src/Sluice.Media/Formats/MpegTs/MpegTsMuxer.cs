@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
@@ -41,12 +42,13 @@ public sealed class MpegTsMuxer : IMuxer
     private readonly int _pcrTrack;
     private readonly bool _hasVideo;
     private readonly byte[] _psi;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
     private byte[] _pes = new byte[64 * 1024];
     private long _lastJoin = long.MinValue;
 
-    public MpegTsMuxer(IReadOnlyList<TrackInfo> tracks)
+    public MpegTsMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count == 0 || tracks.Count > 32)
         {
@@ -83,7 +85,6 @@ public sealed class MpegTsMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if ((uint)packet.Track >= (uint)_tracks.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_tracks.Length} tracks");
@@ -114,7 +115,7 @@ public sealed class MpegTsMuxer : IMuxer
 
         long? pcr = packet.Track == _pcrTrack ? packet.Dts - PcrLeadTicks : null;
         n += Packetize(output[n..], track, pes, pcr, randomAccess: join || (video && packet.IsKeyframe));
-        return new MuxedChunk(_slab.Commit(n), ReadOnlyMemory<byte>.Empty, join);
+        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), ReadOnlyMemory<byte>.Empty, join) { PrefixOwner = prefixOwner };
     }
 
     /// <summary>Writes the PES of <paramref name="packet"/> into the scratch buffer; returns its length.</summary>
@@ -476,4 +477,7 @@ public sealed class MpegTsMuxer : IMuxer
             return [.. output];
         }
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

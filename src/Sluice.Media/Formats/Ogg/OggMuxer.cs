@@ -1,3 +1,4 @@
+using Sluice.Media.Buffers;
 namespace Sluice.Media.Formats.Ogg;
 
 /// <summary>
@@ -24,10 +25,11 @@ public sealed class OggMuxer : IMuxer
     private readonly LogicalStream[] _streams;
     private readonly bool _hasVideo;
     private readonly byte[] _header;
-    private readonly ChunkSlab _slab = new();
+    private readonly ChunkSlab _slab;
 
-    public OggMuxer(IReadOnlyList<TrackInfo> tracks)
+    public OggMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(pool: pool);
         ArgumentNullException.ThrowIfNull(tracks);
         if (tracks.Count == 0)
         {
@@ -73,7 +75,6 @@ public sealed class OggMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         if ((uint)packet.Track >= (uint)_streams.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(packet), $"packet for track {packet.Track}, but the stream has {_streams.Length} tracks");
@@ -87,12 +88,12 @@ public sealed class OggMuxer : IMuxer
         {
             var prefix = _slab.Reserve(OggPage.FixedHeaderLength + OggPage.SegmentCount(payload.Length));
             int n = OggPage.WriteSinglePacketHeader(prefix, OggPageFlags.None, granule, stream.Serial, stream.Sequence++, payload.Span);
-            return new MuxedChunk(_slab.Commit(n), payload, joinPoint);
+            return new MuxedChunk(_slab.Commit(n, out var headerOwner), payload, joinPoint) { PrefixOwner = headerOwner, PayloadOwner = packet.Retain() };
         }
 
         var pages = _slab.Reserve(OggPage.PagedLength(payload.Length));
         int written = OggPage.WritePacketPages(pages, OggPageFlags.None, granule, stream.Serial, ref stream.Sequence, payload.Span);
-        return new MuxedChunk(_slab.Commit(written), ReadOnlyMemory<byte>.Empty, joinPoint);
+        return new MuxedChunk(_slab.Commit(written, out var prefixOwner), ReadOnlyMemory<byte>.Empty, joinPoint) { PrefixOwner = prefixOwner };
     }
 
     private byte[] BuildHeader()
@@ -137,4 +138,7 @@ public sealed class OggMuxer : IMuxer
         /// <summary>The next page's sequence number.</summary>
         public uint Sequence;
     }
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

@@ -1,3 +1,4 @@
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Flv;
 
 namespace Sluice.Media.Formats.Rtmp;
@@ -14,11 +15,12 @@ namespace Sluice.Media.Formats.Rtmp;
 public sealed class RtmpMuxer : IMuxer
 {
     private readonly FlvMuxer _flv;
-    private readonly ChunkSlab _slab = new(256 * 1024);
+    private readonly ChunkSlab _slab;
     private readonly byte[] _header;
 
-    public RtmpMuxer(IReadOnlyList<TrackInfo> tracks)
+    public RtmpMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null)
     {
+        _slab = new ChunkSlab(256 * 1024, pool: pool);
         _flv = new FlvMuxer(tracks);
         var header = new MemoryStream();
         foreach (var (type, body) in _flv.HeaderTags())
@@ -37,7 +39,6 @@ public sealed class RtmpMuxer : IMuxer
 
     public MuxedChunk Write(MediaPacket packet)
     {
-        ArgumentNullException.ThrowIfNull(packet);
         Span<byte> dataHeader = stackalloc byte[8];
         int headerLength = _flv.WriteDataHeader(packet, dataHeader, out byte type);
         var payload = packet.Payload.Span;
@@ -45,7 +46,7 @@ public sealed class RtmpMuxer : IMuxer
         var destination = _slab.Reserve(RtmpChunkWriter.MaxLength(bodyLength, Rtmp.OutgoingChunkSize));
         uint timestamp = unchecked((uint)MediaTime.ToMilliseconds(packet.Dts));
         int length = RtmpChunkWriter.Write(destination, ChunkStreamOf(type), type, Rtmp.MediaStreamId, timestamp, dataHeader[..headerLength], payload, Rtmp.OutgoingChunkSize);
-        return new MuxedChunk(_slab.Commit(length), ReadOnlyMemory<byte>.Empty, _flv.IsJoinPoint(packet));
+        return new MuxedChunk(_slab.Commit(length, out var prefixOwner), ReadOnlyMemory<byte>.Empty, _flv.IsJoinPoint(packet)) { PrefixOwner = prefixOwner };
     }
 
     private static int ChunkStreamOf(byte type) => type switch
@@ -54,4 +55,7 @@ public sealed class RtmpMuxer : IMuxer
         Rtmp.Video => Rtmp.VideoChunkStream,
         _ => Rtmp.DataChunkStream,
     };
+
+    /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>
+    public void Dispose() => _slab.Dispose();
 }

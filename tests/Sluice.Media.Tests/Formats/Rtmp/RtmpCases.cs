@@ -135,6 +135,10 @@ public static class RtmpCases
 
         public long Position { get; private set; }
 
+        public void Dispose()
+        {
+        }
+
         public SequencePosition Read(ReadOnlySequence<byte> input, IPacketSink sink)
         {
             var reader = new SequenceReader<byte>(input);
