@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
@@ -20,6 +21,7 @@ public sealed partial class SluiceServer : IDisposable
 
     public SluiceServer(ServerConfig config, ILoggerFactory loggers, TimeProvider? time = null, EncoderCheck.Result? encoding = null)
     {
+        Buffers = new BlockPool();
         Config = config;
         Time = time ?? TimeProvider.System;
         Loggers = loggers;
@@ -28,7 +30,7 @@ public sealed partial class SluiceServer : IDisposable
         ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
         AccessLog = AccessLog.Open(config.CustomLog);
 
-        Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time), StringComparer.Ordinal);
+        Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time, Buffers), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
@@ -50,7 +52,7 @@ public sealed partial class SluiceServer : IDisposable
             }
 
             // Each stream reads a feed of its own, fed with the source's packets or with what ffmpeg encodes from them.
-            var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time);
+            var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
@@ -76,6 +78,12 @@ public sealed partial class SluiceServer : IDisposable
             r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
             StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// Pooled blocks for every packet payload its demuxers copy and every piece of framing its muxers write: a block
+    /// goes back when the last ring, segment, queue or viewer holding a piece of it lets go.
+    /// </summary>
+    public BlockPool Buffers { get; }
 
     /// <summary>Per feed with streams: what each stream reads, and the feed's encoder.</summary>
     public FrozenDictionary<string, FeedTranscoder> Transcoders { get; }

@@ -1,3 +1,4 @@
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Adts;
 using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
@@ -12,10 +13,10 @@ namespace Sluice.Media.Formats;
 /// <summary>A container Sluice can write for viewers, by the name ffserver's <c>Format</c> directive used.</summary>
 public sealed class OutputFormat
 {
-    private readonly Func<IReadOnlyList<TrackInfo>, IMuxer> _create;
+    private readonly Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> _create;
     private readonly HashSet<CodecId> _codecs;
 
-    private OutputFormat(string name, string contentType, CodecId[] codecs, Func<IReadOnlyList<TrackInfo>, IMuxer> create)
+    private OutputFormat(string name, string contentType, CodecId[] codecs, Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> create)
     {
         Name = name;
         ContentType = contentType;
@@ -34,13 +35,14 @@ public sealed class OutputFormat
 
     public bool CanCarry(CodecId codec) => _codecs.Contains(codec);
 
-    public IMuxer CreateMuxer(IReadOnlyList<TrackInfo> tracks) => _create(tracks);
+    /// <param name="pool">Where the muxer's framing blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
+    public IMuxer CreateMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null) => _create(tracks, pool);
 
     public static readonly OutputFormat WebM = new(
         "webm",
         "video/webm",
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.Vorbis, CodecId.Opus],
-        tracks => new WebmMuxer(tracks));
+        (tracks, pool) => new WebmMuxer(tracks, pool));
 
     /// <summary>Matroska with any codec Sluice knows (DocType webm when every codec is a WebM one).</summary>
     public static readonly OutputFormat Matroska = new(
@@ -48,21 +50,21 @@ public sealed class OutputFormat
         "video/x-matroska",
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.H264, CodecId.H265, CodecId.Theora, CodecId.MJPEG,
          CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.FLAC, CodecId.AC3],
-        tracks => new WebmMuxer(tracks));
+        (tracks, pool) => new WebmMuxer(tracks, pool));
 
     /// <summary>Ogg: Vorbis and Opus audio, Theora video.</summary>
     public static readonly OutputFormat Ogg = new(
         "ogg",
         "audio/ogg",
         [CodecId.Vorbis, CodecId.Opus, CodecId.Theora],
-        tracks => new OggMuxer(tracks));
+        (tracks, pool) => new OggMuxer(tracks, pool));
 
     /// <summary>ffserver's mpjpeg: multipart/x-mixed-replace JPEG frames, shown by an &lt;img&gt; as they arrive.</summary>
     public static readonly OutputFormat MultipartJpeg = new(
         "mpjpeg",
         $"multipart/x-mixed-replace;boundary={MultipartJpegMuxer.DefaultBoundary}",
         [CodecId.MJPEG],
-        tracks => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival));
+        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival, pool: pool));
 
     /// <summary>
     /// One JPEG, the newest frame, per request (ffserver's jpeg): a snapshot for an &lt;img&gt; or a monitoring
@@ -72,35 +74,35 @@ public sealed class OutputFormat
         "jpeg",
         "image/jpeg",
         [CodecId.MJPEG],
-        tracks => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ContentLength));
+        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ContentLength, pool: pool));
 
     /// <summary>Bare MP3 frames, for radio players.</summary>
     public static readonly OutputFormat Mp3 = new(
         "mp3",
         "audio/mpeg",
         [CodecId.MP3],
-        tracks => new Mp3Muxer(tracks));
+        (tracks, _) => new Mp3Muxer(tracks));
 
     /// <summary>MPEG transport stream: H.264/H.265 with AAC, MP3 or Opus (VLC, set-top boxes, mpegts.js).</summary>
     public static readonly OutputFormat MpegTs = new(
         "mpegts",
         "video/mp2t",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        tracks => new MpegTsMuxer(tracks));
+        (tracks, pool) => new MpegTsMuxer(tracks, pool));
 
     /// <summary>Fragmented MP4, progressive: ftyp+moov, then a moof+mdat per packet (Media Source Extensions players).</summary>
     public static readonly OutputFormat Mp4 = new(
         "mp4",
         "video/mp4",
         [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        tracks => new FragmentedMp4Muxer(tracks));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
 
     /// <summary>FLV (flv.js / mpegts.js players): H.264, H.265 as Enhanced FLV, AAC, MP3.</summary>
     public static readonly OutputFormat Flv = new(
         "flv",
         "video/x-flv",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
-        tracks => new FlvMuxer(tracks));
+        (tracks, pool) => new FlvMuxer(tracks, pool));
 
     /// <summary>
     /// HLS only (`Format hls`): the stream is served as playlists and segments, never progressively. Its codecs are
@@ -110,14 +112,14 @@ public sealed class OutputFormat
         "hls",
         "application/vnd.apple.mpegurl",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        tracks => new FragmentedMp4Muxer(tracks));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
 
     /// <summary>DASH only (`Format dash`): served as an MPD and CMAF segments.</summary>
     public static readonly OutputFormat Dash = new(
         "dash",
         "application/dash+xml",
         [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.Opus],
-        tracks => new FragmentedMp4Muxer(tracks));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
 
     /// <summary>True for the formats served only as playlists and segments (hls, dash).</summary>
     public bool IsSegmentedOnly => ReferenceEquals(this, Hls) || ReferenceEquals(this, Dash);
@@ -127,14 +129,14 @@ public sealed class OutputFormat
         "adts",
         "audio/aac",
         [CodecId.AAC],
-        tracks => new AdtsMuxer(tracks));
+        (tracks, pool) => new AdtsMuxer(tracks, pool));
 
     /// <summary>RTMP playback (not a Format of the config: every stream FLV can carry is also played over RTMP).</summary>
     public static readonly OutputFormat Rtmp = new(
         "rtmp",
         "video/x-flv",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
-        tracks => new Formats.Rtmp.RtmpMuxer(tracks));
+        (tracks, pool) => new Formats.Rtmp.RtmpMuxer(tracks, pool));
 
     private static readonly Dictionary<string, OutputFormat> ByName = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -202,6 +202,7 @@ public sealed partial class ProgressiveViewer
                 }
 
                 bytes += chunk.Length;
+                chunk.Release(); // copied into the connection's own buffers
                 _batch[i] = null!;
             }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Streams;
 
@@ -55,6 +56,13 @@ public sealed partial class ViewerEndpoint
         using var watching = _server.Watch(stream.Name);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         ProgressiveViewer.LimitSendBuffer(context.Features);
+        if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } rate)
+        {
+            // SlowViewerTimeout alone decides when a viewer that does not keep up goes (and logs it), not Kestrel's
+            // own minimum response rate as well.
+            rate.MinDataRate = null;
+        }
+
         var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
@@ -72,23 +80,21 @@ public sealed partial class ViewerEndpoint
         while (true)
         {
             if (stream.Output?.Ring is { } ring && ring.LatestJoinPoint is var position and >= 0
-                && ring.Read(position, buffer, out int count) == ChunkReadStatus.Data && count > 0 && !buffer[0].Payload.IsEmpty)
+                && ring.Read(position, buffer, out int count) == ChunkReadStatus.Data && count > 0)
             {
-                var jpeg = buffer[0].Payload;
-                var response = context.Response;
-                response.StatusCode = 200;
-                response.ContentType = "image/jpeg";
-                response.ContentLength = jpeg.Length;
-                response.Headers.CacheControl = "no-cache, no-store";
-                response.Headers.AccessControlAllowOrigin = "*";
-                stream.CountConnection();
-                if (!HttpMethods.IsHead(context.Request.Method))
+                var chunk = buffer[0];
+                try
                 {
-                    await response.Body.WriteAsync(jpeg, context.RequestAborted).ConfigureAwait(false);
-                    stream.AddBytesSent(jpeg.Length);
+                    if (!chunk.Payload.IsEmpty)
+                    {
+                        await SendSnapshotAsync(context, stream, chunk.Payload).ConfigureAwait(false);
+                        return;
+                    }
                 }
-
-                return;
+                finally
+                {
+                    chunk.Release();
+                }
             }
 
             if (DateTime.UtcNow >= deadline)
@@ -98,6 +104,22 @@ public sealed partial class ViewerEndpoint
             }
 
             await Task.Delay(50, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task SendSnapshotAsync(HttpContext context, LiveStream stream, ReadOnlyMemory<byte> jpeg)
+    {
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "image/jpeg";
+        response.ContentLength = jpeg.Length;
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers.AccessControlAllowOrigin = "*";
+        stream.CountConnection();
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(jpeg, context.RequestAborted).ConfigureAwait(false);
+            stream.AddBytesSent(jpeg.Length);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Configuration;
 
 namespace Sluice.Server.Feeds;
@@ -35,15 +36,19 @@ public sealed partial class Feed
     private long _windowBytes;
     private long _measuredBitsPerSecond;
 
-    public Feed(FeedConfig config, ILogger logger, TimeProvider? time = null)
+    public Feed(FeedConfig config, ILogger logger, TimeProvider? time = null, BlockPool? buffers = null)
     {
         Config = config;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _ring = new PacketRing(config.FileMaxSize);
+        Buffers = buffers ?? BlockPool.Shared;
     }
 
     public FeedConfig Config { get; }
+
+    /// <summary>The pool the demuxers of its publishers and the muxers of its readers take their blocks from (the server's).</summary>
+    public BlockPool Buffers { get; }
 
     public string Name => Config.Name;
 
@@ -165,7 +170,7 @@ public sealed partial class Feed
 
         PacketsReceived++;
         bool indexed = packet.IsKeyframe && (_videoTrack < 0 || packet.Track == _videoTrack);
-        _ring.Add(shifted, indexed);
+        _ring.Add(shifted, indexed); // the ring takes the publisher's reference to the payload; listeners borrow it
         Measure(packet.Payload.Length);
 
         foreach (var listener in _listeners)

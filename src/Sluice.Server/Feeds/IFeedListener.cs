@@ -12,7 +12,10 @@ public interface IFeedListener
     /// from the previous publisher's, so a container header must be written anew.</summary>
     void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues);
 
-    /// <summary>A packet with times already made continuous across publisher sessions.</summary>
+    /// <summary>
+    /// A packet with times already made continuous across publisher sessions, lent for the call: a listener that
+    /// keeps it (or hands it to another feed) retains it first (<see cref="MediaPacket.Retain"/>) and releases it when done.
+    /// </summary>
     void OnPacket(MediaPacket packet);
 
     /// <summary>The publisher has gone; the same or another may come back.</summary>

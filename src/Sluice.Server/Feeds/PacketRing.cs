@@ -6,6 +6,8 @@ namespace Sluice.Server.Feeds;
 /// The newest packets of a feed with an index of its keyframes, bounded in bytes: the oldest packets go
 /// first, but never the latest complete GOP (everything from the newest video keyframe on stays, however
 /// large). Written by one ingest; read under the same short lock by whoever needs history.
+/// The ring owns one reference to each packet's payload block (<see cref="MediaPacket.Owner"/>), handed over by
+/// <see cref="Add"/> and released when the packet leaves.
 /// </summary>
 internal sealed class PacketRing
 {
@@ -22,7 +24,10 @@ internal sealed class PacketRing
 
     public int Count { get { lock (_lock) { return _packets.Count; } } }
 
-    /// <summary>Appends a packet. <paramref name="isIndexed"/>: a keyframe that starts a GOP (a video keyframe, or any packet of an audio-only feed).</summary>
+    /// <summary>
+    /// Appends a packet, taking over the caller's reference to its payload. <paramref name="isIndexed"/>: a keyframe
+    /// that starts a GOP (a video keyframe, or any packet of an audio-only feed).
+    /// </summary>
     public void Add(MediaPacket packet, bool isIndexed)
     {
         lock (_lock)
@@ -63,6 +68,7 @@ internal sealed class PacketRing
     {
         var packet = _packets.Dequeue();
         _bytes -= packet.Payload.Length;
+        packet.Release();
         if (_keyframes.Count > 0 && _keyframes[0] == _firstSequence)
         {
             _keyframes.RemoveAt(0);
@@ -71,7 +77,10 @@ internal sealed class PacketRing
         _firstSequence++;
     }
 
-    /// <summary>The packets from the newest keyframe at or before <paramref name="notAfterDts"/> (or the newest keyframe) on.</summary>
+    /// <summary>
+    /// The packets from the newest keyframe at or before <paramref name="notAfterDts"/> (or the newest keyframe) on,
+    /// lent: valid until the ingest writes again (call on the ingest's thread), retained by whoever keeps one.
+    /// </summary>
     public List<MediaPacket> SnapshotFromKeyframe(long notAfterDts = long.MaxValue)
     {
         lock (_lock)
@@ -96,6 +105,11 @@ internal sealed class PacketRing
         lock (_lock)
         {
             _firstSequence += _packets.Count;
+            foreach (var packet in _packets)
+            {
+                packet.Release();
+            }
+
             _packets.Clear();
             _keyframes.Clear();
             _bytes = 0;

@@ -70,6 +70,17 @@ public sealed class HlsSegment
         Data = data;
     }
 
+    /// <summary>Gives up the segment's references to its packets' payloads; its one-track forms not made by now never will be. Call under the segmenter's lock.</summary>
+    internal void ReleasePackets()
+    {
+        foreach (var packet in Packets)
+        {
+            packet.Release();
+        }
+
+        Packets = [];
+    }
+
     /// <summary>The segment's fragment of one track (DASH), made on first request and kept. Call under the segmenter's lock.</summary>
     internal byte[]? TrackData(int track)
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats;
 using Sluice.Media.Formats.Mp4;
 using Sluice.Media.Formats.MpegTs;
@@ -31,6 +32,7 @@ public sealed partial class HlsSegmenter : IFeedListener
     private long _version;
     private volatile RenderedPlaylist _playlistCache = new(-1, []);
 
+    private readonly BlockPool _buffers;
     private FragmentedMp4Muxer? _cmaf;
     private MpegTsMuxer? _ts;
     private HlsInit? _init;
@@ -57,6 +59,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         _logger = logger;
         _time = time ?? TimeProvider.System;
         Audience = new HlsAudience(_time);
+        _buffers = output.Buffers;
         output.Subscribe(this);
     }
 
@@ -231,8 +234,8 @@ public sealed partial class HlsSegmenter : IFeedListener
 
             if (IsCmaf)
             {
-                _cmaf = new FragmentedMp4Muxer(selected);
-                var writers = selected.Select(t => new FragmentedMp4Muxer([t with { Index = 0 }])).ToArray();
+                _cmaf = new FragmentedMp4Muxer(selected, _buffers);
+                var writers = selected.Select(t => new FragmentedMp4Muxer([t with { Index = 0 }], _buffers)).ToArray();
                 _init = new HlsInit(++_generation, _cmaf.Header.ToArray(), _time.GetUtcNow(), selected, [.. writers.Select(w => w.Header.ToArray())])
                 {
                     TrackWriters = writers,
@@ -240,7 +243,7 @@ public sealed partial class HlsSegmenter : IFeedListener
             }
             else
             {
-                _ts = new MpegTsMuxer(selected);
+                _ts = new MpegTsMuxer(selected, _buffers);
             }
 
             Codecs = string.Join(',', selected.Select(FragmentedMp4Muxer.CodecsParameter));
@@ -296,6 +299,8 @@ public sealed partial class HlsSegmenter : IFeedListener
 
             if (_cmaf is not null)
             {
+                // The segment keeps its packets (for its one-track DASH forms) until it is dropped: one reference.
+                mapped.Retain();
                 _partPackets.Add(mapped);
                 _segmentPackets.Add(mapped);
             }
@@ -389,6 +394,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         while (_segments.Count > Settings.ListSize + 4)
         {
             _discontinuitiesDropped += _segments[0].Discontinuity ? 1 : 0;
+            _segments[0].ReleasePackets(); // no request can reach it any more: every lookup is under this lock
             _segments.RemoveAt(0);
         }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.MpegTs;
@@ -49,7 +50,7 @@ public static class ContainerDetector
     }
 
     /// <summary>A demuxer for the container, or null with the reason.</summary>
-    public static IDemuxer? CreateDemuxer(Result result, out string? reason)
+    public static IDemuxer? CreateDemuxer(Result result, BlockPool buffers, out string? reason)
     {
         reason = result switch
         {
@@ -58,9 +59,9 @@ public static class ContainerDetector
         };
         return result switch
         {
-            Result.Matroska => new MatroskaDemuxer(),
-            Result.MpegTs => new MpegTsDemuxer(),
-            Result.Flv => new FlvDemuxer(),
+            Result.Matroska => new MatroskaDemuxer(buffers),
+            Result.MpegTs => new MpegTsDemuxer(buffers),
+            Result.Flv => new FlvDemuxer(buffers),
             _ => null,
         };
     }

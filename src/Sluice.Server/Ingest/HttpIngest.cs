@@ -123,7 +123,7 @@ public sealed partial class HttpIngest
                         continue;
                     }
 
-                    demuxer = ContainerDetector.CreateDemuxer(detected, out string? why);
+                    demuxer = ContainerDetector.CreateDemuxer(detected, _server.Buffers, out string? why);
                     if (demuxer is null)
                     {
                         return (false, $"{why} (at byte 0)");

@@ -115,7 +115,8 @@ public static class StatusPage
         }
 
         b.Append($"<p>Number of connections: {s.Clients} / {s.MaxClients} (HTTP connections {s.Connections} / {s.MaxHTTPConnections})<br>");
-        b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k</p>");
+        b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k<br>");
+        b.Append($"Media buffers: {s.Buffers.BlocksLent} blocks lent, {s.Buffers.BlocksMade} made, {s.Buffers.FreeBytes / 1024} KiB free</p>");
         b.Append("<h2>Connections</h2><table><tr><th>#</th><th>Address</th><th>URL</th><th>Kind</th><th>State</th><th>Target kbit/s</th><th>Bytes sent</th><th>Bytes received</th></tr>");
         foreach (var c in s.ConnectionList)
         {

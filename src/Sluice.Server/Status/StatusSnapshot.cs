@@ -18,7 +18,8 @@ public sealed record StatusSnapshot(
     IReadOnlyList<FeedStatus> Feeds,
     IReadOnlyList<StreamStatus> Streams,
     IReadOnlyList<EncoderStatus> Encoders,
-    IReadOnlyList<ConnectionStatus> ConnectionList)
+    IReadOnlyList<ConnectionStatus> ConnectionList,
+    BufferStatus Buffers)
 {
     public static StatusSnapshot Capture(SluiceServer server)
     {
@@ -67,7 +68,8 @@ public sealed record StatusSnapshot(
             server.Limits.HttpConnections, server.Config.MaxHTTPConnections,
             server.Limits.Clients, server.Config.MaxClients,
             server.Limits.BandwidthKbps, server.Config.MaxBandwidth,
-            feeds, streams, encoders, connections);
+            feeds, streams, encoders, connections,
+            new BufferStatus(server.Buffers.Rented, server.Buffers.Created, server.Buffers.FreeBytes));
     }
 
     private static string Mode(SluiceServer server, string stream)
@@ -91,6 +93,12 @@ public sealed record StatusSnapshot(
         return "idle";
     }
 }
+
+/// <summary>
+/// The server's pooled blocks (packet payloads, muxer framing): lent so far, made so far (the rest were lent again
+/// after their last holder let go), and bytes free in the pool now.
+/// </summary>
+public sealed record BufferStatus(long BlocksLent, long BlocksMade, long FreeBytes);
 
 public sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks);
 

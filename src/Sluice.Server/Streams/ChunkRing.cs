@@ -1,10 +1,18 @@
 using Sluice.Media;
+using Sluice.Media.Buffers;
 
 namespace Sluice.Server.Streams;
 
-/// <summary>One piece of a stream's container output, shared by every viewer.</summary>
+/// <summary>
+/// One piece of a stream's container output, shared by every viewer. It holds a reference to each pooled block its
+/// bytes are in for as long as its ring keeps it; a reader that got it from <see cref="ChunkRing.Read"/> holds one
+/// more of its own until it calls <see cref="Release"/>.
+/// </summary>
 public sealed class Chunk
 {
+    private readonly PooledBlock? _prefixOwner;
+    private readonly PooledBlock? _payloadOwner;
+
     public Chunk(long sequence, MuxedChunk muxed, long time)
     {
         Sequence = sequence;
@@ -12,6 +20,8 @@ public sealed class Chunk
         Payload = muxed.Payload;
         IsJoinPoint = muxed.IsJoinPoint;
         Time = time;
+        _prefixOwner = muxed.PrefixOwner;
+        _payloadOwner = muxed.PayloadOwner;
     }
 
     public long Sequence { get; }
@@ -25,6 +35,19 @@ public sealed class Chunk
     public long Time { get; }
 
     public int Length => Prefix.Length + Payload.Length;
+
+    internal void Retain()
+    {
+        _prefixOwner?.Retain();
+        _payloadOwner?.Retain();
+    }
+
+    /// <summary>Gives up one reference to the chunk's blocks: a reader's, once it has copied the bytes out.</summary>
+    public void Release()
+    {
+        _prefixOwner?.Release();
+        _payloadOwner?.Release();
+    }
 }
 
 public enum ChunkReadStatus
@@ -46,7 +69,8 @@ public enum ChunkReadStatus
 /// The newest chunks of one stream's output, appended by the feed's ingest and read by every viewer.
 /// Bounded in bytes (keeping at least everything since the newest join point) and in count. Readers copy
 /// chunk references under a short lock into their own buffer and write to their sockets without it;
-/// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>.
+/// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>. The ring owns the references
+/// its chunks hold to their pooled blocks and releases them on eviction; <see cref="Read"/> retains what it hands out.
 /// </summary>
 public sealed class ChunkRing
 {
@@ -74,8 +98,9 @@ public sealed class ChunkRing
     public bool IsCompleted { get { lock (_lock) { return _completed; } } }
 
     /// <summary>
-    /// Appends a chunk; with <paramref name="wake"/> false the waiting readers are not woken for it (they get it
-    /// with the next chunk that wakes them), which saves a wake-up per reader for chunks that may wait a little.
+    /// Appends a chunk, taking over its references; with <paramref name="wake"/> false the waiting readers are not
+    /// woken for it (they get it with the next chunk that wakes them), which saves a wake-up per reader for chunks
+    /// that may wait a little.
     /// </summary>
     public void Append(MuxedChunk muxed, long time, bool wake = true)
     {
@@ -84,6 +109,7 @@ public sealed class ChunkRing
         {
             if (_completed)
             {
+                muxed.Release();
                 return;
             }
 
@@ -157,6 +183,7 @@ public sealed class ChunkRing
     {
         ref var slot = ref _slots[_first & Mask];
         _bytes -= slot.Length;
+        slot.Release(); // readers that hold it have retained it
         slot = null!;
         if (_first == _latestJoinPoint)
         {
@@ -198,7 +225,11 @@ public sealed class ChunkRing
         }
     }
 
-    /// <summary>Copies the chunks from <paramref name="position"/> on into <paramref name="buffer"/>.</summary>
+    /// <summary>
+    /// Copies the chunks from <paramref name="position"/> on into <paramref name="buffer"/>, each retained for the
+    /// reader: it calls <see cref="Chunk.Release"/> on each once it has copied its bytes out (one it never releases
+    /// is left to the garbage collector).
+    /// </summary>
     public ChunkReadStatus Read(long position, Chunk[] buffer, out int count)
     {
         count = 0;
@@ -217,7 +248,9 @@ public sealed class ChunkRing
             count = (int)Math.Min(buffer.Length, _next - position);
             for (int i = 0; i < count; i++)
             {
-                buffer[i] = _slots[(position + i) & Mask];
+                var chunk = _slots[(position + i) & Mask];
+                chunk.Retain();
+                buffer[i] = chunk;
             }
 
             return ChunkReadStatus.Data;

@@ -5,6 +5,7 @@ using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Server.Feeds;
 using Sluice.Server.Processes;
@@ -26,6 +27,7 @@ internal sealed partial class EncoderRun : IPacketSink
 
     private readonly string _feed;
     private readonly IReadOnlyList<Rendition> _renditions;
+    private readonly BlockPool _buffers;
     private readonly ILogger _logger;
     private readonly Channel<MediaPacket> _input = Channel.CreateBounded<MediaPacket>(
         new BoundedChannelOptions(InputQueuePackets) { SingleReader = true, SingleWriter = true });
@@ -60,7 +62,8 @@ internal sealed partial class EncoderRun : IPacketSink
 
         _inputVideo = input.FindIndex(t => t.Kind == MediaKind.Video);
         _waitingForKeyframe = _inputVideo >= 0;
-        _inputMuxer = new WebmMuxer(input);
+        _buffers = renditions[0].Output.Buffers;
+        _inputMuxer = new WebmMuxer(input, _buffers);
         _arguments = BuildArguments();
     }
 
@@ -139,8 +142,10 @@ internal sealed partial class EncoderRun : IPacketSink
         }
 
         var mapped = packet.AsTrack(track);
+        mapped.Retain(); // the queue keeps it until it is written to ffmpeg
         if (!_input.Writer.TryWrite(mapped))
         {
+            mapped.Release();
             // ffmpeg does not keep up: skip to the next keyframe rather than block the feed.
             _dropping = _inputVideo >= 0;
             if (Interlocked.Increment(ref _dropped) == 1)
@@ -230,7 +235,8 @@ internal sealed partial class EncoderRun : IPacketSink
                     }
                     finally
                     {
-                        chunk.Release(); // written (or ffmpeg has gone): the chunk is used nowhere else
+                        chunk.Release(); // written (or ffmpeg has gone): the chunk and the queued packet are used nowhere else
+                        packet.Release();
                     }
                 }
 
@@ -257,7 +263,7 @@ internal sealed partial class EncoderRun : IPacketSink
     private async Task ReadAsync(Stream stdout)
     {
         var pipe = PipeReader.Create(stdout);
-        using var demuxer = new MatroskaDemuxer();
+        using var demuxer = new MatroskaDemuxer(_buffers);
         try
         {
             while (true)
@@ -368,6 +374,7 @@ internal sealed partial class EncoderRun : IPacketSink
     {
         if ((uint)packet.Track >= (uint)_route.Length)
         {
+            packet.Release();
             return;
         }
 
@@ -376,6 +383,7 @@ internal sealed partial class EncoderRun : IPacketSink
         {
             if (track != _startVideo[r] || !packet.IsKeyframe)
             {
+                packet.Release();
                 return;
             }
 
@@ -385,7 +393,11 @@ internal sealed partial class EncoderRun : IPacketSink
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);
-            publisher.OnPacket(packet.AsTrack(track));
+            publisher.OnPacket(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
+        }
+        else
+        {
+            packet.Release();
         }
     }
 

@@ -86,8 +86,9 @@ public sealed partial class LiveStream : IFeedListener
 
             var selected = SelectTracks(tracks);
             var previous = _output;
-            _output = selected.Count == 0 ? null : new StreamOutput(Format.CreateMuxer(selected), selected, new ChunkRing(_ringBytes));
+            _output = selected.Count == 0 ? null : new StreamOutput(Format.CreateMuxer(selected, Feed.Buffers), selected, new ChunkRing(_ringBytes));
             previous?.Ring.Complete();
+            previous?.Muxer.Dispose(); // its chunks keep their blocks
         }
     }
 

@@ -146,6 +146,7 @@ public sealed partial class Rendition
             _passThrough.OnTracks(_tracks);
         }
 
+        packet.Retain(); // the rendition's feed keeps it: a reference of its own
         _passThrough.OnPacket(packet.AsTrack(track));
     }
 

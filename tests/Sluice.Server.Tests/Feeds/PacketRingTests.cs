@@ -1,4 +1,5 @@
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Feeds;
 
 namespace Sluice.Server.Tests.Feeds;
@@ -62,5 +63,26 @@ public sealed class PacketRingTests
 
         Assert.Equal(1000, ring.Bytes);
         Assert.Empty(ring.SnapshotFromKeyframe());
+    }
+
+    [Fact]
+    public void Packets_leaving_the_ring_release_their_payload_blocks_and_a_snapshot_lends_without_retaining()
+    {
+        var pool = new BlockPool();
+        var ring = new PacketRing(maxBytes: 10_000);
+        var blocks = Enumerable.Range(0, 20).Select(_ => pool.Rent(1000)).ToList(); // all rented first: none is lent twice here
+        for (int i = 0; i < 20; i++)
+        {
+            var block = blocks[i];
+            ring.Add(new MediaPacket(0, MediaTime.FromMilliseconds(i * 100), MediaTime.FromMilliseconds(i * 100), i % 5 == 0, block.Array.AsMemory(0, 1000), owner: block), isIndexed: i % 5 == 0);
+        }
+
+        var snapshot = ring.SnapshotFromKeyframe();
+        Assert.All(snapshot, p => Assert.Equal(1, p.Owner!.References)); // the ring's reference only
+        Assert.Equal(20 - ring.Count, blocks.Count(b => b.References == 0)); // the evicted ones went back
+        Assert.Equal((20 - ring.Count) * BlockPool.Granule, pool.FreeBytes);
+
+        ring.Clear();
+        Assert.All(blocks, b => Assert.Equal(0, b.References));
     }
 }

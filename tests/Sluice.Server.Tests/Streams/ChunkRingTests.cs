@@ -1,4 +1,5 @@
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Streams;
 
 namespace Sluice.Server.Tests.Streams;
@@ -168,5 +169,31 @@ public sealed class ChunkRingTests
         Assert.Equal(6, ring.JoinPointBefore(MediaTime.TicksPerSecond));
         Assert.Equal(4, ring.JoinPointBefore(2 * MediaTime.TicksPerSecond));
         Assert.Equal(0, ring.JoinPointBefore(60 * MediaTime.TicksPerSecond)); // the oldest kept
+    }
+
+    [Fact]
+    public void An_evicted_chunk_gives_its_blocks_back_only_once_the_reader_holding_it_releases_it()
+    {
+        var pool = new BlockPool();
+        var slab = new ChunkSlab(4096, pool);
+        var ring = new ChunkRing(64 * 1024); // the smallest ring: 64 KiB of chunks
+        var payload = pool.Rent(40 * 1024);
+        var prefix = slab.Copy([1, 2, 3, 4], out var prefixOwner);
+        slab.Dispose(); // the prefix's block is now held by the chunk alone
+        ring.Append(new MuxedChunk(prefix, payload.Array.AsMemory(0, 40 * 1024), IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = payload }, 0);
+
+        var buffer = new Chunk[4];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out int count));
+        Assert.Equal(1, count);
+
+        // Two more join points push the first chunk out of the ring while the reader still holds it.
+        ring.Append(new MuxedChunk(new byte[4], new byte[40 * 1024], IsJoinPoint: true), 1);
+        ring.Append(new MuxedChunk(new byte[4], new byte[40 * 1024], IsJoinPoint: true), 2);
+        Assert.Equal(ChunkReadStatus.Lagged, ring.Read(0, new Chunk[1], out _));
+        Assert.Equal(0, pool.FreeBytes);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, buffer[0].Prefix.ToArray());
+
+        buffer[0].Release();
+        Assert.Equal(40 * 1024 + 4096, pool.FreeBytes);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Flv;
 using FlvWire = Sluice.Media.Formats.Flv.Flv;
 
@@ -11,11 +12,14 @@ namespace Sluice.Media.Formats.Rtmp;
 /// (H.264, Enhanced RTMP's H.265, AV1 and VP9 by FourCC; AAC, MP3), the same wait for sequence headers and the same
 /// damage rules. <c>@setDataFrame</c> / <c>onMetaData</c> data messages become script tags.
 /// </summary>
-public sealed class RtmpMediaReader
+public sealed class RtmpMediaReader : IDisposable
 {
-    private readonly FlvDemuxer _demuxer = new();
+    private readonly FlvDemuxer _demuxer;
     private byte[] _tag = new byte[64 * 1024];
     private bool _started;
+
+    /// <param name="pool">Where the payloads' blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
+    public RtmpMediaReader(BlockPool? pool = null) => _demuxer = new FlvDemuxer(pool);
 
     public FlvDemuxer Demuxer => _demuxer;
 
@@ -63,4 +67,6 @@ public sealed class RtmpMediaReader
         destination[1] = (byte)(value >> 8);
         destination[2] = (byte)value;
     }
+
+    public void Dispose() => _demuxer.Dispose();
 }

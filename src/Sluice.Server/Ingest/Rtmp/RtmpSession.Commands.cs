@@ -127,7 +127,7 @@ public sealed partial class RtmpSession
         }
 
         _publisher.Format = RtmpWire.FormatName;
-        _media = new RtmpMediaReader();
+        _media = new RtmpMediaReader(_server.Buffers);
         connection.State = "RECEIVE_DATA";
         LogPublishing(_logger, feed.Name, _remote.ToString(), _app, _flashVer);
         RtmpChunkWriter.WriteUserControl(_output, RtmpWire.StreamBegin, RtmpWire.MediaStreamId, _outChunkSize);

@@ -94,6 +94,7 @@ public sealed partial class RtmpSession
         finally
         {
             _publisher?.Dispose();
+            _media?.Dispose();
             if (_connection is { } connection)
             {
                 if (_opened)
