@@ -20,7 +20,7 @@ public sealed class BufferPoolTests(ITestOutputHelper output)
     /// <summary>
     /// Once the feed ring, the streams' chunk rings and the HLS segments are full, every block a new packet or chunk
     /// needs is one an evicted packet, chunk or segment gave back (after the viewers holding it had copied it out), so
-    /// the server makes (almost) no new ones; and what the viewers and players get still decodes without an error,
+    /// the server makes (almost) no new ones, encoder or not; and what the viewers and players get still decodes without an error,
     /// which a block lent again too early would break.
     /// </summary>
     [Fact]
@@ -29,16 +29,20 @@ public sealed class BufferPoolTests(ITestOutputHelper output)
         await using var server = await TestServer.StartAsync(
             "MaxClients 100\nMaxBandwidth 1000000\n<Feed in.ffm>\nFileMaxSize 1M\n</Feed>\n" +
             "<Stream live.ts>\nFeed in.ffm\nFormat mpegts\nHLSFormat fmp4\nHLSSegmentDuration 1\nHLSListSize 3\n</Stream>\n" +
-            "<Stream live.webm>\nFeed in.ffm\nFormat matroska\nHLS off\n</Stream>\n<Stream stat.html>\nFormat status\n</Stream>\n");
+            "<Stream live.webm>\nFeed in.ffm\nFormat matroska\nHLS off\n</Stream>\n" +
+            "<Stream small.ts>\nFeed in.ffm\nFormat mpegts\nHLS off\nVideoCodec libx264\nVideoSize 160x120\nVideoFrameRate 30\nVideoBitRate 200\nAudioCodec aac\nAudioBitRate 64\n</Stream>\n" +
+            "<Stream stat.html>\nFormat status\n</Stream>\n");
         using var feeder = Feeder.Start(server.Url("in.ffm"), DenseH264Aac, seconds: 40);
         await Tools.WaitForStreamAsync(server, "live.ts", TimeSpan.FromSeconds(20));
 
-        // Viewers and players for the whole run: two progressive viewers and ffmpeg on the HLS playlist, all decoding.
+        // Viewers and players for the whole run: two progressive viewers, one of a stream ffmpeg encodes from the feed
+        // (the encoder's input queue holds packets too), and ffmpeg on the HLS playlist, all decoding.
         var readers = new[]
         {
             ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "10000000", "-i", server.Url("live.ts"), "-t", "22", "-f", "null", "-"], TimeSpan.FromSeconds(60)),
             ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "10000000", "-i", server.Url("live.webm"), "-t", "22", "-f", "null", "-"], TimeSpan.FromSeconds(60)),
             ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "10000000", "-i", server.Url("live.ts/index.m3u8"), "-t", "12", "-f", "null", "-"], TimeSpan.FromSeconds(60)),
+            ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "10000000", "-i", server.Url("small.ts"), "-t", "18", "-f", "null", "-"], TimeSpan.FromSeconds(60)),
         };
 
         // The rings (4 MiB of chunks per stream, the newest GOP of the feed) and 7 one-second segments fill in ~8 s.
