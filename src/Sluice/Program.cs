@@ -9,8 +9,18 @@ namespace Sluice;
 /// <summary>The sluice command: reads an ffserver.conf (or the built-in one) and serves it.</summary>
 internal static class Program
 {
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     private static int Main(string[] args)
     {
+        // Socket completions run on the threads that poll the sockets instead of being queued to the thread pool, with
+        // Kestrel's inline scheduling (SluiceHost) the way an event loop works: read before any socket exists. An
+        // operator's own setting (0 turns it off) wins.
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
         var config = new Option<FileInfo?>("--config", "-f")
         {
             Description = "The ffserver.conf to serve (default: the built-in configuration with a test-pattern feed).",

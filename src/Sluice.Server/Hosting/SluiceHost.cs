@@ -89,6 +89,9 @@ public static class SluiceHost
             }
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
+        // Requests run on the socket threads that read them, as an event loop's would, instead of being handed to the
+        // thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there blocks.
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
 
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddSingleton(config);
