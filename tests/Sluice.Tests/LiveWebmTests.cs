@@ -63,7 +63,7 @@ public sealed class LiveWebmTests
             var result = await Tools.DecodeAsync(server.Url("livestream"), 60);
             Assert.Equal(0, result.ExitCode);
             Assert.True(result.StdErr.Trim() == "", result.StdErr);
-            Assert.True(feeder.WaitForExit(TimeSpan.FromSeconds(15)));
+            Assert.True(await feeder.WaitForExitAsync(TimeSpan.FromSeconds(15)));
             Assert.Equal(0, feeder.ExitCode);
         }
 
@@ -131,7 +131,7 @@ public sealed class LiveWebmTests
 
         // A second ffmpeg fails (the server answers 409 and closes).
         using var second = Feeder.Start(server.Url("livestream.ffm"));
-        Assert.True(second.WaitForExit(TimeSpan.FromSeconds(15)), "the second publisher was not refused");
+        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second publisher was not refused");
         Assert.NotEqual(0, second.ExitCode);
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: This feed is already being received", TimeSpan.FromSeconds(5));
 
@@ -156,7 +156,7 @@ public sealed class LiveWebmTests
             </Stream>
             """);
         using var feeder = Feeder.Start(server.Url("livestream.ffm"));
-        Assert.True(feeder.WaitForExit(TimeSpan.FromSeconds(15)), "the refused publisher kept running");
+        Assert.True(await feeder.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the refused publisher kept running");
         Assert.NotEqual(0, feeder.ExitCode);
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: its address is not allowed by the feed's ACL", TimeSpan.FromSeconds(5));
 

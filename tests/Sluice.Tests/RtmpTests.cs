@@ -81,14 +81,14 @@ public sealed class RtmpTests
 
         using (var wrong = Feeder.Start(server.RtmpUrl("live/livestream?key=nope"), FlvH264Aac, seconds: 5))
         {
-            Assert.True(wrong.WaitForExit(TimeSpan.FromSeconds(15)), "ffmpeg with a wrong key did not exit");
+            Assert.True(await wrong.WaitForExitAsync(TimeSpan.FromSeconds(15)), "ffmpeg with a wrong key did not exit");
             Assert.NotEqual(0, wrong.ExitCode);
             Assert.True(wrong.StdErr.Contains("NetStream.Publish.Denied: Wrong publish key for livestream.ffm", StringComparison.Ordinal), wrong.StdErr + string.Join("\n", server.Log.Lines));
         }
 
         using (var missing = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
         {
-            Assert.True(missing.WaitForExit(TimeSpan.FromSeconds(15)), "ffmpeg without a key did not exit");
+            Assert.True(await missing.WaitForExitAsync(TimeSpan.FromSeconds(15)), "ffmpeg without a key did not exit");
             Assert.NotEqual(0, missing.ExitCode);
             Assert.Contains("NetStream.Publish.Denied: Publishing to livestream.ffm needs its publish key", missing.StdErr, StringComparison.Ordinal);
         }
@@ -128,14 +128,14 @@ public sealed class RtmpTests
 
         using (var second = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
         {
-            Assert.True(second.WaitForExit(TimeSpan.FromSeconds(15)), "the second publisher did not exit");
+            Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second publisher did not exit");
             Assert.NotEqual(0, second.ExitCode);
             Assert.Contains("NetStream.Publish.BadName: livestream.ffm is already being published (from 127.0.0.1 via RTMP", second.StdErr, StringComparison.Ordinal);
         }
 
         using (var unknown = Feeder.Start(server.RtmpUrl("live/nosuchfeed"), FlvH264Aac, seconds: 5))
         {
-            Assert.True(unknown.WaitForExit(TimeSpan.FromSeconds(15)), "the publisher of an unknown feed did not exit");
+            Assert.True(await unknown.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the publisher of an unknown feed did not exit");
             Assert.Contains("NetStream.Publish.BadName: No feed is named nosuchfeed", unknown.StdErr, StringComparison.Ordinal);
         }
 

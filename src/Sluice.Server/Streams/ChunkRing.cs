@@ -4,16 +4,34 @@ using Sluice.Media.Buffers;
 namespace Sluice.Server.Streams;
 
 /// <summary>
-/// One piece of a stream's container output, shared by every viewer. It holds a reference to each pooled block its
-/// bytes are in for as long as its ring keeps it; a reader that got it from <see cref="ChunkRing.Read"/> holds one
-/// more of its own until it calls <see cref="Release"/>.
+/// One piece of a stream's container output, shared by every viewer. It is counted: its ring holds it while the chunk
+/// is in the ring, and a reader that got it from <see cref="ChunkRing.Read"/> holds it until it calls
+/// <see cref="Release"/>. The last one to let go releases the pooled blocks its bytes are in and gives the object back
+/// to its ring, which fills it with a later chunk: a reader must not touch a chunk it has released.
 /// </summary>
 public sealed class Chunk
 {
-    private readonly PooledBlock? _prefixOwner;
-    private readonly PooledBlock? _payloadOwner;
+    private readonly ChunkRing? _home;
+    private PooledBlock? _prefixOwner;
+    private PooledBlock? _payloadOwner;
+    private int _references;
 
-    public Chunk(long sequence, MuxedChunk muxed, long time)
+    internal Chunk(ChunkRing? home) => _home = home;
+
+    public long Sequence { get; private set; }
+    public ReadOnlyMemory<byte> Prefix { get; private set; }
+    public ReadOnlyMemory<byte> Payload { get; private set; }
+
+    /// <summary>A viewer may start here (the container unit begins with a keyframe).</summary>
+    public bool IsJoinPoint { get; private set; }
+
+    /// <summary>Decode time in <see cref="MediaTime"/> ticks.</summary>
+    public long Time { get; private set; }
+
+    public int Length => Prefix.Length + Payload.Length;
+
+    /// <summary>Fills the chunk, taking over the references of <paramref name="muxed"/>; its one holder is the ring.</summary>
+    internal void Fill(long sequence, MuxedChunk muxed, long time)
     {
         Sequence = sequence;
         Prefix = muxed.Prefix;
@@ -22,31 +40,39 @@ public sealed class Chunk
         Time = time;
         _prefixOwner = muxed.PrefixOwner;
         _payloadOwner = muxed.PayloadOwner;
+        Volatile.Write(ref _references, 1);
     }
 
-    public long Sequence { get; }
-    public ReadOnlyMemory<byte> Prefix { get; }
-    public ReadOnlyMemory<byte> Payload { get; }
+    internal void Retain() => Interlocked.Increment(ref _references);
 
-    /// <summary>A viewer may start here (the container unit begins with a keyframe).</summary>
-    public bool IsJoinPoint { get; }
-
-    /// <summary>Decode time in <see cref="MediaTime"/> ticks.</summary>
-    public long Time { get; }
-
-    public int Length => Prefix.Length + Payload.Length;
-
-    internal void Retain()
-    {
-        _prefixOwner?.Retain();
-        _payloadOwner?.Retain();
-    }
-
-    /// <summary>Gives up one reference to the chunk's blocks: a reader's, once it has copied the bytes out.</summary>
+    /// <summary>Gives up a reader's hold, once it has copied the bytes out.</summary>
     public void Release()
     {
+        if (Drop())
+        {
+            _home?.Recycle(this);
+        }
+    }
+
+    /// <summary>Gives up one hold; true when it was the last (the blocks are released, the object may be filled again).</summary>
+    internal bool Drop()
+    {
+        int left = Interlocked.Decrement(ref _references);
+        if (left > 0)
+        {
+            return false;
+        }
+
+        if (left < 0)
+        {
+            throw new InvalidOperationException("A chunk was released more often than it was held.");
+        }
+
         _prefixOwner?.Release();
         _payloadOwner?.Release();
+        _prefixOwner = _payloadOwner = null;
+        Prefix = Payload = default;
+        return true;
     }
 }
 
@@ -69,13 +95,15 @@ public enum ChunkReadStatus
 /// The newest chunks of one stream's output, appended by the feed's ingest and read by every viewer.
 /// Bounded in bytes (keeping at least everything since the newest join point) and in count. Readers copy
 /// chunk references under a short lock into their own buffer and write to their sockets without it;
-/// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>. The ring owns the references
-/// its chunks hold to their pooled blocks and releases them on eviction; <see cref="Read"/> retains what it hands out.
+/// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>. The ring holds each of its chunks
+/// and lets go on eviction; <see cref="Read"/> makes each reader a holder too; a chunk nobody holds any more is kept
+/// for a later append (at most <see cref="MaxFreeChunks"/>), so appending allocates nothing once the ring is full.
 /// </summary>
 public sealed class ChunkRing
 {
     private const int Capacity = 1 << 15;
     private const int Mask = Capacity - 1;
+    private const int MaxFreeChunks = 1024;
 
     private readonly Lock _lock = new();
     private readonly Chunk[] _slots = new Chunk[Capacity];
@@ -87,6 +115,7 @@ public sealed class ChunkRing
     private bool _completed;
     private List<ViewerSignal> _waiting = [];   // viewers to wake on the next append
     private List<ViewerSignal> _waking = [];    // the previous list, reused (one writer appends)
+    private readonly Stack<Chunk> _free = new(); // chunks nobody holds, to fill again
 
     public ChunkRing(long maxBytes) => _maxBytes = Math.Max(maxBytes, 64 * 1024);
 
@@ -113,7 +142,8 @@ public sealed class ChunkRing
                 return;
             }
 
-            var chunk = new Chunk(_next, muxed, time);
+            var chunk = _free.Count > 0 ? _free.Pop() : new Chunk(this);
+            chunk.Fill(_next, muxed, time);
             if (_next - _first == Capacity)
             {
                 EvictOldest();
@@ -141,6 +171,23 @@ public sealed class ChunkRing
         }
 
         Wake(waking);
+    }
+
+    /// <summary>A chunk its last reader let go of, after the ring had.</summary>
+    internal void Recycle(Chunk chunk)
+    {
+        lock (_lock)
+        {
+            Keep(chunk);
+        }
+    }
+
+    private void Keep(Chunk chunk)
+    {
+        if (_free.Count < MaxFreeChunks)
+        {
+            _free.Push(chunk);
+        }
     }
 
     private List<ViewerSignal> SwapWaiting()
@@ -183,7 +230,11 @@ public sealed class ChunkRing
     {
         ref var slot = ref _slots[_first & Mask];
         _bytes -= slot.Length;
-        slot.Release(); // readers that hold it have retained it
+        if (slot.Drop()) // readers that still copy it hold it themselves
+        {
+            Keep(slot);
+        }
+
         slot = null!;
         if (_first == _latestJoinPoint)
         {

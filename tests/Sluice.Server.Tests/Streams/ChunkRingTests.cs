@@ -193,7 +193,35 @@ public sealed class ChunkRingTests
         Assert.Equal(0, pool.FreeBytes);
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, buffer[0].Prefix.ToArray());
 
-        buffer[0].Release();
+        var first = buffer[0];
+        first.Release();
         Assert.Equal(40 * 1024 + 4096, pool.FreeBytes);
+
+        // The chunk object itself is filled again by a later append instead of a new one.
+        ring.Append(new MuxedChunk(new byte[4], new byte[8], IsJoinPoint: false), 3);
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(3, buffer, out count));
+        Assert.Same(first, buffer[0]);
+        Assert.Equal(3, buffer[0].Sequence);
+        Assert.Equal(12, buffer[0].Length);
+        buffer[0].Release();
+    }
+
+    [Fact]
+    public void Chunks_are_filled_again_once_the_ring_and_every_reader_let_go_so_a_full_ring_appends_without_new_objects()
+    {
+        var ring = new ChunkRing(64 * 1024);
+        var seen = new HashSet<Chunk>(ReferenceEqualityComparer.Instance);
+        var buffer = new Chunk[64];
+        for (int i = 0; i < 200; i++)
+        {
+            ring.Append(Chunk(8 * 1024, join: i % 4 == 0), i);
+            Assert.Equal(ChunkReadStatus.Data, ring.Read(i, buffer, out int count));
+            Assert.Equal(1, count);
+            seen.Add(buffer[0]);
+            buffer[0].Release();
+        }
+
+        // 64 KiB holds 8 chunks of 8 KiB, plus the rest of the newest GOP: a dozen objects serve 200 chunks.
+        Assert.True(seen.Count <= 16, $"{seen.Count} chunk objects for 200 chunks");
     }
 }

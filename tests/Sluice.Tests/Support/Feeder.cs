@@ -58,16 +58,22 @@ public sealed class Feeder : IDisposable
 
     public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
-    /// <summary>Waits for ffmpeg to exit and, when it did, for its last output lines (read asynchronously).</summary>
-    public bool WaitForExit(TimeSpan timeout)
+    /// <summary>
+    /// Waits for ffmpeg to exit and for its last output lines, without blocking a thread: the output is read by the
+    /// socket threads, which a blocked one could be.
+    /// </summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
-        if (!_process.WaitForExit(timeout))
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
         {
             return false;
         }
-
-        _process.WaitForExit();
-        return true;
     }
 
     public void Dispose()

@@ -32,7 +32,7 @@ public static class ProcessRunner
             Kill(process);
         }
 
-        process.WaitForExit(); // drains the output readers
+        await process.WaitForExitAsync(); // drains the output readers, without blocking a socket thread that reads them
         lock (stdout)
         {
             lock (stderr)

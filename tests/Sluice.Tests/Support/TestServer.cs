@@ -49,7 +49,8 @@ public sealed class TestServer : IAsyncDisposable
         {
             int port = Ports.Free();
             int? rtmpPort = config.RTMPPort is null ? null : Ports.Free();
-            var app = SluiceHost.Build(config, new SluiceHostOptions
+            // Build runs the encoder check synchronously: off the socket threads, whose completions it waits for.
+            var app = await Task.Run(() => SluiceHost.Build(config, new SluiceHostOptions
             {
                 Port = port,
                 RtmpPort = rtmpPort,
@@ -57,7 +58,7 @@ public sealed class TestServer : IAsyncDisposable
                 ConsoleLog = false,
                 MinimumLogLevel = LogLevel.Debug,
                 ConfigureLogging = b => b.AddProvider(log),
-            });
+            }));
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
