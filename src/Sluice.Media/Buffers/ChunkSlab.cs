@@ -81,6 +81,17 @@ public sealed class ChunkSlab : IDisposable
         return memory;
     }
 
+    /// <summary>A muxer's chunk of the first <paramref name="length"/> bytes of the last <see cref="Reserve"/> alone, holding their block.</summary>
+    public MuxedChunk CommitChunk(int length, bool isJoinPoint) =>
+        new(Commit(length, out var owner), ReadOnlyMemory<byte>.Empty, isJoinPoint) { PrefixOwner = owner };
+
+    /// <summary>
+    /// A muxer's chunk of the first <paramref name="length"/> bytes of the last <see cref="Reserve"/> followed by the
+    /// payload of <paramref name="packet"/> (shared, not copied), holding both blocks.
+    /// </summary>
+    public MuxedChunk CommitChunk(int length, in MediaPacket packet, bool isJoinPoint) =>
+        new(Commit(length, out var owner), packet.Payload, isJoinPoint) { PrefixOwner = owner, PayloadOwner = packet.Retain() };
+
     /// <summary>Copies <paramref name="bytes"/> into the slab: <see cref="Reserve"/> and <see cref="Commit"/> in one.</summary>
     public ReadOnlyMemory<byte> Copy(ReadOnlySpan<byte> bytes, out PooledBlock owner)
     {

@@ -27,6 +27,9 @@ public sealed partial class ProgressiveViewer
 {
     private const int BatchSize = 64;
 
+    /// <summary>How much earlier than its due time a timer's cancellation may look by the clock (its tick is coarser).</summary>
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(50);
+
     private readonly LiveStream _stream;
     private readonly ClientConnection _connection;
     private readonly ViewerPolicy _policy;
@@ -209,10 +212,22 @@ public sealed partial class ProgressiveViewer
             position += count;
             Account(bytes);
 
-            // A write the viewer does not take within the timeout drops it (the catch in RunAsync).
+            // A write the viewer does not take within the timeout drops it. Kestrel answers a canceled flush by aborting
+            // the connection, which cancels the request's token too, on another thread and sometimes first: so the
+            // time decides whether the viewer was dropped, not which token looks canceled by the time it is checked.
             long flushStart = _time.GetTimestamp();
             flushTimeout.Value!.CancelAfter(_policy.SlowViewerTimeout);
-            var result = await writer.FlushAsync(flushTimeout.Value.Token).ConfigureAwait(false);
+            FlushResult result;
+            try
+            {
+                result = await writer.FlushAsync(flushTimeout.Value.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_time.GetElapsedTime(flushStart) >= _policy.SlowViewerTimeout - TimerSlack)
+            {
+                Drop();
+                return false;
+            }
+
             if (!flushTimeout.Value.TryReset())
             {
                 // The timer fired just as the write completed: the write counts, the next one needs a fresh timer.

@@ -90,7 +90,8 @@ public static class SluiceHost
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
         // Requests run on the socket threads that read them, as an event loop's would, instead of being handed to the
-        // thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there blocks.
+        // thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there waits for another
+        // thread; the one synchronous I/O is CustomLog's line per request.
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
 
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();

@@ -54,7 +54,7 @@ public sealed class AdtsMuxer : IMuxer
 
         var header = _slab.Reserve(AdtsHeader.Size);
         AdtsHeader.Write(header, _objectType, _rateIndex, _channels, packet.Payload.Length);
-        return new MuxedChunk(_slab.Commit(AdtsHeader.Size, out var prefixOwner), packet.Payload, IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
+        return _slab.CommitChunk(AdtsHeader.Size, packet, isJoinPoint: true);
     }
 
     /// <summary>Lets go of the slab block being filled; the chunks handed out keep theirs.</summary>

@@ -109,7 +109,7 @@ public sealed class FlvMuxer : IMuxer
         payload.CopyTo(tag[(Flv.TagHeaderLength + headerLength)..]);
         BinaryPrimitives.WriteUInt32BigEndian(tag[(Flv.TagHeaderLength + dataSize)..], (uint)(Flv.TagHeaderLength + dataSize));
 
-        return new MuxedChunk(_slab.Commit(tag.Length, out var prefixOwner), ReadOnlyMemory<byte>.Empty, IsJoinPoint(packet)) { PrefixOwner = prefixOwner };
+        return _slab.CommitChunk(tag.Length, IsJoinPoint(packet));
     }
 
     /// <summary>

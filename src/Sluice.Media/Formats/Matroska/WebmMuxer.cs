@@ -125,7 +125,7 @@ public sealed class WebmMuxer : IMuxer
         n += 2;
         prefix[n++] = (byte)(packet.IsKeyframe || track.Kind == MediaKind.Audio ? 0x80 : 0x00);
 
-        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), packet.Payload, joinPoint) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
+        return _slab.CommitChunk(n, packet, joinPoint);
     }
 
     private byte[] BuildHeader()

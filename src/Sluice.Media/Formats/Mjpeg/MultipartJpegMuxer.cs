@@ -105,7 +105,7 @@ public sealed class MultipartJpegMuxer : IMuxer
             var unit = _slab.Reserve(jpeg.Length + _partStart.Length);
             jpeg.Span.CopyTo(unit);
             _partStart.CopyTo(unit[jpeg.Length..]);
-            return new MuxedChunk(_slab.Commit(jpeg.Length + _partStart.Length, out var unitOwner), ReadOnlyMemory<byte>.Empty, IsJoinPoint: true) { PrefixOwner = unitOwner };
+            return _slab.CommitChunk(jpeg.Length + _partStart.Length, isJoinPoint: true);
         }
 
         var prefix = _slab.Reserve(_partStart.Length + MaxLengthDigits + 4);
@@ -115,7 +115,7 @@ public sealed class MultipartJpegMuxer : IMuxer
         n += digits;
         "\r\n\r\n"u8.CopyTo(prefix[n..]);
         n += 4;
-        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), jpeg, IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
+        return _slab.CommitChunk(n, packet, isJoinPoint: true);
     }
 
     /// <summary>

@@ -163,7 +163,7 @@ public sealed class FragmentedMp4Muxer : IMuxer
         n += BoxHeader(prefix[n..], 8 + size, "mdat"u8);
 
         bool joinPoint = _hasVideo ? video && packet.IsKeyframe : true;
-        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), packet.Payload, joinPoint) { PrefixOwner = prefixOwner, PayloadOwner = packet.Retain() };
+        return _slab.CommitChunk(n, packet, joinPoint);
     }
 
     /// <summary>

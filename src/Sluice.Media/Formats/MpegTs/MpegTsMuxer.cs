@@ -115,7 +115,7 @@ public sealed class MpegTsMuxer : IMuxer
 
         long? pcr = packet.Track == _pcrTrack ? packet.Dts - PcrLeadTicks : null;
         n += Packetize(output[n..], track, pes, pcr, randomAccess: join || (video && packet.IsKeyframe));
-        return new MuxedChunk(_slab.Commit(n, out var prefixOwner), ReadOnlyMemory<byte>.Empty, join) { PrefixOwner = prefixOwner };
+        return _slab.CommitChunk(n, join);
     }
 
     /// <summary>Writes the PES of <paramref name="packet"/> into the scratch buffer; returns its length.</summary>

@@ -88,12 +88,12 @@ public sealed class OggMuxer : IMuxer
         {
             var prefix = _slab.Reserve(OggPage.FixedHeaderLength + OggPage.SegmentCount(payload.Length));
             int n = OggPage.WriteSinglePacketHeader(prefix, OggPageFlags.None, granule, stream.Serial, stream.Sequence++, payload.Span);
-            return new MuxedChunk(_slab.Commit(n, out var headerOwner), payload, joinPoint) { PrefixOwner = headerOwner, PayloadOwner = packet.Retain() };
+            return _slab.CommitChunk(n, packet, joinPoint);
         }
 
         var pages = _slab.Reserve(OggPage.PagedLength(payload.Length));
         int written = OggPage.WritePacketPages(pages, OggPageFlags.None, granule, stream.Serial, ref stream.Sequence, payload.Span);
-        return new MuxedChunk(_slab.Commit(written, out var prefixOwner), ReadOnlyMemory<byte>.Empty, joinPoint) { PrefixOwner = prefixOwner };
+        return _slab.CommitChunk(written, joinPoint);
     }
 
     private byte[] BuildHeader()

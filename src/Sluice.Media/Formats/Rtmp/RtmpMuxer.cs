@@ -46,7 +46,7 @@ public sealed class RtmpMuxer : IMuxer
         var destination = _slab.Reserve(RtmpChunkWriter.MaxLength(bodyLength, Rtmp.OutgoingChunkSize));
         uint timestamp = unchecked((uint)MediaTime.ToMilliseconds(packet.Dts));
         int length = RtmpChunkWriter.Write(destination, ChunkStreamOf(type), type, Rtmp.MediaStreamId, timestamp, dataHeader[..headerLength], payload, Rtmp.OutgoingChunkSize);
-        return new MuxedChunk(_slab.Commit(length, out var prefixOwner), ReadOnlyMemory<byte>.Empty, _flv.IsJoinPoint(packet)) { PrefixOwner = prefixOwner };
+        return _slab.CommitChunk(length, _flv.IsJoinPoint(packet));
     }
 
     private static int ChunkStreamOf(byte type) => type switch
