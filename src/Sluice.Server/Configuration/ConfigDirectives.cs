@@ -45,6 +45,9 @@ internal static class ConfigDirectives
         new("MaxBandwidth", G, 1, 1, "MaxBandwidth <kbit/s>"),
         new("CustomLog", G, 1, 1, "CustomLog <path or ->"),
         new("SlowViewerTimeout", G, 1, 1, "SlowViewerTimeout <seconds>"), // Sluice's own
+        new("RequestHeaderTimeout", G, 1, 1, "RequestHeaderTimeout <seconds>"), // Sluice's own, and the two below: connection hygiene
+        new("KeepAliveTimeout", G, 1, 1, "KeepAliveTimeout <seconds>"),
+        new("MaxClientsPerAddress", G, 1, 1, "MaxClientsPerAddress <1-65535>"),
         new("OnDemand", S, 0, 1, "OnDemand [<seconds>]"), // Sluice's own: encode only while watched
         new("HLS", S, 1, 1, "HLS on|off"), // Sluice's own, and the four below: HLS and DASH of the stream
         new("HLSFormat", S, 1, 1, "HLSFormat fmp4|ts"),
@@ -64,6 +67,7 @@ internal static class ConfigDirectives
         new("Launch", F, 1, Rest, "Launch <program> [arguments...]"),
         new("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>]"),
         new("PublishKey", F, 1, 1, "PublishKey <key>"), // Sluice's own: the key an RTMP publisher must give
+        new("PublishOrigin", F, 1, 1, "PublishOrigin <origin>|*"), // Sluice's own: a web origin allowed to publish
 
         // <Stream>
         new("Feed", S, 1, 1, "Feed <feed name>"),

@@ -31,6 +31,18 @@ public static partial class ConfigParser
                 case "PublishKey":
                     _feed = feed with { PublishKey = args[0] };
                     break;
+                case "PublishOrigin":
+                    if (args[0] == "*" || (Uri.TryCreate(args[0], UriKind.Absolute, out var origin)
+                        && origin.Scheme is "http" or "https" && origin.PathAndQuery == "/" && !args[0].EndsWith('/')))
+                    {
+                        _feed = feed with { PublishOrigins = feed.PublishOrigins.Add(args[0]) };
+                    }
+                    else
+                    {
+                        Error($"invalid PublishOrigin '{args[0]}': expected an origin as a browser sends it, scheme and host with no path (https://studio.example or http://host:8080), or * for any");
+                    }
+
+                    break;
                 case "ReadOnlyFile":
                     _feed = feed with { File = args[0], ReadOnly = true };
                     break;

@@ -99,6 +99,27 @@ public static partial class ConfigParser
                     }
 
                     break;
+                case "RequestHeaderTimeout":
+                    if (PositiveSeconds(name, args[0]) is { } header)
+                    {
+                        _global = _global with { RequestHeaderTimeout = header };
+                    }
+
+                    break;
+                case "KeepAliveTimeout":
+                    if (PositiveSeconds(name, args[0]) is { } keepAlive)
+                    {
+                        _global = _global with { KeepAliveTimeout = keepAlive };
+                    }
+
+                    break;
+                case "MaxClientsPerAddress":
+                    if (Limit(name, args[0]) is { } perAddress)
+                    {
+                        _global = _global with { MaxClientsPerAddress = perAddress };
+                    }
+
+                    break;
                 case "UseDefaults":
                     _useDefaults = true;
                     break;
@@ -130,6 +151,17 @@ public static partial class ConfigParser
             }
 
             return address;
+        }
+
+        private double? PositiveSeconds(string name, string text)
+        {
+            var value = ConfigValues.Double(text, 0.1, 3600);
+            if (value is null)
+            {
+                Error($"invalid {name} '{text}': expected a number of seconds from 0.1 to 3600");
+            }
+
+            return value;
         }
 
         private int? Limit(string name, string text)

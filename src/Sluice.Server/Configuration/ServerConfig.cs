@@ -48,6 +48,28 @@ public sealed record ServerConfig
     /// </summary>
     public double SlowViewerTimeout { get; init; } = DefaultSlowViewerTimeout;
 
+    public const double DefaultRequestHeaderTimeout = 10;
+
+    /// <summary>
+    /// RequestHeaderTimeout (Sluice's directive), in seconds: a connection that has not sent a whole request head this
+    /// long after it was accepted (an RTMP client: finished its handshake and connect) is closed.
+    /// </summary>
+    public double RequestHeaderTimeout { get; init; } = DefaultRequestHeaderTimeout;
+
+    public const double DefaultKeepAliveTimeout = 15;
+
+    /// <summary>KeepAliveTimeout (Sluice's directive), in seconds: how long an HTTP connection may idle between requests.</summary>
+    public double KeepAliveTimeout { get; init; } = DefaultKeepAliveTimeout;
+
+    /// <summary>
+    /// MaxClientsPerAddress (Sluice's directive): connections (HTTP and RTMP, idle ones too) one address may hold at once;
+    /// null for the default, a quarter of MaxHTTPConnections and at least 64 (see <see cref="ClientsPerAddress"/>).
+    /// </summary>
+    public int? MaxClientsPerAddress { get; init; }
+
+    /// <summary>The per-address connection limit in force.</summary>
+    public int ClientsPerAddress => MaxClientsPerAddress ?? Math.Min(MaxHTTPConnections, Math.Max(64, MaxHTTPConnections / 4));
+
     /// <summary>CustomLog: "-" for standard output, a path, or null for none.</summary>
     public string? CustomLog { get; init; }
 
@@ -93,6 +115,13 @@ public sealed record FeedConfig
 
     /// <summary>PublishKey (Sluice's directive): the key an RTMP publisher must give (<c>?key=</c>), or null for none.</summary>
     public string? PublishKey { get; init; }
+
+    /// <summary>
+    /// PublishOrigin lines (Sluice's directive): web origins (<c>https://studio.example</c>, or <c>*</c>) whose pages may
+    /// publish. A publish request with an <c>Origin</c> header (a browser's) is refused unless its origin is listed;
+    /// encoders send none.
+    /// </summary>
+    public ImmutableArray<string> PublishOrigins { get; init; } = [];
 }
 
 /// <summary>A &lt;Stream name&gt; section: what viewers request.</summary>
