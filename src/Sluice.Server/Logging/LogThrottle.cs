@@ -1,0 +1,88 @@
+namespace Sluice.Server.Logging;
+
+/// <summary>
+/// Keeps a flood of one kind of event from flooding the log: the first event of a kind in an interval is logged by the
+/// caller at once; the rest are counted, and when the interval ends one summary per kind reports how many there were
+/// (with the last one's detail). Thousands of refused connections leave a handful of lines, each with a count.
+/// </summary>
+/// <remarks>Thread-safe; the summary callback runs on a timer thread, outside the lock.</remarks>
+public sealed class LogThrottle : IDisposable
+{
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _interval;
+    private readonly Action<string, int, string> _summary;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Window> _windows = new(StringComparer.Ordinal);
+    private ITimer? _timer;
+
+    /// <param name="summary">Reports a kind's events that were counted, not logged: (kind, count, the last one's detail).</param>
+    public LogThrottle(TimeProvider time, TimeSpan interval, Action<string, int, string> summary)
+    {
+        _time = time;
+        _interval = interval;
+        _summary = summary;
+    }
+
+    public static TimeSpan DefaultInterval { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>True when the caller should log this event itself; false when it is counted for the interval's summary.</summary>
+    public bool ShouldLog(string kind, string detail)
+    {
+        long now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            if (!_windows.TryGetValue(kind, out var window) || _time.GetElapsedTime(window.Start, now) >= _interval)
+            {
+                _windows[kind] = new Window { Start = now };
+                return true;
+            }
+
+            window.Count++;
+            window.Detail = detail;
+            _timer ??= _time.CreateTimer(_ => Flush(), null, _interval, Timeout.InfiniteTimeSpan);
+            return false;
+        }
+    }
+
+    /// <summary>Reports every kind's counted events now (the timer does this at the end of each interval).</summary>
+    public void Flush()
+    {
+        List<(string Kind, int Count, string Detail)>? due = null;
+        lock (_lock)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            foreach (var (kind, window) in _windows)
+            {
+                if (window.Count > 0)
+                {
+                    (due ??= []).Add((kind, window.Count, window.Detail));
+                }
+            }
+
+            // The next event of a kind starts a new interval and is logged at once.
+            _windows.Clear();
+        }
+
+        foreach (var (kind, count, detail) in due ?? [])
+        {
+            _summary(kind, count, detail);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+
+    private sealed class Window
+    {
+        public long Start { get; init; }
+        public int Count { get; set; }
+        public string Detail { get; set; } = "";
+    }
+}

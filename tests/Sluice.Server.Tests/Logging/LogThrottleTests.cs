@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Server.Logging;
+
+namespace Sluice.Server.Tests.Logging;
+
+public sealed class LogThrottleTests
+{
+    [Fact]
+    public void The_first_event_of_a_kind_is_logged_and_the_rest_of_the_interval_is_one_summary_with_the_count()
+    {
+        var time = new FakeTimeProvider();
+        var summaries = new List<(string Kind, int Count, string Detail)>();
+        using var throttle = new LogThrottle(time, TimeSpan.FromSeconds(10), (k, n, d) => summaries.Add((k, n, d)));
+
+        Assert.True(throttle.ShouldLog("rtmp", "first"));
+        for (int i = 0; i < 999; i++)
+        {
+            Assert.False(throttle.ShouldLog("rtmp", $"bad {i}"));
+        }
+
+        Assert.True(throttle.ShouldLog("http", "another kind is logged at once"));
+        Assert.Empty(summaries);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal([("rtmp", 999, "bad 998")], summaries);
+
+        // A new interval: the next one is logged at once again, and a quiet interval reports nothing.
+        Assert.True(throttle.ShouldLog("rtmp", "later"));
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Single(summaries);
+    }
+}
