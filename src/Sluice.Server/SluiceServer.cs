@@ -26,7 +26,7 @@ public sealed partial class SluiceServer : IDisposable
         Time = time ?? TimeProvider.System;
         Loggers = loggers;
         _logger = loggers.CreateLogger("Sluice.Server");
-        Limits = new Limits(config);
+        Limits = new Limits(config, Time);
         ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
         AccessLog = AccessLog.Open(config.CustomLog);
 

@@ -94,4 +94,24 @@ public sealed class BlockPool
             _freeBytes += length;
         }
     }
+
+    /// <summary>Lets go of every free block (after a burst, so that its memory can go back to the system); returns the bytes freed.</summary>
+    public long Trim()
+    {
+        lock (_lock)
+        {
+            long freed = _freeBytes;
+            for (int c = 0; c < Classes; c++)
+            {
+                if (_free[c] is { } stack)
+                {
+                    Array.Clear(stack, 0, _freeCount[c]);
+                    _freeCount[c] = 0;
+                }
+            }
+
+            _freeBytes = 0;
+            return freed;
+        }
+    }
 }

@@ -20,8 +20,8 @@ public sealed record ServerConfig
     /// <summary>HTTPPort (alias Port).</summary>
     public int HTTPPort { get; init; } = DefaultPort;
 
-    /// <summary>HTTPBindAddress (alias BindAddress). Any address when absent.</summary>
-    public IPAddress HTTPBindAddress { get; init; } = IPAddress.Any;
+    /// <summary>HTTPBindAddress (alias BindAddress). When absent, any address of both families (<c>::</c>, dual-stack); <c>0.0.0.0</c> is IPv4 alone.</summary>
+    public IPAddress HTTPBindAddress { get; init; } = IPAddress.IPv6Any;
 
     public int? RTSPPort { get; init; }
     public IPAddress? RTSPBindAddress { get; init; }

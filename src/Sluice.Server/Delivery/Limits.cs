@@ -7,7 +7,8 @@ namespace Sluice.Server.Delivery;
 public readonly record struct Refusal(int StatusCode, string Reason);
 
 /// <summary>
-/// Every request in flight and the limits on them: MaxHTTPConnections (all requests), MaxClients (viewers,
+/// Every request in flight and the limits on them: MaxHTTPConnections (connections, counted by <see cref="Gate"/> from
+/// accept, idle ones too), MaxClients (viewers,
 /// publishers, status requests), MaxBandwidth (the sum of the bitrates of the streams being served) and
 /// per-stream MaxClients. Admission is decided under one lock so that two clients cannot both take the
 /// last place.
@@ -19,16 +20,26 @@ public sealed class Limits
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
     private readonly Dictionary<string, int> _viewersPerStream = new(StringComparer.Ordinal);
     private long _nextId;
-    private int _httpConnections;
     private int _clients;
     private long _bandwidthKbps;
     private bool _stopping;
 
-    public Limits(ServerConfig config) => _config = config;
+    public Limits(ServerConfig config, TimeProvider? time = null)
+    {
+        _config = config;
+        Gate = new ConnectionGate(config, time ?? TimeProvider.System);
+    }
+
+    /// <summary>Every connection, HTTP and RTMP, from accept to close.</summary>
+    public ConnectionGate Gate { get; }
 
     public ICollection<ClientConnection> Connections => _connections.Values;
 
-    public int HttpConnections => Volatile.Read(ref _httpConnections);
+    /// <summary>Whether the server holds more connections than MaxHTTPConnections (only status requests are answered then).</summary>
+    public bool OverConnectionLimit => Gate.Count > _config.MaxHTTPConnections;
+
+    /// <summary>Connections held now (HTTP and RTMP, idle ones included).</summary>
+    public int HttpConnections => Gate.Count;
 
     public int Clients { get { lock (_lock) { return _clients; } } }
 
@@ -39,18 +50,22 @@ public sealed class Limits
     /// <summary>From now on, refuse every new client: the server is stopping.</summary>
     public void Stop()
     {
+        Gate.Stop();
         lock (_lock)
         {
             _stopping = true;
         }
     }
 
-    /// <summary>Registers a request; a refusal when it is over MaxHTTPConnections.</summary>
-    public Refusal? Open(ClientConnection connection)
+    /// <summary>
+    /// Registers a request; a refusal when the server holds more than MaxHTTPConnections connections (the gate lets a
+    /// few more in so that they hear why), unless it asks for a status page, which that margin is kept for.
+    /// </summary>
+    public Refusal? Open(ClientConnection connection, bool status = false)
     {
-        int count = Interlocked.Increment(ref _httpConnections);
         _connections[connection.Id] = connection;
-        if (count > _config.MaxHTTPConnections)
+        int count = Gate.Count;
+        if (count > _config.MaxHTTPConnections && !status)
         {
             return new Refusal(503, $"The number of current HTTP connections is {count}, and this exceeds the limit of {_config.MaxHTTPConnections}.");
         }
@@ -62,7 +77,6 @@ public sealed class Limits
     {
         Release(connection);
         _connections.TryRemove(connection.Id, out _);
-        Interlocked.Decrement(ref _httpConnections);
     }
 
     /// <summary>Admits a client of a kind (a viewer of <paramref name="stream"/> with its bitrate), or says why not.</summary>

@@ -32,6 +32,11 @@ public sealed partial class Dispatcher
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        if (context.Features.Get<ConnectionGate.Entry>() is { } gated)
+        {
+            _server.Limits.Gate.HeadReceived(gated);
+        }
+
         var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
         string target = request.Path.Value + request.QueryString.Value;
         var connection = new ClientConnection(_server.Limits.NextId(), remote, request.Method, target, request.Protocol, _server.Time.GetUtcNow())
@@ -40,7 +45,7 @@ public sealed partial class Dispatcher
         };
         try
         {
-            if (_server.Limits.Open(connection) is { } refusal)
+            if (_server.Limits.Open(connection, status: _server.Limits.OverConnectionLimit && IsStatus(request.Path.Value)) is { } refusal)
             {
                 await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
                 return;
@@ -72,6 +77,9 @@ public sealed partial class Dispatcher
                 request.Headers.Referer.ToString(), request.Headers.UserAgent.ToString()));
         }
     }
+
+    /// <summary>Whether the path asks for a status page (served within the connection margin kept for them).</summary>
+    private bool IsStatus(string? path) => path is { Length: > 1 } && StatusPage.Find(_server.Config, path[1..], out _) is not null;
 
     private async Task RouteAsync(HttpContext context, ClientConnection connection)
     {

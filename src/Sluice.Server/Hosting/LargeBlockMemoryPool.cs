@@ -50,6 +50,19 @@ public sealed class LargeBlockMemoryPool : MemoryPool<byte>
         }
     }
 
+    /// <summary>Lets go of every free block (after a burst of connections); returns how many.</summary>
+    public int Trim()
+    {
+        int freed = 0;
+        while (_free.TryDequeue(out _))
+        {
+            Interlocked.Decrement(ref _freeCount);
+            freed++;
+        }
+
+        return freed;
+    }
+
     protected override void Dispose(bool disposing)
     {
         _free.Clear();
@@ -75,5 +88,15 @@ public sealed class LargeBlockMemoryPool : MemoryPool<byte>
 /// <summary>Hands Kestrel a <see cref="LargeBlockMemoryPool"/> for its connections.</summary>
 public sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 {
-    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new LargeBlockMemoryPool();
+    private readonly ConcurrentBag<LargeBlockMemoryPool> _pools = [];
+
+    public MemoryPool<byte> Create(MemoryPoolOptions? options = null)
+    {
+        var pool = new LargeBlockMemoryPool();
+        _pools.Add(pool);
+        return pool;
+    }
+
+    /// <summary>Lets go of the free blocks of every pool made; returns how many.</summary>
+    public int Trim() => _pools.Sum(p => p.Trim());
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Server.Configuration;
+using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Ingest.Rtmp;
 using Sluice.Server.Streams;
@@ -38,7 +39,7 @@ public sealed record SluiceHostOptions
 }
 
 /// <summary>Builds the Kestrel host that serves one configuration.</summary>
-public static class SluiceHost
+public static partial class SluiceHost
 {
     /// <summary>Builds the host; throws <see cref="InvalidOperationException"/> listing the problems when ffmpeg refuses a stream's encoder settings.</summary>
     public static WebApplication Build(ServerConfig config, SluiceHostOptions options)
@@ -76,16 +77,34 @@ public static class SluiceHost
 
         int port = options.Port ?? config.HTTPPort;
         var address = options.BindAddress ?? config.HTTPBindAddress;
+        var files = OpenFileLimit.Raise();
+        int children = config.Feeds.Count(f => !f.Launch.IsEmpty) + config.Feeds.Length; // a launched feeder, an encoder per feed at most
+        int? descriptorCapacity = files is { } f ? (int)Math.Max(0, f.Soft - OpenFileLimit.InUse() - OpenFileLimit.Reserve - 3 * children) : null;
+        ConnectionAdmission? admission = null; // made once the server exists, before any listener starts
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxConcurrentConnections = null; // MaxHTTPConnections answers with 503 instead of dropping
+            // Connections are counted and limited from accept by ConnectionAdmission (MaxHTTPConnections, the open-file
+            // limit, MaxClientsPerAddress), which logs what it refuses; Kestrel's own counter would drop them silently.
+            k.Limits.MaxConcurrentConnections = null;
             k.Limits.MaxResponseBufferSize = 256 * 1024;
-            k.Listen(address, port, listen => listen.Use(UntilCloseBody.Adapt));
+            // Between requests and while a request head arrives (Kestrel's defaults, 130 s and 30 s, let an idle
+            // connection live 160 s); RequestHeaderTimeout from accept is ConnectionAdmission's.
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(config.KeepAliveTimeout);
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(config.RequestHeaderTimeout);
+            Listen(k, address, port, listen =>
+            {
+                listen.Use(next => connection => admission!.AdmitAsync(connection, next, http: true));
+                listen.Use(UntilCloseBody.Adapt);
+            });
             if ((options.RtmpPort ?? config.RTMPPort) is { } rtmpPort)
             {
                 var rtmpAddress = options.BindAddress ?? config.RTMPBindAddress ?? address;
-                k.Listen(rtmpAddress, rtmpPort, listen => listen.UseConnectionHandler<RtmpConnectionHandler>());
+                Listen(k, rtmpAddress, rtmpPort, listen =>
+                {
+                    listen.Use(next => connection => admission!.AdmitAsync(connection, next, http: false));
+                    listen.UseConnectionHandler<RtmpConnectionHandler>();
+                });
             }
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
@@ -94,7 +113,8 @@ public static class SluiceHost
         // thread; the one synchronous I/O is CustomLog's line per request.
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
 
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        var connectionBuffers = new LargeBlockMemoryPoolFactory();
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(connectionBuffers);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
         builder.Services.AddSingleton<RtmpConnectionHandler>();
@@ -114,10 +134,44 @@ public static class SluiceHost
 
         var app = builder.Build();
         var server = app.Services.GetRequiredService<SluiceServer>();
+        var hostLogger = server.Loggers.CreateLogger("Sluice.Server");
+        server.Limits.Gate.DescriptorCapacity = descriptorCapacity;
+        admission = new ConnectionAdmission(server.Limits.Gate, config.RequestHeaderTimeout, server.Time, server.Loggers.CreateLogger("Sluice.Connections"));
+        app.Lifetime.ApplicationStopped.Register(admission.Dispose);
+        var trimmer = new MemoryTrimmer(server.Limits.Gate, server.Buffers, connectionBuffers, server.Time, hostLogger);
+        app.Lifetime.ApplicationStopped.Register(trimmer.Dispose);
+        if (files is { } limit)
+        {
+            LogOpenFiles(hostLogger, limit.Soft, limit.Hard, server.Limits.Gate.Capacity, config.ClientsPerAddress);
+            if (descriptorCapacity < config.MaxHTTPConnections + ConnectionGate.StatusMargin)
+            {
+                LogTooFewFiles(hostLogger, config.MaxHTTPConnections, config.MaxHTTPConnections + ConnectionGate.StatusMargin + (limit.Soft - descriptorCapacity.Value), limit.Soft, limit.Hard, descriptorCapacity.Value);
+            }
+        }
+
         var dispatcher = new Dispatcher(server);
         app.Lifetime.ApplicationStopping.Register(server.CloseStreamingConnections);
         app.Lifetime.ApplicationStopping.Register(() => server.StopEncodersAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Run(dispatcher.HandleAsync);
         return app;
     }
+
+    /// <summary>Listens on one address; "any" (IPv6's, the default) is both families on one dual-stack socket, or IPv4 alone where the machine has no IPv6.</summary>
+    private static void Listen(KestrelServerOptions kestrel, IPAddress address, int port, Action<ListenOptions> configure)
+    {
+        if (address.Equals(IPAddress.IPv6Any))
+        {
+            kestrel.ListenAnyIP(port, configure);
+        }
+        else
+        {
+            kestrel.Listen(address, port, configure);
+        }
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Open-file limit {Soft} (hard {Hard}): up to {Capacity} connections, {PerAddress} from one address")]
+    private static partial void LogOpenFiles(ILogger logger, long soft, long hard, int capacity, int perAddress);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "MaxHTTPConnections {Max} needs about {Needed} open files, but the limit is {Soft} (hard {Hard}): at most {Capacity} connections will be accepted and the rest closed at once; raise the limit (ulimit -n, systemd's LimitNOFILE=) or lower MaxHTTPConnections")]
+    private static partial void LogTooFewFiles(ILogger logger, int max, long needed, long soft, long hard, int capacity);
 }

@@ -27,7 +27,7 @@ public sealed class SeedConfigTests
         Assert.True(result.Succeeded);
         var config = result.Config!;
         Assert.Equal(8090, config.HTTPPort);
-        Assert.Equal(IPAddress.Any, config.HTTPBindAddress);
+        Assert.Equal(IPAddress.IPv6Any, config.HTTPBindAddress); // no BindAddress: both families
         Assert.Equal(2000, config.MaxHTTPConnections);
         Assert.Equal(1000, config.MaxBandwidth);
         Assert.Equal(5, config.MaxClients);

@@ -47,15 +47,24 @@ public sealed class LimitsTests
     }
 
     [Fact]
-    public void MaxHTTPConnections_counts_every_request()
+    public void MaxHTTPConnections_counts_connections_from_accept_and_keeps_a_margin_for_the_reason_and_status()
     {
-        var limits = new Limits(new ServerConfig { MaxHTTPConnections = 1 });
+        var limits = new Limits(new ServerConfig { MaxHTTPConnections = 1, MaxClientsPerAddress = 5 });
+        var first = limits.Gate.TryEnter(IPAddress.Loopback, awaitsHead: true, () => { }, out _, out _);
+        Assert.NotNull(first);
         var a = Connection(limits);
-        var b = Connection(limits);
         Assert.Null(limits.Open(a));
+
+        // An idle connection counts: the next one's request hears why, a status request is still served.
+        var second = limits.Gate.TryEnter(IPAddress.Loopback, awaitsHead: true, () => { }, out _, out _);
+        Assert.NotNull(second);
+        var b = Connection(limits);
         Assert.Equal(new Refusal(503, "The number of current HTTP connections is 2, and this exceeds the limit of 1."), limits.Open(b));
+        Assert.Null(limits.Open(Connection(limits), status: true));
         limits.Close(b);
+        limits.Gate.Leave(second!);
         limits.Close(a);
+        limits.Gate.Leave(first!);
         Assert.Equal(0, limits.HttpConnections);
     }
 

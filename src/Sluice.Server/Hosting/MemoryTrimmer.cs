@@ -1,0 +1,59 @@
+using System.Runtime;
+using Microsoft.Extensions.Logging;
+using Sluice.Media.Buffers;
+using Sluice.Server.Delivery;
+
+namespace Sluice.Server.Hosting;
+
+/// <summary>
+/// Gives back the memory a burst of connections took once it is over. The garbage collector alone does not: an idle
+/// server allocates too little to trigger the full collection that would find the dead connections, and even then it
+/// keeps the heap it grew (18,000 idle connections took RSS from 55 to 214 MiB, and 60 s after they closed it was
+/// 239 MiB). Every few seconds this looks at the connection count; when it has fallen well below its peak since the
+/// last look, the buffer pools let go of their free blocks and one aggressive, compacting collection returns the
+/// freed heap to the system.
+/// </summary>
+internal sealed partial class MemoryTrimmer : IDisposable
+{
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(5);
+
+    /// <summary>A drop of at least this many connections from the peak is worth a collection.</summary>
+    private const int MinimumDrop = 256;
+
+    private readonly ConnectionGate _gate;
+    private readonly BlockPool _blocks;
+    private readonly LargeBlockMemoryPoolFactory? _connectionBuffers;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+
+    public MemoryTrimmer(ConnectionGate gate, BlockPool blocks, LargeBlockMemoryPoolFactory? connectionBuffers, TimeProvider time, ILogger logger)
+    {
+        _gate = gate;
+        _blocks = blocks;
+        _connectionBuffers = connectionBuffers;
+        _logger = logger;
+        _timer = time.CreateTimer(_ => Check(), null, Period, Period);
+    }
+
+    private void Check()
+    {
+        int peak = _gate.TakePeak();
+        int count = _gate.Count;
+
+        if (peak - count < Math.Max(MinimumDrop, peak / 4))
+        {
+            return;
+        }
+
+        long before = Environment.WorkingSet;
+        long pooled = _blocks.Trim() + (long)(_connectionBuffers?.Trim() ?? 0) * LargeBlockMemoryPool.BlockSize;
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogTrimmed(_logger, peak, count, pooled / 1024, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    [LoggerMessage(EventId = 530, Level = LogLevel.Information, Message = "Connections fell from {Peak} to {Count}: memory given back (pooled free blocks {PooledKiB} KiB; RSS {BeforeMiB} -> {AfterMiB} MiB)")]
+    private static partial void LogTrimmed(ILogger logger, int peak, int count, long pooledKiB, long beforeMiB, long afterMiB);
+}
