@@ -21,7 +21,6 @@ public static class UntilCloseBody
     public const string Value = "until-close";
 
     private const int MaxHeadBytes = 16 * 1024;
-    private static readonly TimeSpan PeekLimit = TimeSpan.FromSeconds(30);
     private static readonly byte[] EndOfHead = "\r\n\r\n"u8.ToArray();
     private static readonly byte[] Injected = Encoding.ASCII.GetBytes($"Content-Length: {long.MaxValue}\r\n{Header}: {Value}\r\n");
 
@@ -53,19 +52,19 @@ public static class UntilCloseBody
     };
 
     /// <summary>
-    /// Reads until the first request head is complete and leaves it unread, so that Kestrel reads it next. A
-    /// connection whose head does not come within <see cref="PeekLimit"/>, is too long or ends first is not ours
-    /// to judge: Kestrel has it as it is (its own timeouts and limits apply).
+    /// Reads until the first request head is complete and leaves it unread, so that Kestrel reads it next. A head
+    /// that is too long or a connection that ends first is not ours to judge: Kestrel has it as it is (its own limits
+    /// apply). A head that does not come is ConnectionAdmission's: it closes the connection at RequestHeaderTimeout,
+    /// which ends this read (no timer a connection here: an idle one costs nothing but its socket and pipes).
     /// </summary>
     private static async Task<bool> FirstHeadNeedsUntilCloseAsync(PipeReader input)
     {
-        using var limit = new CancellationTokenSource(PeekLimit);
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(limit.Token).ConfigureAwait(false);
+                result = await input.ReadAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
