@@ -49,15 +49,34 @@ public sealed class AccessLog : IDisposable
         return sb.ToString();
     }
 
-    private static string Escape(string s)
+    /// <summary>
+    /// Quotes, backslashes and control characters escaped as Apache does (<c>\"</c>, <c>\\</c>, <c>\n</c>, <c>\x1b</c>): a
+    /// client's User-Agent or target can neither end its field, nor forge a line, nor send escape sequences to a
+    /// terminal that shows the log.
+    /// </summary>
+    internal static string Escape(string s)
     {
-        if (!s.AsSpan().ContainsAny("\"\\\r\n"))
+        if (!s.AsSpan().ContainsAnyInRange('\0', '\x1f') && !s.AsSpan().ContainsAny("\"\\\x7f"))
         {
             return s;
         }
 
-        return s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
-            .Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        var sb = new StringBuilder(s.Length + 16);
+        foreach (char c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\t': sb.Append("\\t"); break;
+                case < ' ' or '\x7f': sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture)); break;
+                default: sb.Append(c); break;
+            }
+        }
+
+        return sb.ToString();
     }
 
     public void Write(string line)

@@ -22,7 +22,7 @@ public sealed class ClientConnection
         Id = id;
         Remote = remote;
         Method = method;
-        Target = target;
+        Target = Security.SecretQuery.Redact(target);
         Protocol = protocol;
         Start = start;
     }
@@ -31,7 +31,7 @@ public sealed class ClientConnection
     public IPAddress Remote { get; }
     public string Method { get; }
 
-    /// <summary>The request target (path and query).</summary>
+    /// <summary>The request target (path and query) as pages and logs show it: secret query values masked (<see cref="Security.SecretQuery"/>).</summary>
     public string Target { get; }
     public string Protocol { get; }
     public DateTimeOffset Start { get; }

@@ -72,6 +72,29 @@ public sealed partial class Feed
     public void Subscribe(IFeedListener listener) => ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
 
     /// <summary>Claims the feed for a publisher; null when another one holds it.</summary>
+    private string? _launchToken;
+
+    /// <summary>
+    /// A fresh single-use key for the feeder the server launches, in place of the PublishKey on its command line
+    /// (which every local user can read in /proc): good for one publish, and replaced at the feeder's next start.
+    /// </summary>
+    public string IssueLaunchToken()
+    {
+        string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        Volatile.Write(ref _launchToken, token);
+        return token;
+    }
+
+    /// <summary>The launched feeder has gone: its token, if still unused, is no good any more.</summary>
+    public void RevokeLaunchToken() => Volatile.Write(ref _launchToken, null);
+
+    /// <summary>Whether <paramref name="given"/> is the launched feeder's token; it is spent by this call when it is.</summary>
+    public bool TryUseLaunchToken(string? given)
+    {
+        string? token = Volatile.Read(ref _launchToken);
+        return token is not null && Ingest.PublishKeys.Match(token, given) && Interlocked.CompareExchange(ref _launchToken, null, token) == token;
+    }
+
     public Publisher? TryAcquire(IPAddress remote, string via)
     {
         lock (_publisherLock)

@@ -20,12 +20,19 @@ public sealed partial class FeedLauncher : BackgroundService
 
     private readonly FeedConfig _feed;
     private readonly Func<string> _url;
+    private readonly Func<string?>? _token;
+    private readonly Action? _exited;
     private readonly ILogger _logger;
 
-    public FeedLauncher(FeedConfig feed, Func<string> url, ILogger logger)
+    /// <param name="url">The feed's URL without a key.</param>
+    /// <param name="token">Makes a single-use key for one start (null: the feed needs none); the command line carries it, never the PublishKey.</param>
+    /// <param name="exited">Called when a start ends (its unused key is revoked).</param>
+    public FeedLauncher(FeedConfig feed, Func<string> url, ILogger logger, Func<string?>? token = null, Action? exited = null)
     {
         _feed = feed;
         _url = url;
+        _token = token;
+        _exited = exited;
         _logger = logger;
     }
 
@@ -78,7 +85,8 @@ public sealed partial class FeedLauncher : BackgroundService
             info.ArgumentList.Add(arg);
         }
 
-        info.ArgumentList.Add(_url());
+        string? token = _token?.Invoke();
+        info.ArgumentList.Add(token is null ? _url() : $"{_url()}?key={token}");
         Process process;
         try
         {
@@ -107,7 +115,8 @@ public sealed partial class FeedLauncher : BackgroundService
         };
         Starts++;
         ProcessId = process.Id;
-        LogStarted(_logger, _feed.Name, process.Id, ChildProcess.DisplayCommand(process));
+        string command = ChildProcess.DisplayCommand(process);
+        LogStarted(_logger, _feed.Name, process.Id, token is null ? command : command.Replace(token, Security.SecretQuery.Mask, StringComparison.Ordinal));
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         try
@@ -123,6 +132,7 @@ public sealed partial class FeedLauncher : BackgroundService
         finally
         {
             ProcessId = null;
+            _exited?.Invoke();
         }
     }
 

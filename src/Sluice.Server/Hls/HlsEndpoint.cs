@@ -26,6 +26,9 @@ public sealed class HlsEndpoint
     /// <summary>How far ahead of the newest segment a blocking request may ask (the draft says 2 segments).</summary>
     private const int MaxSegmentsAhead = 2;
 
+    /// <summary>The highest _HLS_part a blocking request may wait for.</summary>
+    private const int MaxPart = 1000;
+
     /// <summary>A live playlist offers a player its start point this many segments from the end (RFC 8216 6.3.3).</summary>
     private const int StartSegments = 3;
 
@@ -220,18 +223,29 @@ public sealed class HlsEndpoint
     /// </summary>
     private static async Task<bool> BlockingReloadAsync(HttpContext context, HlsSegmenter segmenter, IQueryCollection query, CancellationToken aborted)
     {
-        if (!long.TryParse(query["_HLS_msn"], NumberStyles.None, CultureInfo.InvariantCulture, out long msn)
-            || (query.ContainsKey("_HLS_part") && !int.TryParse(query["_HLS_part"], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        if (!long.TryParse(query["_HLS_msn"], NumberStyles.None, CultureInfo.InvariantCulture, out long msn))
         {
-            await Responses.TextAsync(context, 400, "_HLS_msn and _HLS_part must be whole numbers.").ConfigureAwait(false);
+            await Responses.TextAsync(context, 400, "_HLS_msn must be a whole number (a media sequence number of the playlist).").ConfigureAwait(false);
             return false;
         }
 
-        int part = query.ContainsKey("_HLS_part") ? int.Parse(query["_HLS_part"]!, CultureInfo.InvariantCulture) : -1;
+        int part = -1;
+        if (query.ContainsKey("_HLS_part") && !int.TryParse(query["_HLS_part"], NumberStyles.None, CultureInfo.InvariantCulture, out part))
+        {
+            await Responses.TextAsync(context, 400, "_HLS_part must be a whole number (a part of the segment _HLS_msn names).").ConfigureAwait(false);
+            return false;
+        }
+
         long newest = segmenter.NextSequence - 1;
-        if (msn > newest + MaxSegmentsAhead || part > 1000)
+        if (msn > newest + MaxSegmentsAhead)
         {
             await Responses.TextAsync(context, 400, $"_HLS_msn={msn} is too far ahead: the newest segment is {newest}, and a request may wait for at most {MaxSegmentsAhead} more.").ConfigureAwait(false);
+            return false;
+        }
+
+        if (part > MaxPart)
+        {
+            await Responses.TextAsync(context, 400, $"_HLS_part={part} is out of range: a segment has at most {MaxPart + 1} parts.").ConfigureAwait(false);
             return false;
         }
 
@@ -364,7 +378,8 @@ public sealed class HlsEndpoint
             if (!TryRange(range, data.Length, out offset, out length))
             {
                 response.Headers.ContentRange = $"bytes */{data.Length}";
-                await Responses.TextAsync(context, 416, $"Range {range} is not within the {data.Length} bytes of {resource}.").ConfigureAwait(false);
+                // The Range header is the client's, of any length: not echoed back.
+                await Responses.TextAsync(context, 416, $"Range: the bytes asked for are not within the {data.Length} bytes of {resource}.").ConfigureAwait(false);
                 return;
             }
 

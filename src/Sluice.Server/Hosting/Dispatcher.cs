@@ -59,7 +59,7 @@ public sealed partial class Dispatcher
         }
         catch (Exception ex)
         {
-            LogFailed(_logger, target, ex);
+            LogFailed(_logger, connection.Target, ex);
             if (!context.Response.HasStarted)
             {
                 await Responses.TextAsync(context, 500, "Internal server error.").ConfigureAwait(false);
@@ -78,6 +78,23 @@ public sealed partial class Dispatcher
         }
     }
 
+    private async Task FeedAsync(HttpContext context, Feeds.Feed feed, string name, ClientConnection connection)
+    {
+        string method = context.Request.Method;
+        if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method))
+        {
+            await _ingest.HandleAsync(context, feed, connection).ConfigureAwait(false);
+            return;
+        }
+
+        // An OPTIONS preflight too: no Access-Control-Allow-* header, so a browser never sends the POST it asks about.
+        context.Response.Headers.Allow = "POST, PUT";
+        await Responses.TextAsync(context, 405, $"{name} is a feed: publish to it with POST or PUT (ffmpeg ... -f webm http://host:port/{name}); watch one of its streams instead.").ConfigureAwait(false);
+    }
+
+    /// <summary>Request input quoted in an answer: at most 100 characters of it.</summary>
+    private static string Bounded(string text) => text.Length <= 100 ? text : string.Concat(text.AsSpan(0, 100), "...");
+
     /// <summary>Whether the path asks for a status page (served within the connection margin kept for them).</summary>
     private bool IsStatus(string? path) => path is { Length: > 1 } && StatusPage.Find(_server.Config, path[1..], out _) is not null;
 
@@ -85,6 +102,21 @@ public sealed partial class Dispatcher
     {
         string path = context.Request.Path.Value ?? "/";
         string method = context.Request.Method;
+        string name = path.TrimStart('/');
+        if (_server.Feeds.TryGetValue(name, out var feed))
+        {
+            await FeedAsync(context, feed, name, connection).ConfigureAwait(false);
+            return;
+        }
+
+        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        {
+            // Only a feed takes a body; everything else is read. No CORS preflight is answered with permission either.
+            context.Response.Headers.Allow = "GET, HEAD";
+            await Responses.TextAsync(context, 405, $"{Bounded(method)} is not allowed on {Bounded(path)}: it is read with GET; only a feed takes POST or PUT.").ConfigureAwait(false);
+            return;
+        }
+
         if (path == "/" || path == "/index.html")
         {
             await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
@@ -97,27 +129,6 @@ public sealed partial class Dispatcher
             return;
         }
 
-        string name = path.TrimStart('/');
-
-        if (_server.Feeds.TryGetValue(name, out var feed))
-        {
-            if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method))
-            {
-                await _ingest.HandleAsync(context, feed, connection).ConfigureAwait(false);
-                return;
-            }
-
-            context.Response.Headers.Allow = "POST, PUT";
-            await Responses.TextAsync(context, 405, $"{name} is a feed: publish to it with POST or PUT (ffmpeg ... -f webm http://host:port/{name}); watch one of its streams instead.").ConfigureAwait(false);
-            return;
-        }
-
-        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
-        {
-            context.Response.Headers.Allow = "GET, HEAD";
-            await Responses.TextAsync(context, 405, $"{method} is not allowed on {path}.").ConfigureAwait(false);
-            return;
-        }
 
         int slash = name.IndexOf('/', StringComparison.Ordinal);
         if (slash > 0 && _server.Streams.TryGetValue(name[..slash], out var segmented))

@@ -126,10 +126,16 @@ public static partial class SluiceHost
 
         foreach (var feed in config.Feeds.Where(f => !f.Launch.IsEmpty))
         {
-            builder.Services.AddSingleton<IHostedService>(sp => new FeedLauncher(
-                feed,
-                () => $"http://{launchHost}:{port}/{feed.Name}{Ingest.PublishKeys.Query(feed.PublishKey)}",
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch")));
+            builder.Services.AddSingleton<IHostedService>(sp =>
+            {
+                var running = sp.GetRequiredService<SluiceServer>().Feeds[feed.Name];
+                return new FeedLauncher(
+                    feed,
+                    () => $"http://{launchHost}:{port}/{feed.Name}",
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch"),
+                    token: feed.PublishKey is null ? null : running.IssueLaunchToken,
+                    exited: running.RevokeLaunchToken);
+            });
         }
 
         var app = builder.Build();

@@ -21,10 +21,14 @@ public sealed partial class HttpIngest
     private readonly SluiceServer _server;
     private readonly ILogger _logger;
 
+    private readonly Logging.LogThrottle _refusals;
+
     public HttpIngest(SluiceServer server, ILogger logger)
     {
         _server = server;
         _logger = logger;
+        _refusals = new Logging.LogThrottle(server.Time, Logging.LogThrottle.DefaultInterval,
+            (feed, count, last) => LogRefusedMore(_logger, feed, count, Logging.LogThrottle.DefaultInterval.TotalSeconds, last));
     }
 
     /// <summary>A publisher that sends nothing for this long is disconnected.</summary>
@@ -33,24 +37,34 @@ public sealed partial class HttpIngest
     public async Task HandleAsync(HttpContext context, Feed feed, ClientConnection connection)
     {
         var remote = connection.Remote;
-        if (!feed.Config.Acl.Allows(remote))
+        if (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !OriginAllowed(feed.Config, origin))
         {
-            LogRefused(_logger, feed.Name, remote.ToString(), "its address is not allowed by the feed's ACL");
-            await Responses.RefuseAndCloseAsync(context, 403, $"Publishing to {feed.Name} from {remote} is not allowed by the feed's ACL ({feed.Config.Location}).").ConfigureAwait(false);
+            // A browser sends Origin on every cross-origin POST, no-cors included, and its body still arrives: a page
+            // open on an address the ACL allows must not publish. Encoders send no Origin.
+            string shown = origin.Length <= 100 ? origin : origin[..100] + "...";
+            await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} from a web page (Origin {shown}) is not allowed; a PublishOrigin line in the feed ({feed.Config.Location}) allows an origin.").ConfigureAwait(false);
             return;
         }
 
-        if (feed.Config.PublishKey is { } key && !PublishKeys.Match(key, context.Request.Query["key"].ToString()))
+        if (!feed.Config.Acl.Allows(remote))
         {
-            LogRefused(_logger, feed.Name, remote.ToString(), "a missing or wrong publish key");
-            await Responses.RefuseAndCloseAsync(context, 403, $"Publishing to {feed.Name} needs its publish key (?key=...).").ConfigureAwait(false);
+            await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} from {remote} is not allowed by the feed's ACL ({feed.Config.Location}).").ConfigureAwait(false);
             return;
+        }
+
+        if (feed.Config.PublishKey is { } key)
+        {
+            string given = context.Request.Query["key"].ToString();
+            if (!PublishKeys.Match(key, given) && !feed.TryUseLaunchToken(given))
+            {
+                await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} needs its publish key (the key query parameter, ?key=...).").ConfigureAwait(false);
+                return;
+            }
         }
 
         if (_server.Limits.Admit(connection, ClientKind.Publisher) is { } refusal)
         {
-            LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);
-            await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+            await RefuseAsync(context, feed, remote, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
             return;
         }
 
@@ -59,9 +73,7 @@ public sealed partial class HttpIngest
         if (publisher is null)
         {
             var current = feed.CurrentPublisher;
-            string reason = $"This feed is already being received (from {current?.Remote} since {current?.Since:u}).";
-            LogRefused(_logger, feed.Name, remote.ToString(), reason);
-            await Responses.RefuseAndCloseAsync(context, 409, reason).ConfigureAwait(false);
+            await RefuseAsync(context, feed, remote, 409, $"This feed is already being received (from {current?.Remote} since {current?.Since:u}).").ConfigureAwait(false);
             return;
         }
 
@@ -92,6 +104,30 @@ public sealed partial class HttpIngest
         {
             await Responses.RefuseAndCloseAsync(context, 400, reason2).ConfigureAwait(false);
         }
+    }
+
+    private static bool OriginAllowed(Configuration.FeedConfig feed, string origin)
+    {
+        foreach (string allowed in feed.PublishOrigins)
+        {
+            if (allowed == "*" || string.Equals(allowed, origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Refuses a publisher: logged (once an interval per feed, then a count), answered, and the connection closed.</summary>
+    private async Task RefuseAsync(HttpContext context, Feed feed, System.Net.IPAddress remote, int status, string reason)
+    {
+        if (_refusals.ShouldLog(feed.Name, $"{remote}: {reason}"))
+        {
+            LogRefused(_logger, feed.Name, remote.ToString(), reason);
+        }
+
+        await Responses.RefuseAndCloseAsync(context, status, reason).ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)
@@ -189,6 +225,9 @@ public sealed partial class HttpIngest
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Feed {Feed}: refused publisher {Remote}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string feed, string remote, string reason);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Feed {Feed}: {Count} more publishers refused in the last {Seconds} s (the last: {Last})")]
+    private static partial void LogRefusedMore(ILogger logger, string feed, int count, double seconds, string last);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Feed {Feed}: publisher {Remote} connected ({Via})")]
     private static partial void LogPublishing(ILogger logger, string feed, string remote, string via);

@@ -9,7 +9,4 @@ internal static class PublishKeys
     /// <summary>Whether the key given matches, compared in constant time (a refusal says nothing about how close it was).</summary>
     public static bool Match(string expected, string? given) =>
         !string.IsNullOrEmpty(given) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(given));
-
-    /// <summary>The query that gives the key, for URLs Sluice builds itself (a launched feeder's).</summary>
-    public static string Query(string? key) => key is null ? "" : "?key=" + Uri.EscapeDataString(key);
 }

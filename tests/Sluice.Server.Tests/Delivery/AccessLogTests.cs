@@ -22,4 +22,14 @@ public sealed class AccessLogTests
         var c = new ClientConnection(1, IPAddress.Loopback, "HEAD", "/", "HTTP/1.1", DateTimeOffset.UnixEpoch);
         Assert.EndsWith("\"HEAD / HTTP/1.1\" 404 - \"http://x/\" \"-\"", AccessLog.Format(c, 404, DateTimeOffset.UnixEpoch, "http://x/", ""));
     }
+
+    [Fact]
+    public void Control_characters_are_escaped_and_secrets_masked()
+    {
+        var c = new ClientConnection(1, IPAddress.Loopback, "POST", "/k.ffm?key=s3cr3t-KEY", "HTTP/1.1", DateTimeOffset.UnixEpoch);
+        string line = AccessLog.Format(c, 403, DateTimeOffset.UnixEpoch, null, "evil\u001b[31mred\u0007\r\nforged \"line\"\u007f");
+        Assert.EndsWith("\"POST /k.ffm?key=REDACTED HTTP/1.1\" 403 - \"-\" \"evil\\x1b[31mred\\x07\\r\\nforged \\\"line\\\"\\x7f\"", line);
+        Assert.DoesNotContain('\u001b', line);
+        Assert.DoesNotContain("s3cr3t", line);
+    }
 }
