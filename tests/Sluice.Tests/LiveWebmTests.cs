@@ -158,7 +158,7 @@ public sealed class LiveWebmTests
         using var feeder = Feeder.Start(server.Url("livestream.ffm"));
         Assert.True(await feeder.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the refused publisher kept running");
         Assert.NotEqual(0, feeder.ExitCode);
-        await server.Log.WaitForAsync("refused publisher 127.0.0.1: its address is not allowed by the feed's ACL", TimeSpan.FromSeconds(5));
+        await server.Log.WaitForAsync("refused publisher 127.0.0.1: Publishing to livestream.ffm from 127.0.0.1 is not allowed by the feed's ACL", TimeSpan.FromSeconds(5));
 
         Assert.Equal(HttpStatusCode.Forbidden, await PostEbmlHeadAsync(server.Url("livestream.ffm")));
         Assert.Null(server.Server.Feeds["livestream.ffm"].CurrentPublisher);

@@ -35,6 +35,9 @@ public static class Responses
             context.Response.Headers.Connection = "close";
             await TextAsync(context, status, reason).ConfigureAwait(false);
             await context.Response.CompleteAsync().ConfigureAwait(false);
+            // Closed now, not after Kestrel has drained the body it still receives: a publisher that keeps sending
+            // (ffmpeg sent its whole 5 s feed into a refusal) notices at once, and no drain can fail in the log.
+            context.Abort();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {

@@ -29,19 +29,28 @@ public sealed class LogThrottle : IDisposable
     public bool ShouldLog(string kind, string detail)
     {
         long now = _time.GetTimestamp();
+        Window? ended = null;
         lock (_lock)
         {
-            if (!_windows.TryGetValue(kind, out var window) || _time.GetElapsedTime(window.Start, now) >= _interval)
+            if (_windows.TryGetValue(kind, out var window) && _time.GetElapsedTime(window.Start, now) < _interval)
             {
-                _windows[kind] = new Window { Start = now };
-                return true;
+                window.Count++;
+                window.Detail = detail;
+                _timer ??= _time.CreateTimer(_ => Flush(), null, _interval, Timeout.InfiniteTimeSpan);
+                return false;
             }
 
-            window.Count++;
-            window.Detail = detail;
-            _timer ??= _time.CreateTimer(_ => Flush(), null, _interval, Timeout.InfiniteTimeSpan);
-            return false;
+            // A new interval for this kind: what the last one counted is reported before this event is logged.
+            ended = window is { Count: > 0 } ? window : null;
+            _windows[kind] = new Window { Start = now };
         }
+
+        if (ended is not null)
+        {
+            _summary(kind, ended.Count, ended.Detail);
+        }
+
+        return true;
     }
 
     /// <summary>Reports every kind's counted events now (the timer does this at the end of each interval).</summary>

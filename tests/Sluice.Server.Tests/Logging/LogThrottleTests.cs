@@ -29,4 +29,20 @@ public sealed class LogThrottleTests
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.Single(summaries);
     }
+
+    [Fact]
+    public void An_interval_that_ends_by_a_new_event_before_its_timer_still_reports_its_count()
+    {
+        var time = new FakeTimeProvider();
+        var summaries = new List<(string Kind, int Count, string Detail)>();
+        using var throttle = new LogThrottle(time, TimeSpan.FromSeconds(10), (k, n, d) => summaries.Add((k, n, d)));
+        Assert.True(throttle.ShouldLog("feed", "first"));
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.False(throttle.ShouldLog("feed", "second")); // its timer would fire at 16 s
+        time.Advance(TimeSpan.FromSeconds(7));
+        Assert.True(throttle.ShouldLog("feed", "third")); // 13 s: a new interval
+        Assert.Equal([("feed", 1, "second")], summaries);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Single(summaries); // reported once, not again by the timer
+    }
 }
