@@ -65,7 +65,7 @@ internal static class ConfigDirectives
         new("Truncate", F, 0, 1, "Truncate"),
         new("FileMaxSize", F, 1, 1, "FileMaxSize <size>K|M|G"),
         new("Launch", F, 1, Rest, "Launch <program> [arguments...]"),
-        new("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>]"),
+        new("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>] | <address>/<prefix-length>"),
         new("PublishKey", F, 1, 1, "PublishKey <key>"), // Sluice's own: the key an RTMP publisher must give
         new("PublishOrigin", F, 1, 1, "PublishOrigin <origin>|*"), // Sluice's own: a web origin allowed to publish
 

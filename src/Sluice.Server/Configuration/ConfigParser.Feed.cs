@@ -90,7 +90,37 @@ public static partial class ConfigParser
             }
         }
 
-        /// <summary>ACL allow|deny first [last].</summary>
+        /// <summary>An address range written as a prefix (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>): its first and last address.</summary>
+        private static (System.Net.IPAddress First, System.Net.IPAddress Last)? CidrRange(string text)
+        {
+            int slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (!System.Net.IPAddress.TryParse(text.AsSpan(0, slash), out var address)
+                || !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int prefix))
+            {
+                return null;
+            }
+
+            if (address.IsIPv4MappedToIPv6)
+            {
+                address = address.MapToIPv4();
+            }
+
+            byte[] first = address.GetAddressBytes(), last = address.GetAddressBytes();
+            if (prefix > first.Length * 8)
+            {
+                return null;
+            }
+
+            for (int bit = prefix; bit < first.Length * 8; bit++)
+            {
+                first[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+                last[bit / 8] |= (byte)(0x80 >> (bit % 8));
+            }
+
+            return (new System.Net.IPAddress(first), new System.Net.IPAddress(last));
+        }
+
+        /// <summary>ACL allow|deny first [last], or ACL allow|deny prefix/length.</summary>
         private AclRule? AclRule(List<string> args)
         {
             bool allow;
@@ -106,6 +136,17 @@ public static partial class ConfigParser
             {
                 Error($"ACL action '{args[0]}' should be allow or deny; usage: ACL allow|deny <first-address> [<last-address>]");
                 return null;
+            }
+
+            if (args.Count == 2 && args[1].Contains('/', StringComparison.Ordinal))
+            {
+                if (CidrRange(args[1]) is not { } cidr)
+                {
+                    Error($"invalid ACL range '{args[1]}': expected an address and a prefix length, such as 192.168.0.0/16 or 2001:db8::/32");
+                    return null;
+                }
+
+                return new AclRule(allow, cidr.First, cidr.Last, Here);
             }
 
             var first = ConfigValues.Address(args[1]);

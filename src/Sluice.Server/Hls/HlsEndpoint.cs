@@ -103,7 +103,7 @@ public sealed class HlsEndpoint
 
         if (!resource.StartsWith(_epochPrefix, StringComparison.Ordinal))
         {
-            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {resource}: its HLS starts at /{stream.Name}/{MultivariantName} and its DASH at /{stream.Name}/{ManifestName}.").ConfigureAwait(false);
+            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)}: its HLS starts at /{stream.Name}/{MultivariantName} and its DASH at /{stream.Name}/{ManifestName}.").ConfigureAwait(false);
             return;
         }
 
@@ -166,7 +166,7 @@ public sealed class HlsEndpoint
             }
         }
 
-        await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {resource}.").ConfigureAwait(false);
+        await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)}.").ConfigureAwait(false);
     }
 
     private async Task MultivariantAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, CancellationToken aborted)
@@ -344,7 +344,7 @@ public sealed class HlsEndpoint
     {
         if (data is null)
         {
-            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {resource} (any more): reload the playlist.").ConfigureAwait(false);
+            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)} (any more): reload the playlist.").ConfigureAwait(false);
             return;
         }
 

@@ -92,9 +92,6 @@ public sealed partial class Dispatcher
         await Responses.TextAsync(context, 405, $"{name} is a feed: publish to it with POST or PUT (ffmpeg ... -f webm http://host:port/{name}); watch one of its streams instead.").ConfigureAwait(false);
     }
 
-    /// <summary>Request input quoted in an answer: at most 100 characters of it.</summary>
-    private static string Bounded(string text) => text.Length <= 100 ? text : string.Concat(text.AsSpan(0, 100), "...");
-
     /// <summary>Whether the path asks for a status page (served within the connection margin kept for them).</summary>
     private bool IsStatus(string? path) => path is { Length: > 1 } && StatusPage.Find(_server.Config, path[1..], out _) is not null;
 
@@ -113,7 +110,7 @@ public sealed partial class Dispatcher
         {
             // Only a feed takes a body; everything else is read. No CORS preflight is answered with permission either.
             context.Response.Headers.Allow = "GET, HEAD";
-            await Responses.TextAsync(context, 405, $"{Bounded(method)} is not allowed on {Bounded(path)}: it is read with GET; only a feed takes POST or PUT.").ConfigureAwait(false);
+            await Responses.TextAsync(context, 405, $"{Responses.Quote(method)} is not allowed on {Responses.Quote(path)}: it is read with GET; only a feed takes POST or PUT.").ConfigureAwait(false);
             return;
         }
 
@@ -194,7 +191,7 @@ public sealed partial class Dispatcher
             return;
         }
 
-        await Responses.TextAsync(context, 404, $"No feed or stream is named {name}.").ConfigureAwait(false);
+        await Responses.TextAsync(context, 404, $"No feed or stream is named {Responses.Quote(name)}.").ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "Request {Target} failed")]

@@ -61,4 +61,23 @@ public sealed class AclTests
 
     [Fact]
     public void NoRuleAllowsEveryone() => Assert.True(StreamAcl().Allows(IPAddress.Parse("203.0.113.1")));
+
+    [Theory]
+    [InlineData("2001:db8::1", true)]
+    [InlineData("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", true)]
+    [InlineData("2001:db9::", false)]
+    [InlineData("::1", true)]
+    [InlineData("10.200.3.4", true)]
+    [InlineData("::ffff:10.1.2.3", true)]
+    [InlineData("11.0.0.0", false)]
+    [InlineData("fe80::1", false)]
+    public void IPv6_addresses_and_prefixes_of_both_families_are_ranges(string address, bool allowed) =>
+        Assert.Equal(allowed, StreamAcl("ACL allow 2001:db8::/32", "ACL allow ::1", "ACL allow 10.0.0.0/8").Allows(IPAddress.Parse(address)));
+
+    [Fact]
+    public void A_bad_prefix_is_an_error_that_shows_the_form()
+    {
+        var result = ConfigParser.Parse("<Feed f.ffm>\nACL allow 10.0.0.0/33\n</Feed>\n", "t.conf");
+        Assert.Equal(["t.conf:2: invalid ACL range '10.0.0.0/33': expected an address and a prefix length, such as 192.168.0.0/16 or 2001:db8::/32"], result.Errors.Select(e => e.ToString()));
+    }
 }
