@@ -147,6 +147,7 @@ HTTPPort $SPORT
 HTTPBindAddress 127.0.0.1
 MaxClients 20000
 MaxHTTPConnections 20000
+MaxClientsPerAddress 20000
 MaxBandwidth 10000000
 <Feed livestream.ffm>
 File $TMP/feed1.ffm

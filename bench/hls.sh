@@ -294,6 +294,7 @@ HTTPPort $port
 HTTPBindAddress 127.0.0.1
 MaxClients 20000
 MaxHTTPConnections 20000
+MaxClientsPerAddress 20000
 MaxBandwidth 10000000
 <Feed live.ffm>
 ACL allow 127.0.0.1

@@ -111,7 +111,7 @@ if [[ "$ONLY" != nginx ]]; then
     HTTP_PORT="$(free_port)"; RTMP_PORT="$(free_port)"
     {
         echo "HTTPPort $HTTP_PORT"; echo "HTTPBindAddress 127.0.0.1"; echo "RTMPPort $RTMP_PORT"
-        echo "MaxClients 5000"; echo "MaxHTTPConnections 6000"; echo "MaxBandwidth 10000000"
+        echo "MaxClients 5000"; echo "MaxHTTPConnections 6000"; echo "MaxClientsPerAddress 6000"; echo "MaxBandwidth 10000000"
         for i in $(seq 0 $((PUBLISHERS - 1))); do echo "<Feed pub$i.ffm>"; echo "</Feed>"; done
         echo "<Stream pub0.flv>"; echo "Feed pub0.ffm"; echo "Format flv"; echo "</Stream>"
     } >"$TMP/sluice.conf"
