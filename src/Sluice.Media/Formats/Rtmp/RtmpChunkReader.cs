@@ -4,6 +4,23 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Sluice.Media.Formats.Rtmp;
 
+/// <summary>
+/// What an <see cref="RtmpChunkReader"/> accepts: the longest message, how many messages may be in progress at once
+/// (on different chunk streams), and the bytes all its buffers may hold.
+/// </summary>
+public sealed record RtmpChunkLimits(int MaxMessageSize, int MaxMessagesInProgress, long MaxBufferedBytes)
+{
+    /// <summary>
+    /// Before a client has published or played: enough for connect, createStream and publish/play (a few hundred
+    /// bytes each), not for holding memory. 150 clients declaring two 8 MiB messages each after the handshake took
+    /// 3.2 GiB when the reader reserved what they declared.
+    /// </summary>
+    public static RtmpChunkLimits Untrusted { get; } = new(64 * 1024, 1, 128 * 1024);
+
+    /// <summary>A publisher or player the server accepted: video messages (keyframes) of megabytes, interleaved streams.</summary>
+    public static RtmpChunkLimits Trusted { get; } = new(RtmpChunkReader.MaxMessageSize, RtmpChunkReader.MaxChunkStreams, RtmpChunkReader.MaxBufferedBytes);
+}
+
 /// <summary>One whole RTMP message. <see cref="Payload"/> is valid until the reader's next call.</summary>
 public readonly record struct RtmpMessage(int ChunkStream, byte Type, uint StreamId, uint Timestamp, ReadOnlyMemory<byte> Payload);
 
@@ -18,7 +35,9 @@ public readonly record struct RtmpMessage(int ChunkStream, byte Type, uint Strea
 /// Structural damage throws <see cref="MediaFormatException"/>: a format 1 to 3 header on a chunk stream with no
 /// previous header, a message longer than <see cref="MaxMessageSize"/>, a length that changes inside a message,
 /// more than <see cref="MaxChunkStreams"/> chunk streams or more than <see cref="MaxBufferedBytes"/> of messages in
-/// progress. After an exception the instance is unusable. Memory is bounded by <see cref="MaxBufferedBytes"/>.
+/// progress. After an exception the instance is unusable. <see cref="Limits"/> bound what a peer may declare and hold
+/// (a server gives untrusted peers small ones); a message's buffer grows with the bytes that arrive, never with the
+/// length its header declares, so memory follows what a peer actually sent.
 /// </remarks>
 public sealed class RtmpChunkReader
 {
@@ -34,6 +53,12 @@ public sealed class RtmpChunkReader
     private ChunkStream? _current; // the chunk stream whose chunk data is being read
     private int _chunkRemaining;
     private int _chunkSize = Rtmp.DefaultChunkSize;
+
+    /// <summary>What this reader accepts from now on (<see cref="RtmpChunkLimits.Trusted"/> unless set).</summary>
+    public RtmpChunkLimits Limits { get; set; } = RtmpChunkLimits.Trusted;
+
+    /// <summary>Bytes held in message buffers now.</summary>
+    public long BufferedBytes => _buffered;
 
     /// <summary>Bytes consumed so far (for acknowledgements and error offsets).</summary>
     public long Position { get; private set; }
@@ -71,6 +96,7 @@ public sealed class RtmpChunkReader
             int n = (int)Math.Min(_chunkRemaining, reader.Remaining);
             if (n > 0)
             {
+                Grow(stream, stream.Filled + n);
                 reader.TryCopyTo(stream.Buffer.AsSpan(stream.Filled, n));
                 reader.Advance(n);
                 stream.Filled += n;
@@ -172,9 +198,9 @@ public sealed class RtmpChunkReader
             time = BinaryPrimitives.ReadUInt32BigEndian(head[(at + fieldLength)..]);
         }
 
-        if (length > MaxMessageSize)
+        if (length > Limits.MaxMessageSize)
         {
-            Throw(Position, $"a message of {length} bytes on chunk stream {id} exceeds the limit of {MaxMessageSize} bytes");
+            Throw(Position, $"a message of {length} bytes on chunk stream {id} exceeds the limit of {Limits.MaxMessageSize} bytes");
         }
 
         if (!starting && format <= 1 && length != stream.Length)
@@ -210,7 +236,16 @@ public sealed class RtmpChunkReader
             stream.Timestamp = format == 0 ? time : stream.Timestamp + time;
 
             stream.Length = length;
-            Reserve(stream, length);
+            int inProgress = 1;
+            foreach (var other in _streams.Values)
+            {
+                inProgress += other != stream && other.Filled > 0 ? 1 : 0;
+            }
+
+            if (inProgress > Limits.MaxMessagesInProgress)
+            {
+                Throw(Position, $"chunk stream {id} begins a message while {inProgress - 1} other(s) are in progress; the limit is {Limits.MaxMessagesInProgress} at once");
+            }
         }
 
         reader.Advance(headerLength);
@@ -220,15 +255,17 @@ public sealed class RtmpChunkReader
         return true;
     }
 
-    private void Reserve(ChunkStream stream, int length)
+    /// <summary>Makes room for <paramref name="needed"/> bytes of the message in progress: doubling, up to its declared length.</summary>
+    private void Grow(ChunkStream stream, int needed)
     {
-        if (stream.Buffer.Length >= length)
+        if (stream.Buffer.Length >= needed)
         {
             return;
         }
 
-        long grown = _buffered - stream.Buffer.Length + length;
-        if (grown > MaxBufferedBytes)
+        int size = Math.Min(stream.Length, Math.Max(needed, Math.Max(4096, 2 * stream.Buffer.Length)));
+        long grown = _buffered - stream.Buffer.Length + size;
+        if (grown > Limits.MaxBufferedBytes)
         {
             // Give back the buffers of chunk streams with no message in progress before refusing.
             foreach (var other in _streams.Values)
@@ -236,19 +273,21 @@ public sealed class RtmpChunkReader
                 if (other != stream && other.Filled == 0)
                 {
                     grown -= other.Buffer.Length;
+                    _buffered -= other.Buffer.Length;
                     other.Buffer = [];
                 }
             }
 
-            if (grown > MaxBufferedBytes)
+            if (grown > Limits.MaxBufferedBytes)
             {
-                Throw(Position, $"messages in progress on several chunk streams would hold more than {MaxBufferedBytes} bytes");
+                Throw(Position, $"messages in progress would hold more than {Limits.MaxBufferedBytes} bytes");
             }
         }
 
+        var buffer = new byte[size];
+        stream.Buffer.AsSpan(0, stream.Filled).CopyTo(buffer);
+        stream.Buffer = buffer;
         _buffered = grown;
-        stream.Buffer = new byte[Math.Max(length, Math.Min(2 * stream.Buffer.Length, MaxMessageSize))];
-        _buffered += stream.Buffer.Length - length;
     }
 
     private static uint ReadUInt24(ReadOnlySpan<byte> bytes) => (uint)((bytes[0] << 16) | (bytes[1] << 8) | bytes[2]);

@@ -12,17 +12,20 @@ public sealed class RtmpConnectionHandler : ConnectionHandler
 {
     private readonly SluiceServer _server;
     private readonly ILogger _logger;
+    private readonly Logging.LogThrottle _untrustedLog;
 
     public RtmpConnectionHandler(SluiceServer server)
     {
         _server = server;
         _logger = server.Loggers.CreateLogger("Sluice.Rtmp");
+        // A flood of clients that never publish or play leaves a line an interval, with a count.
+        _untrustedLog = new Logging.LogThrottle(server.Time, Logging.LogThrottle.DefaultInterval, (what, count, last) => RtmpSession.LogUntrustedMore(_logger, what, count, last));
     }
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        var session = new RtmpSession(_server, connection, remote, _logger);
+        var session = new RtmpSession(_server, connection, remote, _logger, _untrustedLog);
         await session.RunAsync().ConfigureAwait(false);
     }
 }

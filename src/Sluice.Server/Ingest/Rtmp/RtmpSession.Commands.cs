@@ -128,6 +128,7 @@ public sealed partial class RtmpSession
 
         _publisher.Format = RtmpWire.FormatName;
         _media = new RtmpMediaReader(_server.Buffers);
+        Trust();
         connection.State = "RECEIVE_DATA";
         LogPublishing(_logger, feed.Name, _remote.ToString(), _app, _flashVer);
         RtmpChunkWriter.WriteUserControl(_output, RtmpWire.StreamBegin, RtmpWire.MediaStreamId, _outChunkSize);
@@ -176,6 +177,7 @@ public sealed partial class RtmpSession
         Send(RtmpWire.CommandChunkStream, RtmpWire.MediaStreamId, RtmpCommand.OnStatus("status", "NetStream.Play.Reset", $"Playing and resetting {name}."));
         Send(RtmpWire.CommandChunkStream, RtmpWire.MediaStreamId, RtmpCommand.OnStatus("status", "NetStream.Play.Start", $"Started playing {name}."));
         _playing = stream;
+        Trust();
     }
 
     /// <summary>
@@ -224,7 +226,11 @@ public sealed partial class RtmpSession
         _status = status;
         _connection ??= Register(what == "publisher" ? "PUBLISH" : "PLAY", target);
         _connection.Name ??= name;
-        LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {reason}");
+        if (_untrustedLog.ShouldLog("clients refused", $"{_remote}: {what} of {name}: {code}: {reason}"))
+        {
+            LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {reason}");
+        }
+
         Send(RtmpWire.CommandChunkStream, RtmpWire.MediaStreamId, RtmpCommand.OnStatus("error", code, $"{code}: {reason}"));
         _ending = "";
     }

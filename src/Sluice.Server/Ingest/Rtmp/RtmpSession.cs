@@ -30,7 +30,10 @@ public sealed partial class RtmpSession
     private readonly ILogger _logger;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly RtmpChunkReader _chunks = new();
+    private readonly RtmpChunkReader _chunks = new() { Limits = RtmpChunkLimits.Untrusted };
+    private readonly Logging.LogThrottle _untrustedLog;
+    private readonly CancellationTokenSource _untrusted;
+    private bool _trusted;
     private int _outChunkSize = RtmpWire.DefaultChunkSize;
     private uint _peerWindow;
     private long _acknowledged;
@@ -45,9 +48,13 @@ public sealed partial class RtmpSession
     private LiveStream? _playing;
     private string? _ending;   // set when a command ends the session (refusal, deleteStream)
 
-    public RtmpSession(SluiceServer server, ConnectionContext context, IPAddress remote, ILogger logger)
+    /// <param name="untrustedLog">Counts the warnings about clients that never published or played, shared by all sessions.</param>
+    public RtmpSession(SluiceServer server, ConnectionContext context, IPAddress remote, ILogger logger, Logging.LogThrottle untrustedLog)
     {
         _server = server;
+        _untrustedLog = untrustedLog;
+        // From accept to an accepted publish or play, one deadline however the client drips its bytes.
+        _untrusted = new CancellationTokenSource(TimeSpan.FromSeconds(server.Config.RequestHeaderTimeout), server.Time);
         _context = context;
         _remote = remote;
         _logger = logger;
@@ -61,15 +68,16 @@ public sealed partial class RtmpSession
     public async Task RunAsync()
     {
         using var idle = new CancellationTokenSource();
+        using var reads = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, _untrusted.Token);
         var closed = _context.ConnectionClosed;
         try
         {
-            if (!await HandshakeAsync(idle).ConfigureAwait(false))
+            if (!await HandshakeAsync(idle, reads.Token).ConfigureAwait(false))
             {
                 return;
             }
 
-            string? reason = await ReadMessagesAsync(idle).ConfigureAwait(false);
+            string? reason = await ReadMessagesAsync(idle, reads.Token).ConfigureAwait(false);
             if (_playing is not null)
             {
                 reason = await PlayAsync(_playing).ConfigureAwait(false);
@@ -82,6 +90,11 @@ public sealed partial class RtmpSession
             _status = 400;
             End(ex.Message);
         }
+        catch (OperationCanceledException) when (_untrusted.IsCancellationRequested && !_trusted && !closed.IsCancellationRequested)
+        {
+            _status = 408;
+            End($"it did not publish or play within {_server.Config.RequestHeaderTimeout:0.#} s of connecting (after {_chunks.Position} bytes)");
+        }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !closed.IsCancellationRequested)
         {
             _status = 408;
@@ -93,6 +106,7 @@ public sealed partial class RtmpSession
         }
         finally
         {
+            _untrusted.Dispose();
             _publisher?.Dispose();
             _media?.Dispose();
             if (_connection is { } connection)
@@ -136,16 +150,27 @@ public sealed partial class RtmpSession
         }
 
         string what = _publisher is not null ? $"publisher of feed {name}" : _playing is not null ? $"player of {name}" : "client";
-        LogDisconnected(_logger, _remote.ToString(), what, reason);
+        if (_trusted || _untrustedLog.ShouldLog("clients disconnected before publishing or playing", $"{_remote}: {reason}"))
+        {
+            LogDisconnected(_logger, _remote.ToString(), what, reason);
+        }
     }
 
-    private async Task<bool> HandshakeAsync(CancellationTokenSource idle)
+    /// <summary>The peer's publish or play was accepted: the chunk reader's full limits, and no more deadline but the idle one.</summary>
+    private void Trust()
+    {
+        _trusted = true;
+        _chunks.Limits = RtmpChunkLimits.Trusted;
+        _untrusted.CancelAfter(Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task<bool> HandshakeAsync(CancellationTokenSource idle, CancellationToken token)
     {
         var handshake = new RtmpHandshake();
         while (true)
         {
             idle.CancelAfter(IdleTimeout);
-            var result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
+            var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var status = Handshake(handshake, result.Buffer, out var consumed);
             if (status == RtmpHandshake.Status.Done)
             {
@@ -157,7 +182,7 @@ public sealed partial class RtmpSession
                 _input.AdvanceTo(consumed, result.Buffer.End);
             }
 
-            await _output.FlushAsync(idle.Token).ConfigureAwait(false);
+            await _output.FlushAsync(token).ConfigureAwait(false);
             if (status == RtmpHandshake.Status.Done)
             {
                 return true;
@@ -167,7 +192,7 @@ public sealed partial class RtmpSession
             {
                 if (!result.Buffer.IsEmpty)
                 {
-                    LogDisconnected(_logger, _remote.ToString(), "client", $"the connection closed during the handshake, after {result.Buffer.Length} bytes");
+                    End($"the connection closed during the handshake, after {result.Buffer.Length} bytes");
                 }
 
                 return false;
@@ -209,12 +234,12 @@ public sealed partial class RtmpSession
     }
 
     /// <summary>Reads messages until the peer leaves (null), an error or refusal ends it (the reason), or it plays.</summary>
-    private async Task<string?> ReadMessagesAsync(CancellationTokenSource idle)
+    private async Task<string?> ReadMessagesAsync(CancellationTokenSource idle, CancellationToken token)
     {
         while (true)
         {
             idle.CancelAfter(IdleTimeout);
-            var result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
+            var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
             long before = _chunks.Position;
             var consumed = HandleMessages(buffer);
@@ -232,7 +257,7 @@ public sealed partial class RtmpSession
             _publisher?.AddBytes(received);
             _connection?.AddReceived(received);
             Acknowledge();
-            await _output.FlushAsync(idle.Token).ConfigureAwait(false);
+            await _output.FlushAsync(token).ConfigureAwait(false);
             if (_ending is not null || _playing is not null)
             {
                 return string.IsNullOrEmpty(_ending) ? null : _ending;
@@ -420,6 +445,13 @@ public sealed partial class RtmpSession
 
     [LoggerMessage(EventId = 454, Level = LogLevel.Information, Message = "Stream {Stream}: RTMP player {Remote} connected ({Player})")]
     private static partial void LogPlaying(ILogger logger, string stream, string remote, string player);
+
+    /// <summary>The summary of the untrusted clients' warnings an interval counted (the callback of the handler's LogThrottle).</summary>
+    internal static void LogUntrustedMore(ILogger logger, string what, int count, string last) =>
+        LogMore(logger, count, what, Logging.LogThrottle.DefaultInterval.TotalSeconds, last);
+
+    [LoggerMessage(EventId = 456, Level = LogLevel.Warning, Message = "RTMP: {Count} more {What} in the last {Seconds} s (the last: {Last})")]
+    private static partial void LogMore(ILogger logger, int count, string what, double seconds, string last);
 
     [LoggerMessage(EventId = 455, Level = LogLevel.Information, Message = "RTMP {Remote}: player of {Stream} left: {Reason}")]
     private static partial void LogEnded(ILogger logger, string remote, string stream, string reason);

@@ -78,11 +78,12 @@ public sealed class RtmpChunkReaderTests
     }
 
     [Fact]
-    public void Messages_in_progress_on_many_chunk_streams_are_bounded()
+    public void Messages_in_progress_on_many_chunk_streams_are_bounded_by_the_bytes_they_hold()
     {
-        // Three messages of 7 MiB begun at once: more than MaxBufferedBytes in progress.
+        // Three messages of 7 MiB, 6 MiB of each arrived: more than MaxBufferedBytes in progress (declaring them is not).
         var parser = new RtmpCases.Parser();
-        byte[] input = [.. RtmpCases.PlainHandshake(), .. Enumerable.Range(3, 3).SelectMany(cs => RtmpCases.Chunk(0, cs, 0, 7 << 20, 9, 1, data: new byte[128]))];
+        parser.Chunks.ChunkSize = 6 << 20; // each message's first chunk carries 6 MiB
+        byte[] input = [.. RtmpCases.PlainHandshake(), .. Enumerable.Range(3, 3).SelectMany(cs => RtmpCases.Chunk(0, cs, 0, 7 << 20, 9, 1, data: new byte[6 << 20]))];
         var error = Assert.Throws<MediaFormatException>(() => Feeder.Feed(parser, input, int.MaxValue, complete: false));
         Assert.Contains("would hold more than", error.Message, StringComparison.Ordinal);
     }
