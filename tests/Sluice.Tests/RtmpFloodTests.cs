@@ -197,6 +197,6 @@ public sealed partial class RtmpFloodTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"RTMP: \d+ more clients disconnected before publishing or playing in the last 10 s")]
+    [GeneratedRegex(@"RTMP: \d+ more clients disconnected before publishing or playing in the last 10 s, as the last: 127\.0\.0\.1: RTMP: C0 version 22 is not RTMP")]
     private static partial Regex MoreLine();
 }

@@ -38,14 +38,44 @@ public static class Responses
             context.Response.Headers.Connection = "close";
             await TextAsync(context, status, reason).ConfigureAwait(false);
             await context.Response.CompleteAsync().ConfigureAwait(false);
-            // Closed now, not after Kestrel has drained the body it still receives: a publisher that keeps sending
-            // (ffmpeg sent its whole 5 s feed into a refusal) notices at once, and no drain can fail in the log.
+            // A client that sends a short body and then reads (curl, a browser) gets the answer: what it still sends is
+            // read and dropped, up to a bound. Then the connection is closed, not left to Kestrel's drain of an endless
+            // body: a publisher that keeps sending (ffmpeg sent its whole 5 s feed into a refusal) notices within a
+            // second, and no drain fails in the log.
+            await DiscardAsync(context.Request.BodyReader).ConfigureAwait(false);
             context.Abort();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             // The client is gone already; the refusal is logged by the caller.
             context.Abort();
+        }
+    }
+
+    private static readonly TimeSpan DiscardTime = TimeSpan.FromSeconds(1);
+    private const long DiscardBytes = 1 << 20;
+
+    /// <summary>Reads and drops a refused request's body until it ends, 1 MiB has come, or a second has passed.</summary>
+    private static async Task DiscardAsync(System.IO.Pipelines.PipeReader body)
+    {
+        using var limit = new CancellationTokenSource(DiscardTime);
+        long read = 0;
+        try
+        {
+            while (read < DiscardBytes)
+            {
+                var result = await body.ReadAsync(limit.Token).ConfigureAwait(false);
+                read += result.Buffer.Length;
+                body.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException or InvalidOperationException)
+        {
+            // Slow, broken or gone: closed all the same.
         }
     }
 }

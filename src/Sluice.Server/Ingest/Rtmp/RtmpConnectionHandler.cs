@@ -19,7 +19,7 @@ public sealed class RtmpConnectionHandler : ConnectionHandler
         _server = server;
         _logger = server.Loggers.CreateLogger("Sluice.Rtmp");
         // A flood of clients that never publish or play leaves a line an interval, with a count.
-        _untrustedLog = new Logging.LogThrottle(server.Time, Logging.LogThrottle.DefaultInterval, (what, count, last) => RtmpSession.LogUntrustedMore(_logger, what, count, last));
+        _untrustedLog = new Logging.LogThrottle(server.Time, Logging.LogThrottle.DefaultInterval, (_, count, last) => RtmpSession.LogUntrustedMore(_logger, count, last));
     }
 
     public override async Task OnConnectedAsync(ConnectionContext connection)

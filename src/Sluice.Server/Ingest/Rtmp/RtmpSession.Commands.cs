@@ -226,7 +226,7 @@ public sealed partial class RtmpSession
         _status = status;
         _connection ??= Register(what == "publisher" ? "PUBLISH" : "PLAY", target);
         _connection.Name ??= name;
-        if (_untrustedLog.ShouldLog("clients refused", $"{_remote}: {what} of {name}: {code}: {reason}"))
+        if (_untrustedLog.ShouldLog(KindOf($"{code}: {reason}"), $"{_remote}: {what} of {name}: {code}: {reason}"))
         {
             LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {reason}");
         }

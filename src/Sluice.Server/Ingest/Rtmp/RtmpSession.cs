@@ -150,10 +150,32 @@ public sealed partial class RtmpSession
         }
 
         string what = _publisher is not null ? $"publisher of feed {name}" : _playing is not null ? $"player of {name}" : "client";
-        if (_trusted || _untrustedLog.ShouldLog("clients disconnected before publishing or playing", $"{_remote}: {reason}"))
+        if (_trusted || _untrustedLog.ShouldLog(KindOf(reason), $"{_remote}: {reason}"))
         {
             LogDisconnected(_logger, _remote.ToString(), what, reason);
         }
+    }
+
+    /// <summary>
+    /// One kind of failure, whatever its numbers ("C0 version # is not RTMP", "a message of # bytes ..."): each kind's
+    /// first is logged in full, a flood of one kind becomes a count.
+    /// </summary>
+    internal static string KindOf(string reason)
+    {
+        var kind = new System.Text.StringBuilder(Math.Min(reason.Length, 80));
+        foreach (char c in reason.AsSpan(0, Math.Min(reason.Length, 80)))
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                kind.Append(c);
+            }
+            else if (kind.Length == 0 || kind[^1] != '#')
+            {
+                kind.Append('#');
+            }
+        }
+
+        return kind.ToString();
     }
 
     /// <summary>The peer's publish or play was accepted: the chunk reader's full limits, and no more deadline but the idle one.</summary>
@@ -447,11 +469,11 @@ public sealed partial class RtmpSession
     private static partial void LogPlaying(ILogger logger, string stream, string remote, string player);
 
     /// <summary>The summary of the untrusted clients' warnings an interval counted (the callback of the handler's LogThrottle).</summary>
-    internal static void LogUntrustedMore(ILogger logger, string what, int count, string last) =>
-        LogMore(logger, count, what, Logging.LogThrottle.DefaultInterval.TotalSeconds, last);
+    internal static void LogUntrustedMore(ILogger logger, int count, string last) =>
+        LogMore(logger, count, Logging.LogThrottle.DefaultInterval.TotalSeconds, last);
 
-    [LoggerMessage(EventId = 456, Level = LogLevel.Warning, Message = "RTMP: {Count} more {What} in the last {Seconds} s (the last: {Last})")]
-    private static partial void LogMore(ILogger logger, int count, string what, double seconds, string last);
+    [LoggerMessage(EventId = 456, Level = LogLevel.Warning, Message = "RTMP: {Count} more clients disconnected before publishing or playing in the last {Seconds} s, as the last: {Last}")]
+    private static partial void LogMore(ILogger logger, int count, double seconds, string last);
 
     [LoggerMessage(EventId = 455, Level = LogLevel.Information, Message = "RTMP {Remote}: player of {Stream} left: {Reason}")]
     private static partial void LogEnded(ILogger logger, string remote, string stream, string reason);
