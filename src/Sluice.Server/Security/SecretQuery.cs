@@ -66,7 +66,8 @@ public static class SecretQuery
     /// <summary>A parameter name, percent-encoded or not (<c>%6Bey</c> is <c>key</c> to a query parser).</summary>
     private static bool IsSecret(ReadOnlySpan<char> name)
     {
-        string decoded = name.Contains('%') || name.Contains('+') ? Uri.UnescapeDataString(name.ToString().Replace('+', ' ')) : name.ToString();
+        // Plain names (every request of a player) are compared in place; only an encoded one is decoded.
+        ReadOnlySpan<char> decoded = name.Contains('%') || name.Contains('+') ? Uri.UnescapeDataString(name.ToString().Replace('+', ' ')) : name;
         foreach (string secret in Names)
         {
             if (decoded.Equals(secret, StringComparison.OrdinalIgnoreCase))
