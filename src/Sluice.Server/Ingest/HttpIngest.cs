@@ -162,13 +162,26 @@ public sealed partial class HttpIngest
                     demuxer = ContainerDetector.CreateDemuxer(detected, _server.Buffers, out string? why);
                     if (demuxer is null)
                     {
+                        reader.AdvanceTo(buffer.Start, buffer.End); // every read ends in AdvanceTo: the refusal reads on
                         return (false, $"{why} (at byte 0)");
                     }
 
                     publisher.Format = demuxer.FormatName;
                 }
 
-                var consumed = demuxer.Read(buffer, publisher);
+                SequencePosition consumed;
+                try
+                {
+                    consumed = demuxer.Read(buffer, publisher);
+                }
+                catch (MediaFormatException)
+                {
+                    // Ends the read before the refusal reads on (a read left open made Kestrel's own drain fail with
+                    // "Reading is already in progress" and a stack trace in the log).
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    throw;
+                }
+
                 long length = buffer.Slice(0, consumed).Length;
                 offset += length;
                 publisher.AddBytes(length);
