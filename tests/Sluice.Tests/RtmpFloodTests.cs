@@ -152,6 +152,42 @@ public sealed partial class RtmpFloodTests(ITestOutputHelper output)
         Assert.Contains("it did not publish or play within 2 s of connecting", server.Output);
     }
 
+    [Fact]
+    public async Task Publishes_and_plays_of_200_names_that_do_not_exist_leave_a_line_per_kind_of_refusal_not_one_each()
+    {
+        int rtmp = Ports.Free();
+        await using var server = await ServerProcess.StartAsync(Config(rtmp));
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            using var socket = await HandshakeAsync(rtmp);
+            var commands = new System.Buffers.ArrayBufferWriter<byte>();
+            void Command(uint streamId, byte[] payload) => Sluice.Media.Formats.Rtmp.RtmpChunkWriter.Write(
+                commands, Sluice.Media.Formats.Rtmp.Rtmp.CommandChunkStream, Sluice.Media.Formats.Rtmp.Rtmp.CommandAmf0, streamId, 0, payload, Sluice.Media.Formats.Rtmp.Rtmp.DefaultChunkSize);
+            Command(0, Sluice.Media.Formats.Rtmp.RtmpCommand.Build("connect", 1, new Dictionary<string, object?> { ["app"] = "live" }));
+            Command(0, Sluice.Media.Formats.Rtmp.RtmpCommand.Build("createStream", 2, null));
+            Command(1, i % 2 == 0
+                ? Sluice.Media.Formats.Rtmp.RtmpCommand.Build("publish", 3, null, $"nofeed{i}", "live")
+                : Sluice.Media.Formats.Rtmp.RtmpCommand.Build("play", 3, null, $"nostream{i}"));
+            await socket.SendAsync(commands.WrittenMemory);
+            Assert.True(IsClosed(socket), "the server kept a refused client open");
+        }));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (server.Output.Split('\n').Count(l => l.Contains("more clients disconnected", StringComparison.Ordinal)) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+
+        var lines = server.Output.Split('\n').Where(l => l.Contains("Sluice.Rtmp[", StringComparison.Ordinal)).ToList();
+        output.WriteLine(string.Join('\n', lines));
+        // A line each for the first refused publish and play, and a summary of each kind with its count.
+        Assert.InRange(lines.Count, 4, 6);
+        Assert.Contains(lines, l => l.Contains("NetStream.Publish.BadName: No feed is named nofeed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("No stream is named nostream", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("RTMP: 99 more clients disconnected", StringComparison.Ordinal) && l.Contains("No feed is named nofeed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("RTMP: 99 more clients disconnected", StringComparison.Ordinal) && l.Contains("No stream is named nostream", StringComparison.Ordinal));
+    }
+
     private static async Task<Socket> HandshakeAsync(int port)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -5,7 +5,11 @@ namespace Sluice.Server.Logging;
 /// caller at once; the rest are counted, and when the interval ends one summary per kind reports how many there were
 /// (with the last one's detail). Thousands of refused connections leave a handful of lines, each with a count.
 /// </summary>
-/// <remarks>Thread-safe; the summary callback runs on a timer thread, outside the lock.</remarks>
+/// <remarks>
+/// Thread-safe; the summary callback runs on a timer thread, outside the lock. Kinds are bounded: every kind's window
+/// ends with the interval, and beyond <see cref="MaxKinds"/> kinds in one interval the rest are counted together under
+/// <see cref="OtherKinds"/>, so kinds a client can choose (names in a refusal) cannot grow the table or the log.
+/// </remarks>
 public sealed class LogThrottle : IDisposable
 {
     private readonly TimeProvider _time;
@@ -14,6 +18,12 @@ public sealed class LogThrottle : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Window> _windows = new(StringComparer.Ordinal);
     private ITimer? _timer;
+
+    /// <summary>The kind the events beyond <see cref="MaxKinds"/> distinct kinds in an interval are counted under.</summary>
+    public const string OtherKinds = "other kinds";
+
+    /// <summary>How many kinds one interval tracks on their own.</summary>
+    public const int MaxKinds = 64;
 
     /// <param name="summary">Reports a kind's events that were counted, not logged: (kind, count, the last one's detail).</param>
     public LogThrottle(TimeProvider time, TimeSpan interval, Action<string, int, string> summary)
@@ -32,17 +42,23 @@ public sealed class LogThrottle : IDisposable
         Window? ended = null;
         lock (_lock)
         {
+            if (!_windows.ContainsKey(kind) && _windows.Count >= MaxKinds)
+            {
+                kind = OtherKinds;
+            }
+
             if (_windows.TryGetValue(kind, out var window) && _time.GetElapsedTime(window.Start, now) < _interval)
             {
                 window.Count++;
                 window.Detail = detail;
-                _timer ??= _time.CreateTimer(_ => Flush(), null, _interval, Timeout.InfiniteTimeSpan);
                 return false;
             }
 
-            // A new interval for this kind: what the last one counted is reported before this event is logged.
+            // A new interval for this kind: what the last one counted is reported before this event is logged. The
+            // timer ends every window with the interval, so the table holds only the kinds of the last interval.
             ended = window is { Count: > 0 } ? window : null;
             _windows[kind] = new Window { Start = now };
+            _timer ??= _time.CreateTimer(_ => Flush(), null, _interval, Timeout.InfiniteTimeSpan);
         }
 
         if (ended is not null)

@@ -45,4 +45,27 @@ public sealed class LogThrottleTests
         time.Advance(TimeSpan.FromSeconds(10));
         Assert.Single(summaries); // reported once, not again by the timer
     }
+
+    [Fact]
+    public void Kinds_a_client_chooses_stay_bounded_and_end_with_the_interval()
+    {
+        var time = new FakeTimeProvider();
+        var summaries = new List<(string Kind, int Count, string Detail)>();
+        using var throttle = new LogThrottle(time, TimeSpan.FromSeconds(10), (k, n, d) => summaries.Add((k, n, d)));
+
+        int logged = 0;
+        for (int i = 0; i < 10_000; i++)
+        {
+            logged += throttle.ShouldLog($"no feed named x{i}", $"name {i}") ? 1 : 0;
+        }
+
+        // 64 kinds on their own, the first of the rest logged, the others counted together.
+        Assert.Equal(LogThrottle.MaxKinds + 1, logged);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal([(LogThrottle.OtherKinds, 10_000 - LogThrottle.MaxKinds - 1, "name 9999")], summaries);
+
+        // The interval ended every window, never repeated kinds too: a new name is a kind of its own again.
+        Assert.True(throttle.ShouldLog("no feed named y", "y"));
+        Assert.False(throttle.ShouldLog("no feed named y", "y again"));
+    }
 }

@@ -8,7 +8,8 @@ namespace Sluice.Server.Ingest.Rtmp;
 /// The RTMP listener's connections (Kestrel hands each one over with its pipes): publishers that push a feed
 /// and players of a stream. Each connection is one <see cref="RtmpSession"/>.
 /// </summary>
-public sealed class RtmpConnectionHandler : ConnectionHandler
+/// <remarks>A singleton of the host's services, disposed with them (its log throttle's timer).</remarks>
+public sealed class RtmpConnectionHandler : ConnectionHandler, IDisposable
 {
     private readonly SluiceServer _server;
     private readonly ILogger _logger;
@@ -28,4 +29,6 @@ public sealed class RtmpConnectionHandler : ConnectionHandler
         var session = new RtmpSession(_server, connection, remote, _logger, _untrustedLog);
         await session.RunAsync().ConfigureAwait(false);
     }
+
+    public void Dispose() => _untrustedLog.Dispose();
 }

@@ -226,7 +226,8 @@ public sealed partial class RtmpSession
         _status = status;
         _connection ??= Register(what == "publisher" ? "PUBLISH" : "PLAY", target);
         _connection.Name ??= name;
-        if (_untrustedLog.ShouldLog(KindOf($"{code}: {reason}"), $"{_remote}: {what} of {name}: {code}: {reason}"))
+        // The kind is the refusal's code, never its text: the text holds names the client chose.
+        if (_untrustedLog.ShouldLog($"{what} {status} {code}", $"{_remote}: {what} of {name}: {code}: {reason}"))
         {
             LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {reason}");
         }
