@@ -85,7 +85,22 @@ public sealed partial class RtmpFloodTests(ITestOutputHelper output)
         await using var server = await ServerProcess.StartAsync(Config(rtmp, headerTimeout: 2));
         using var drip = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await drip.ConnectAsync(IPAddress.Loopback, rtmp);
+        // And one that never sends a byte (it never becomes a session: the accept's own sweep closes it).
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await silent.ConnectAsync(IPAddress.Loopback, rtmp);
         var started = DateTime.UtcNow;
+        var silentClosed = Task.Run(async () =>
+        {
+            try
+            {
+                await silent.ReceiveAsync(new byte[16]);
+            }
+            catch (SocketException)
+            {
+            }
+
+            return DateTime.UtcNow - started;
+        });
         var closed = Task.Run(async () =>
         {
             var buffer = new byte[4096];
@@ -117,6 +132,7 @@ public sealed partial class RtmpFloodTests(ITestOutputHelper output)
 
         var lived = await closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.InRange(lived.TotalSeconds, 1.5, 6);
+        Assert.InRange((await silentClosed.WaitAsync(TimeSpan.FromSeconds(10))).TotalSeconds, 1.5, 6);
 
         // 1000 clients that speak TLS to the RTMP port.
         for (int i = 0; i < 1000; i += 100)

@@ -185,9 +185,18 @@ public sealed class ConnectionGate
     /// <summary>One connection held.</summary>
     public sealed class Entry(IPAddress remote, long accepted, Action close)
     {
+        private volatile Action _close = close;
+
         public IPAddress Remote { get; } = remote;
+
+        /// <summary>When it was accepted (a <see cref="TimeProvider"/> timestamp).</summary>
         public long Accepted { get; } = accepted;
+
         internal bool HeadReceived { get; set; }
-        internal void Close() => close();
+
+        /// <summary>From now on, closing the connection is this (its socket became a Kestrel connection).</summary>
+        public void Closing(Action close) => _close = close;
+
+        internal void Close() => _close();
     }
 }

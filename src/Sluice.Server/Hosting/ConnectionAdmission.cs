@@ -34,7 +34,30 @@ internal sealed partial class ConnectionAdmission : IDisposable
         _sweeper = time.CreateTimer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>Runs a listener's connection through the gate (<paramref name="http"/>: it must send a request head in time).</summary>
+    /// <summary>
+    /// Counts a connection just accepted (every one awaits its first bytes within RequestHeaderTimeout), or logs why it
+    /// is refused (once an interval for each kind, with a count) and returns null: the caller closes it.
+    /// </summary>
+    public ConnectionGate.Entry? Enter(IPAddress remote, Action close)
+    {
+        remote = ConnectionGate.Normalize(remote);
+        var entry = _gate.TryEnter(remote, awaitsHead: true, close, out var refusal, out string reason);
+        if (entry is null && _throttle.ShouldLog(Describe(refusal), $"{remote}: {reason}"))
+        {
+            LogRefused(_logger, remote.ToString(), reason);
+        }
+
+        return entry;
+    }
+
+    /// <summary>A connection <see cref="Enter"/> counted has closed.</summary>
+    public void Leave(ConnectionGate.Entry entry) => _gate.Leave(entry);
+
+    /// <summary>
+    /// Runs a listener's connection, counted at accept (<see cref="FirstByteListenerFactory"/>), until it closes
+    /// (<paramref name="http"/>: it must send a request head within RequestHeaderTimeout of its accept; an RTMP
+    /// session keeps its own deadline from the accept).
+    /// </summary>
     public async Task AdmitAsync(ConnectionContext connection, ConnectionDelegate next, bool http)
     {
         var endpoint = connection.RemoteEndPoint as IPEndPoint;
@@ -46,23 +69,20 @@ internal sealed partial class ConnectionAdmission : IDisposable
             connection.RemoteEndPoint = new IPEndPoint(remote, endpoint.Port);
         }
 
-        var entry = _gate.TryEnter(remote, http, connection.Abort, out var refusal, out string reason);
+        // A transport other than Sluice's own (tests may run one) has not counted it yet.
+        var entry = connection.Features.Get<ConnectionGate.Entry>() ?? Enter(remote, connection.Abort);
         if (entry is null)
         {
-            if (_throttle.ShouldLog(Describe(refusal), $"{remote}: {reason}"))
-            {
-                LogRefused(_logger, remote.ToString(), reason);
-            }
-
             connection.Abort();
             return;
         }
 
-        if (http)
+        if (!http)
         {
-            connection.Features.Set(entry);
+            _gate.HeadReceived(entry);
         }
 
+        connection.Features.Set(entry);
         try
         {
             await next(connection).ConfigureAwait(false);

@@ -108,13 +108,14 @@ public static partial class SluiceHost
             }
         });
         builder.WebHost.UseSetting(WebHostDefaults.SuppressStatusMessagesKey, "true");
-        // Requests run on the socket threads that read them, as an event loop's would, instead of being handed to the
-        // thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there waits for another
-        // thread; the one synchronous I/O is CustomLog's line per request.
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
-
         var connectionBuffers = new LargeBlockMemoryPoolFactory();
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(connectionBuffers);
+        // Every listener's transport (the last one registered binds): Kestrel's connections, made when the first byte
+        // arrives. Requests run on the socket threads that read them, as an event loop's would, instead of being handed
+        // to the thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there waits
+        // for another thread; the one synchronous I/O is CustomLog's line per request.
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new FirstByteListenerFactory(
+            connectionBuffers, () => admission!, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
         builder.Services.AddSingleton<RtmpConnectionHandler>();

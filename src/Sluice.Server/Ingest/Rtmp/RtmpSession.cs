@@ -54,7 +54,9 @@ public sealed partial class RtmpSession
         _server = server;
         _untrustedLog = untrustedLog;
         // From accept to an accepted publish or play, one deadline however the client drips its bytes.
-        _untrusted = new CancellationTokenSource(TimeSpan.FromSeconds(server.Config.RequestHeaderTimeout), server.Time);
+        var accepted = context.Features.Get<Delivery.ConnectionGate.Entry>()?.Accepted ?? server.Time.GetTimestamp();
+        var left = TimeSpan.FromSeconds(server.Config.RequestHeaderTimeout) - server.Time.GetElapsedTime(accepted);
+        _untrusted = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, server.Time);
         _context = context;
         _remote = remote;
         _logger = logger;
