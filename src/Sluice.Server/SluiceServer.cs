@@ -75,7 +75,7 @@ public sealed partial class SluiceServer : IDisposable
         Segmenters = segmenters.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
-            r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder")),
+            r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
             StringComparer.Ordinal);
     }
 

@@ -10,65 +10,47 @@ namespace Sluice.Server.Feeds;
 /// A Feed's <c>Launch</c> line: the server runs the command with the feed's URL appended (as ffserver did),
 /// restarts it with exponential backoff when it exits, and stops it with the server.
 /// </summary>
-public sealed partial class FeedLauncher : BackgroundService
+internal sealed partial class FeedLauncher : BackgroundService
 {
-    private static readonly TimeSpan MinBackoff = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-
-    /// <summary>A run this long resets the backoff.</summary>
-    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
+    /// <summary>1 s, doubling up to 30 s; a run of 30 s resets it.</summary>
+    private static readonly Backoff Backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
 
     private readonly FeedConfig _feed;
     private readonly Func<string> _url;
     private readonly Func<string?>? _token;
     private readonly Action? _exited;
     private readonly ILogger _logger;
+    private readonly Supervisor _supervisor;
 
     /// <param name="url">The feed's URL without a key.</param>
+    /// <param name="time">The clock for the backoff between starts.</param>
     /// <param name="token">Makes a single-use key for one start (null: the feed needs none); the command line carries it, never the PublishKey.</param>
     /// <param name="exited">Called when a start ends (its unused key is revoked).</param>
-    public FeedLauncher(FeedConfig feed, Func<string> url, ILogger logger, Func<string?>? token = null, Action? exited = null)
+    public FeedLauncher(FeedConfig feed, Func<string> url, ILogger logger, TimeProvider time, Func<string?>? token = null, Action? exited = null)
     {
         _feed = feed;
         _url = url;
         _token = token;
         _exited = exited;
         _logger = logger;
+        _supervisor = new Supervisor(RunOnceAsync, Backoff, time, OnExited);
     }
 
     public int Starts { get; private set; }
 
     public int? ProcessId { get; private set; }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _supervisor.RunAsync(stoppingToken);
+
+    private void OnExited(SupervisedExit exit)
     {
-        var backoff = MinBackoff;
-        while (!stoppingToken.IsCancellationRequested)
+        if (exit.Error is { } error)
         {
-            var started = Stopwatch.GetTimestamp();
-            int? exitCode = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
-            if (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-
-            if (Stopwatch.GetElapsedTime(started) >= StableRun)
-            {
-                backoff = MinBackoff;
-            }
-
-            LogExited(_logger, _feed.Name, exitCode?.ToString() ?? "(did not start)", backoff.TotalSeconds);
-            try
-            {
-                await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            LogFailed(_logger, _feed.Name, exit.Wait.TotalSeconds, error);
+            return;
         }
+
+        LogExited(_logger, _feed.Name, exit.ExitCode?.ToString() ?? "(did not start)", exit.Wait.TotalSeconds);
     }
 
     private async Task<int?> RunOnceAsync(CancellationToken stoppingToken)
@@ -157,6 +139,9 @@ public sealed partial class FeedLauncher : BackgroundService
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "Feed {Feed} ({Location}): Launch could not start {Program}: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string feed, string location, string program, string reason);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Error, Message = "Feed {Feed}: Launch failed; restarting in {Seconds} s")]
+    private static partial void LogFailed(ILogger logger, string feed, double seconds, Exception error);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Debug, Message = "Feed {Feed} launch: {Line}")]
     private static partial void LogOutput(ILogger logger, string feed, string line);

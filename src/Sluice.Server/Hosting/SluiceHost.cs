@@ -134,6 +134,7 @@ public static partial class SluiceHost
                     feed,
                     () => $"http://{launchHost}:{port}/{feed.Name}",
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger("Sluice.Launch"),
+                    sp.GetRequiredService<SluiceServer>().Time,
                     token: feed.PublishKey is null ? null : running.IssueLaunchToken,
                     exited: running.RevokeLaunchToken);
             });

@@ -1,6 +1,7 @@
-using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Server.Processes;
 
 namespace Sluice.Server.Streams;
 
@@ -10,28 +11,26 @@ namespace Sluice.Server.Streams;
 /// </summary>
 internal sealed partial class EncoderGroup
 {
-    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-
-    /// <summary>A run this long resets the backoff.</summary>
-    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
+    /// <summary>500 ms, doubling up to 30 s; a run of 30 s resets it.</summary>
+    private static readonly Backoff Backoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
 
     private readonly string _feed;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private CancellationTokenSource? _stop;
-    private Task _supervisor = Task.CompletedTask;
+    private Supervisor? _current;    // from Start until StopAsync
+    private Supervisor? _latest;     // the last one started, kept after its stop for the status page
     private volatile EncoderRun? _run;
     private EncoderRun? _lastRun;
     private int _starts;
     private int _restarts;
-    private string _state = "idle";
 
-    public EncoderGroup(string feed, IReadOnlyList<Rendition> renditions, ILogger logger)
+    public EncoderGroup(string feed, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time)
     {
         _feed = feed;
         Renditions = renditions;
         _logger = logger;
+        _time = time;
     }
 
     public IReadOnlyList<Rendition> Renditions { get; }
@@ -41,7 +40,7 @@ internal sealed partial class EncoderGroup
 
     public bool IsRunning
     {
-        get { lock (_lock) { return _stop is not null; } }
+        get { lock (_lock) { return _current is not null; } }
     }
 
     public EncoderStatus Status
@@ -52,7 +51,7 @@ internal sealed partial class EncoderGroup
             {
                 var run = _run ?? _lastRun;
                 return new EncoderStatus(
-                    _feed, Renditions.Select(r => r.Name).ToList(), _state, _run?.ProcessId, _starts, _restarts,
+                    _feed, Renditions.Select(r => r.Name).ToList(), StateText(_latest?.State), _run?.ProcessId, _starts, _restarts,
                     run?.LastError, _run?.Speed, run?.Frames ?? 0, run?.DroppedPackets ?? 0, run?.CommandLine);
             }
         }
@@ -63,94 +62,85 @@ internal sealed partial class EncoderGroup
     {
         lock (_lock)
         {
-            if (_stop is not null)
+            if (_current is not null)
             {
                 return;
             }
 
-            var stop = CancellationTokenSource.CreateLinkedTokenSource(disposed);
-            _stop = stop;
-            _state = "starting";
             var snapshot = tracks.ToList();
-            _supervisor = Task.Run(() => SuperviseAsync(snapshot, stop.Token));
+            var supervisor = new Supervisor(stop => RunOnceAsync(snapshot, stop), Backoff, _time, OnExited);
+            _current = supervisor;
+            _latest = supervisor;
+            supervisor.Start(disposed);
         }
     }
 
     /// <summary>Stops the encoder; ffmpeg gets the end of its input and a moment to finish.</summary>
     public Task StopAsync()
     {
+        Supervisor? latest;
         lock (_lock)
         {
-            _stop?.Cancel();
-            _stop?.Dispose();
-            _stop = null;
-            return _supervisor;
+            _current = null;
+            latest = _latest;
+        }
+
+        return latest?.StopAsync() ?? Task.CompletedTask;
+    }
+
+    /// <summary>The state's name on the status page and in stat.json.</summary>
+    private static string StateText(SupervisorState? state) => state switch
+    {
+        SupervisorState.Starting => "starting",
+        SupervisorState.Running => "running",
+        SupervisorState.Backoff => "restarting",
+        SupervisorState.Stopped => "stopped",
+        _ => "idle",
+    };
+
+    private async Task<int?> RunOnceAsync(IReadOnlyList<TrackInfo> tracks, CancellationToken stop)
+    {
+        var run = new EncoderRun(_feed, tracks, Renditions, _logger);
+        lock (_lock)
+        {
+            _starts++;
+            _lastRun = run;
+        }
+
+        _run = run;
+        try
+        {
+            return await run.RunAsync(stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Only this run's own: a stopped supervisor's run may still drain after a new one has begun.
+            Interlocked.CompareExchange(ref _run, null, run);
         }
     }
 
-    private async Task SuperviseAsync(IReadOnlyList<TrackInfo> tracks, CancellationToken stop)
+    private void OnExited(SupervisedExit exit)
     {
-        var backoff = MinBackoff;
-        while (!stop.IsCancellationRequested)
-        {
-            var run = new EncoderRun(_feed, tracks, Renditions, _logger);
-            var started = Stopwatch.GetTimestamp();
-            lock (_lock)
-            {
-                _starts++;
-                _state = "running";
-                _lastRun = run;
-            }
-
-            _run = run;
-            int? exitCode;
-            try
-            {
-                exitCode = await run.RunAsync(stop).ConfigureAwait(false);
-            }
-            finally
-            {
-                _run = null;
-            }
-
-            if (stop.IsCancellationRequested)
-            {
-                break;
-            }
-
-            if (Stopwatch.GetElapsedTime(started) >= StableRun)
-            {
-                backoff = MinBackoff;
-            }
-
-            lock (_lock)
-            {
-                _restarts++;
-                _state = "restarting";
-            }
-
-            LogExited(_logger, _feed, string.Join(", ", Renditions.Select(r => r.Name)), exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)", run.LastError ?? "", backoff.TotalSeconds);
-            try
-            {
-                await Task.Delay(backoff, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-        }
-
+        string? lastError;
         lock (_lock)
         {
-            if (_stop is null)
-            {
-                _state = "stopped";
-            }
+            _restarts++;
+            lastError = _lastRun?.LastError;
         }
+
+        string streams = string.Join(", ", Renditions.Select(r => r.Name));
+        if (exit.Error is { } error)
+        {
+            LogFailed(_logger, _feed, streams, exit.Wait.TotalSeconds, error);
+            return;
+        }
+
+        LogExited(_logger, _feed, streams, exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "(did not start)", lastError ?? "", exit.Wait.TotalSeconds);
     }
 
     [LoggerMessage(EventId = 225, Level = LogLevel.Warning, Message = "Feed {Feed}: encoder for streams {Streams} exited with code {Code} ({LastError}); restarting in {Seconds} s")]
     private static partial void LogExited(ILogger logger, string feed, string streams, string code, string lastError, double seconds);
+
+    [LoggerMessage(EventId = 227, Level = LogLevel.Error, Message = "Feed {Feed}: encoder for streams {Streams} failed; restarting in {Seconds} s")]
+    private static partial void LogFailed(ILogger logger, string feed, string streams, double seconds, Exception error);
 }

@@ -32,6 +32,7 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
 {
     private readonly Feed _source;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<Rendition, (int Viewers, CancellationTokenSource? Linger)> _demand = [];
@@ -41,11 +42,12 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
     private List<EncoderGroup> _groups = [];            // the session's (kept after it for the status page)
     private volatile EncoderGroup[] _active = [];       // groups that may take packets, for the ingest thread
 
-    public FeedTranscoder(Feed source, IReadOnlyList<Rendition> renditions, ILogger logger)
+    public FeedTranscoder(Feed source, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time)
     {
         _source = source;
         Renditions = renditions;
         _logger = logger;
+        _time = time;
         source.Subscribe(this);
     }
 
@@ -82,13 +84,13 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
             }
             else
             {
-                groups.Add(new EncoderGroup(_source.Name, [rendition], _logger));
+                groups.Add(new EncoderGroup(_source.Name, [rendition], _logger, _time));
             }
         }
 
         if (shared.Count > 0)
         {
-            groups.Insert(0, new EncoderGroup(_source.Name, shared, _logger));
+            groups.Insert(0, new EncoderGroup(_source.Name, shared, _logger, _time));
         }
 
         _passing = passing;
