@@ -13,9 +13,9 @@ namespace Sluice.Server.Hls;
 /// (5.1) mixes segment numbers with positions in the timeline at each manifest update and jumps back to the oldest
 /// segment listed, playing several segments twice.
 /// </summary>
-public static class DashManifest
+internal static class DashManifest
 {
-    public static string Write(HlsSnapshot snapshot, HlsSegmenter segmenter, string epoch, long bandwidth, DateTimeOffset now)
+    public static string Write(HlsSnapshot snapshot, HlsSegmenter segmenter, long epoch, long bandwidth, DateTimeOffset now)
     {
         var segments = snapshot.Segments;
         var first = segments[0];
@@ -50,7 +50,7 @@ public static class DashManifest
 
             b.Append(">\n");
             b.Append(CultureInfo.InvariantCulture,
-                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{TrackInitUri(epoch, init!.Generation, t)}\" media=\"{epoch}-t{t}-$Time$.m4s\">\n");
+                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{MediaUrl.DashInit(epoch, init!.Generation, t)}\" media=\"{MediaUrl.DashTimeTemplate(epoch, t)}\">\n");
             b.Append("          <SegmentTimeline>\n");
             foreach (var segment in segments)
             {
@@ -64,9 +64,6 @@ public static class DashManifest
         b.Append("  </Period>\n</MPD>\n");
         return b.ToString();
     }
-
-    public static string TrackInitUri(string epoch, int generation, int track) =>
-        string.Create(CultureInfo.InvariantCulture, $"{epoch}-dash{generation}-{track}.mp4");
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

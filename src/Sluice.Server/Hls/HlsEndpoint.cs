@@ -13,12 +13,8 @@ namespace Sluice.Server.Hls;
 /// change every part: cached for a second. A request for a segment or part about to exist (or a playlist with
 /// <c>_HLS_msn</c>) waits for it.
 /// </summary>
-public sealed class HlsEndpoint
+internal sealed class HlsEndpoint
 {
-    public const string MultivariantName = "index.m3u8";
-    public const string MediaPlaylistName = "media.m3u8";
-    public const string ManifestName = "manifest.mpd";
-
     private const string PlaylistType = "application/vnd.apple.mpegurl";
     private const string Immutable = "public, max-age=31536000, immutable";
     private const string Short = "public, max-age=1";
@@ -33,7 +29,7 @@ public sealed class HlsEndpoint
     private const int StartSegments = 3;
 
     private readonly SluiceServer _server;
-    private readonly string _epochPrefix;
+    private readonly string _epochText;
     private readonly Func<HlsSnapshot, HlsSegmenter, string> _renderMedia;
 
     /// <summary>ETag and Last-Modified of each body served, made on its first request (bodies never change; kept as long as the body).</summary>
@@ -43,40 +39,35 @@ public sealed class HlsEndpoint
     {
         _server = server;
         // Part of every segment's name: after a restart the same numbers are other bytes, and a cache must not mix them.
-        Epoch = Base36(server.Started.ToUnixTimeSeconds());
-        _epochPrefix = Epoch + "-";
+        Epoch = server.Started.ToUnixTimeSeconds();
+        _epochText = MediaUrl.EpochText(Epoch);
         _renderMedia = (snapshot, segmenter) => HlsPlaylist.Media(snapshot, segmenter, Epoch);
     }
 
-    public string Epoch { get; }
+    /// <summary>Part of every body's name (<see cref="MediaUrl.Epoch"/>): the Unix seconds of the server's start.</summary>
+    public long Epoch { get; }
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
     {
-        await RouteAsync(context, stream, segmenter, resource, connection).ConfigureAwait(false);
+        // Parsed in place: a player asks for a segment or part several times a second.
+        MediaUrl? url = MediaUrl.TryParse(resource, out var parsed) ? parsed : null;
+        await RouteAsync(context, stream, segmenter, resource, url, connection).ConfigureAwait(false);
         var response = context.Response;
-        if (response.StatusCode is 200 or 206)
+        if (response.StatusCode is 200 or 206 && url is { } served)
         {
             long bytes = response.ContentLength ?? 0;
-            if (resource is MultivariantName or MediaPlaylistName or ManifestName)
+            if (served.IsPlaylist)
             {
                 segmenter.Audience.Playlist(connection.Remote, bytes);
             }
             else
             {
-                segmenter.Audience.Media(bytes, IsPart(resource));
+                segmenter.Audience.Media(bytes, served.Kind == MediaUrlKind.Part);
             }
         }
     }
 
-    /// <summary>An LL-HLS part: <c>&lt;id&gt;-&lt;n&gt;.&lt;p&gt;.m4s</c>, the only name with a number between two dots.</summary>
-    private static bool IsPart(string resource)
-    {
-        int first = resource.IndexOf('.');
-        int second = first < 0 ? -1 : resource.IndexOf('.', first + 1);
-        return second > first + 1 && char.IsAsciiDigit(resource[first + 1]);
-    }
-
-    private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
+    private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, MediaUrl? parsed, ClientConnection connection)
     {
         connection.Name = stream.Name;
         if (!stream.Config.Acl.Allows(connection.Remote))
@@ -88,80 +79,69 @@ public sealed class HlsEndpoint
         var response = context.Response;
         response.Headers.AccessControlAllowOrigin = "*";
         var aborted = context.RequestAborted;
-        switch (resource)
+        if (parsed is not { } url || (!url.IsPlaylist && url.Epoch != Epoch))
         {
-            case MultivariantName:
+            string reason = parsed is null && MediaUrl.HasEpoch(resource, Epoch)
+                ? $"Stream {stream.Name} has no {Responses.Quote(resource)}."
+                : $"Stream {stream.Name} has no {Responses.Quote(resource)}: its HLS starts at /{stream.Name}/{MediaUrl.MultivariantName} and its DASH at /{stream.Name}/{MediaUrl.ManifestName}.";
+            await Responses.TextAsync(context, 404, reason).ConfigureAwait(false);
+            return;
+        }
+
+        string media = segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
+        switch (url.Kind)
+        {
+            case MediaUrlKind.Multivariant:
                 await MultivariantAsync(context, stream, segmenter, aborted).ConfigureAwait(false);
                 return;
-            case MediaPlaylistName:
+            case MediaUrlKind.MediaPlaylist:
                 await MediaPlaylistAsync(context, segmenter, aborted).ConfigureAwait(false);
                 return;
-            case ManifestName:
+            case MediaUrlKind.DashManifest:
                 await ManifestAsync(context, segmenter, aborted).ConfigureAwait(false);
                 return;
-        }
-
-        if (!resource.StartsWith(_epochPrefix, StringComparison.Ordinal))
-        {
-            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)}: its HLS starts at /{stream.Name}/{MultivariantName} and its DASH at /{stream.Name}/{ManifestName}.").ConfigureAwait(false);
-            return;
-        }
-
-        // Parsed in place: a player asks for a segment or part several times a second.
-        var name = resource.AsSpan(_epochPrefix.Length);
-        if (name.StartsWith("init") && name.EndsWith(".mp4")
-            && int.TryParse(name[4..^4], NumberStyles.None, CultureInfo.InvariantCulture, out int generation))
-        {
-            var init = segmenter.FindInit(generation);
-            await MediaAsync(context, stream, init?.Data, init?.Created, new Tag('i', generation), segmenter.Width > 0 ? "video/mp4" : "audio/mp4", resource).ConfigureAwait(false);
-            return;
-        }
-
-        if (name.StartsWith("dash") && name.EndsWith(".mp4") && name[4..^4] is var numbers && numbers.IndexOf('-') is int dash and >= 0
-            && int.TryParse(numbers[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int dashGeneration)
-            && int.TryParse(numbers[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int initTrack))
-        {
-            var init = segmenter.FindInit(dashGeneration);
-            var data = init is not null && initTrack < init.TrackData.Count ? init.TrackData[initTrack] : null;
-            await MediaAsync(context, stream, data, init?.Created, new Tag('d', dashGeneration, initTrack), TypeOfTrack(init, initTrack), resource).ConfigureAwait(false);
-            return;
-        }
-
-        // DASH media by track and time: <epoch>-t<track>-<time>.m4s
-        if (segmenter.IsCmaf && name.Length > 5 && name[0] == 't' && name.EndsWith(".m4s")
-            && name[1..^4] is var address && address.IndexOf('-') is int hyphen and > 0
-            && int.TryParse(address[..hyphen], NumberStyles.None, CultureInfo.InvariantCulture, out int timeTrack)
-            && long.TryParse(address[(hyphen + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long startTicks))
-        {
-            // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
-            var complete = segmenter.FindSegmentStartingAt(startTicks) is { } found
-                ? await CompleteSegmentAsync(segmenter, found.Sequence, aborted).ConfigureAwait(false)
-                : null;
-            var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, timeTrack);
-            await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', complete?.Sequence ?? -1, timeTrack), TypeOfTrack(complete?.Init, timeTrack), resource).ConfigureAwait(false);
-            return;
-        }
-
-        // <sequence>.<ext> or <sequence>.<middle>.<ext>
-        int dot = name.IndexOf('.');
-        var rest = dot >= 0 ? name[(dot + 1)..] : default;
-        int secondDot = rest.IndexOf('.');
-        var extension = secondDot >= 0 ? rest[(secondDot + 1)..] : rest;
-        if (dot >= 0 && extension.IndexOf('.') < 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
-        {
-            string type = extension.SequenceEqual("ts") ? "video/mp2t" : segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
-            if (secondDot < 0 && extension.SequenceEqual(segmenter.IsCmaf ? "m4s" : "ts"))
+            case MediaUrlKind.Init:
             {
-                var segment = await CompleteSegmentAsync(segmenter, sequence, aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, segment?.Data, segment?.Completed, new Tag('s', sequence), type, resource).ConfigureAwait(false);
+                int generation = (int)url.Number;
+                var init = segmenter.FindInit(generation);
+                await MediaAsync(context, stream, init?.Data, init?.Created, new Tag('i', generation), media, resource).ConfigureAwait(false);
                 return;
             }
 
-            var middle = secondDot >= 0 ? rest[..secondDot] : default;
-            if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && int.TryParse(middle, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+            case MediaUrlKind.DashInit:
             {
-                var part = await PartAsync(segmenter, sequence, index, aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, part?.Data, part?.Created, new Tag('p', sequence, index), type, resource).ConfigureAwait(false);
+                int generation = (int)url.Number, track = url.Index;
+                var init = segmenter.FindInit(generation);
+                var data = init is not null && track < init.TrackData.Count ? init.TrackData[track] : null;
+                await MediaAsync(context, stream, data, init?.Created, new Tag('d', generation, track), TypeOfTrack(init, track), resource).ConfigureAwait(false);
+                return;
+            }
+
+            case MediaUrlKind.DashSegment when segmenter.IsCmaf:
+            {
+                // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
+                int track = url.Index;
+                var complete = segmenter.FindSegmentStartingAt(url.Number) is { } found
+                    ? await CompleteSegmentAsync(segmenter, found.Sequence, aborted).ConfigureAwait(false)
+                    : null;
+                var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, track);
+                await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', complete?.Sequence ?? -1, track), TypeOfTrack(complete?.Init, track), resource).ConfigureAwait(false);
+                return;
+            }
+
+            case MediaUrlKind.Segment when segmenter.IsCmaf:
+            case MediaUrlKind.TsSegment when !segmenter.IsCmaf:
+            {
+                var segment = await CompleteSegmentAsync(segmenter, url.Number, aborted).ConfigureAwait(false);
+                string type = url.Kind == MediaUrlKind.TsSegment ? "video/mp2t" : media;
+                await MediaAsync(context, stream, segment?.Data, segment?.Completed, new Tag('s', url.Number), type, resource).ConfigureAwait(false);
+                return;
+            }
+
+            case MediaUrlKind.Part when segmenter.IsCmaf:
+            {
+                var part = await PartAsync(segmenter, url.Number, url.Index, aborted).ConfigureAwait(false);
+                await MediaAsync(context, stream, part?.Data, part?.Created, new Tag('p', url.Number, url.Index), media, resource).ConfigureAwait(false);
                 return;
             }
         }
@@ -179,7 +159,7 @@ public sealed class HlsEndpoint
         }
 
         // Variants: this stream first, then every other stream of the same feed served in the same segment form.
-        var variants = new List<(string, HlsSegmenter, long)> { (MediaPlaylistName, segmenter, BandwidthOf(stream, segmenter)) };
+        var variants = new List<(string, HlsSegmenter, long)> { (MediaUrl.MediaPlaylistName, segmenter, BandwidthOf(stream, segmenter)) };
         foreach (var (name, other) in _server.Segmenters)
         {
             if (other != segmenter && other.Config.Feed == stream.Config.Feed && other.IsCmaf == segmenter.IsCmaf
@@ -187,7 +167,7 @@ public sealed class HlsEndpoint
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))
             {
-                variants.Add(($"../{Uri.EscapeDataString(name)}/{MediaPlaylistName}", other, BandwidthOf(sibling, other)));
+                variants.Add(($"../{Uri.EscapeDataString(name)}/{MediaUrl.MediaPlaylistName}", other, BandwidthOf(sibling, other)));
             }
         }
 
@@ -353,7 +333,7 @@ public sealed class HlsEndpoint
         if (!_validators.TryGetValue(data, out var validators) || validators.Tag != tag)
         {
             // (A body also served under another name, as a segment of a single part may be, is given its own each time.)
-            validators = new Validators(tag, $"\"{Epoch}-{tag}\"", modified?.ToString("R", CultureInfo.InvariantCulture));
+            validators = new Validators(tag, $"\"{_epochText}-{tag}\"", modified?.ToString("R", CultureInfo.InvariantCulture));
             _validators.TryAdd(data, validators);
         }
 
@@ -488,17 +468,4 @@ public sealed class HlsEndpoint
     }
 
     private sealed record Validators(Tag Tag, string ETag, string? LastModified);
-
-    private static string Base36(long value)
-    {
-        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-        var b = new StringBuilder();
-        do
-        {
-            b.Insert(0, digits[(int)(value % 36)]);
-            value /= 36;
-        }
-        while (value > 0);
-        return b.ToString();
-    }
 }
