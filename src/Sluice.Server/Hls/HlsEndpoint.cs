@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Sluice.Server.Delivery;
@@ -16,7 +15,6 @@ namespace Sluice.Server.Hls;
 internal sealed class HlsEndpoint
 {
     private const string PlaylistType = "application/vnd.apple.mpegurl";
-    private const string Immutable = "public, max-age=31536000, immutable";
     private const string Short = "public, max-age=1";
 
     /// <summary>How far ahead of the newest segment a blocking request may ask (the draft says 2 segments).</summary>
@@ -29,18 +27,16 @@ internal sealed class HlsEndpoint
     private const int StartSegments = 3;
 
     private readonly SluiceServer _server;
-    private readonly string _epochText;
+    private readonly ImmutableResponse _immutable;
     private readonly Func<HlsSnapshot, HlsSegmenter, string> _renderMedia;
-
-    /// <summary>ETag and Last-Modified of each body served, made on its first request (bodies never change; kept as long as the body).</summary>
-    private readonly ConditionalWeakTable<byte[], Validators> _validators = new();
 
     public HlsEndpoint(SluiceServer server)
     {
         _server = server;
         // Part of every segment's name: after a restart the same numbers are other bytes, and a cache must not mix them.
         Epoch = server.Started.ToUnixTimeSeconds();
-        _epochText = MediaUrl.EpochText(Epoch);
+        // The epoch begins every ETag too: after a restart the same numbers are other bytes.
+        _immutable = new ImmutableResponse(MediaUrl.EpochText(Epoch));
         _renderMedia = (snapshot, segmenter) => HlsPlaylist.Media(snapshot, segmenter, Epoch);
     }
 
@@ -328,103 +324,7 @@ internal sealed class HlsEndpoint
             return;
         }
 
-        var request = context.Request;
-        var response = context.Response;
-        if (!_validators.TryGetValue(data, out var validators) || validators.Tag != tag)
-        {
-            // (A body also served under another name, as a segment of a single part may be, is given its own each time.)
-            validators = new Validators(tag, $"\"{_epochText}-{tag}\"", modified?.ToString("R", CultureInfo.InvariantCulture));
-            _validators.TryAdd(data, validators);
-        }
-
-        string etag = validators.ETag;
-        response.Headers.CacheControl = Immutable;
-        response.Headers.ETag = etag;
-        response.Headers.AcceptRanges = "bytes";
-        if (validators.LastModified is { } lastModified)
-        {
-            response.Headers.LastModified = lastModified;
-        }
-
-        if (request.Headers.IfNoneMatch == etag)
-        {
-            response.StatusCode = 304;
-            return;
-        }
-
-        int offset = 0, length = data.Length;
-        if (request.Headers.Range.ToString() is { Length: > 0 } range)
-        {
-            if (!TryRange(range, data.Length, out offset, out length))
-            {
-                response.Headers.ContentRange = $"bytes */{data.Length}";
-                // The Range header is the client's, of any length: not echoed back.
-                await Responses.TextAsync(context, 416, $"Range: the bytes asked for are not within the {data.Length} bytes of {resource}.").ConfigureAwait(false);
-                return;
-            }
-
-            response.StatusCode = 206;
-            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + length - 1}/{data.Length}");
-        }
-        else
-        {
-            response.StatusCode = 200;
-        }
-
-        response.ContentType = type;
-        response.ContentLength = length;
-        if (!HttpMethods.IsHead(request.Method))
-        {
-            stream.AddBytesSent(length);
-            await response.Body.WriteAsync(data.AsMemory(offset, length), context.RequestAborted).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One range of "bytes=a-b", "bytes=a-" or "bytes=-n"; false when it is not satisfiable or not one range.</summary>
-    public static bool TryRange(string header, int size, out int offset, out int length)
-    {
-        offset = 0;
-        length = 0;
-        if (!header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase) || header.Contains(',', StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var spec = header.AsSpan(6).Trim();
-        int dash = spec.IndexOf('-');
-        if (dash < 0)
-        {
-            return false;
-        }
-
-        var from = spec[..dash];
-        var to = spec[(dash + 1)..];
-        if (from.IsEmpty)
-        {
-            if (!long.TryParse(to, NumberStyles.None, CultureInfo.InvariantCulture, out long suffix) || suffix == 0 || size == 0)
-            {
-                return false;
-            }
-
-            length = (int)Math.Min(suffix, size);
-            offset = size - length;
-            return true;
-        }
-
-        if (!long.TryParse(from, NumberStyles.None, CultureInfo.InvariantCulture, out long first) || first >= size)
-        {
-            return false;
-        }
-
-        long last = size - 1;
-        if (!to.IsEmpty && (!long.TryParse(to, NumberStyles.None, CultureInfo.InvariantCulture, out last) || last < first))
-        {
-            return false;
-        }
-
-        offset = (int)first;
-        length = (int)(Math.Min(last, size - 1) - first + 1);
-        return true;
+        await _immutable.WriteAsync(context, data, tag, modified, type, resource, static (s, bytes) => s.AddBytesSent(bytes), stream).ConfigureAwait(false);
     }
 
     /// <summary>Streams of one feed that carry the same thing (two pass-through streams in other Formats) are one variant.</summary>
