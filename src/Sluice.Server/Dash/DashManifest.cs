@@ -3,15 +3,17 @@ using System.Security;
 using System.Text;
 using Sluice.Media;
 using Sluice.Media.Formats.Mp4;
+using Sluice.Server.Hls;
 
-namespace Sluice.Server.Hls;
+namespace Sluice.Server.Dash;
 
 /// <summary>
 /// The MPEG-DASH manifest (ISO 23009-1, live profile) of a stream with CMAF segments: one Period, one adaptation set a
 /// track over the segments HLS lists, with a SegmentTimeline of their real durations and addressed by time
 /// (<c>$Time$</c>, as most live DASH is). Addressed by <c>$Number$</c> with a <c>startNumber</c>, ffmpeg's dashdec
 /// (5.1) mixes segment numbers with positions in the timeline at each manifest update and jumps back to the oldest
-/// segment listed, playing several segments twice.
+/// segment listed, playing several segments twice. The segments are the <see cref="HlsSegmenter"/>'s (in <c>Hls/</c>,
+/// shared with HLS), and the names <see cref="MediaUrl"/>'s.
 /// </summary>
 internal static class DashManifest
 {
