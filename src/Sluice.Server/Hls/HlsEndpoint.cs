@@ -1,7 +1,6 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
 using Microsoft.AspNetCore.Http;
+using Sluice.Server.Dash;
 using Sluice.Server.Delivery;
 using Sluice.Server.Streams;
 
@@ -11,20 +10,12 @@ namespace Sluice.Server.Hls;
 /// GET /&lt;stream&gt;/...: the HLS playlists, the DASH manifest, and the segments, parts and init segments they list,
 /// from memory. Segments, parts and init segments never change once made: a CDN may keep them for a year. Playlists
 /// change every part: cached for a second. A request for a segment or part about to exist (or a playlist with
-/// <c>_HLS_msn</c>) waits for it.
+/// <c>_HLS_msn</c>) waits for it. The names are <see cref="MediaUrl"/>'s; the DASH ones are answered by
+/// <see cref="DashEndpoint"/>.
 /// </summary>
-public sealed class HlsEndpoint
+internal sealed class HlsEndpoint
 {
-    public const string MultivariantName = "index.m3u8";
-    public const string MediaPlaylistName = "media.m3u8";
-    public const string ManifestName = "manifest.mpd";
-
     private const string PlaylistType = "application/vnd.apple.mpegurl";
-    private const string Immutable = "public, max-age=31536000, immutable";
-    private const string Short = "public, max-age=1";
-
-    /// <summary>How far ahead of the newest segment a blocking request may ask (the draft says 2 segments).</summary>
-    private const int MaxSegmentsAhead = 2;
 
     /// <summary>The highest _HLS_part a blocking request may wait for.</summary>
     private const int MaxPart = 1000;
@@ -33,50 +24,44 @@ public sealed class HlsEndpoint
     private const int StartSegments = 3;
 
     private readonly SluiceServer _server;
-    private readonly string _epochPrefix;
+    private readonly SegmentedResponses _responses;
+    private readonly DashEndpoint _dash;
     private readonly Func<HlsSnapshot, HlsSegmenter, string> _renderMedia;
-
-    /// <summary>ETag and Last-Modified of each body served, made on its first request (bodies never change; kept as long as the body).</summary>
-    private readonly ConditionalWeakTable<byte[], Validators> _validators = new();
 
     public HlsEndpoint(SluiceServer server)
     {
         _server = server;
         // Part of every segment's name: after a restart the same numbers are other bytes, and a cache must not mix them.
-        Epoch = Base36(server.Started.ToUnixTimeSeconds());
-        _epochPrefix = Epoch + "-";
+        Epoch = server.Started.ToUnixTimeSeconds();
+        _responses = new SegmentedResponses(Epoch, server.Time);
+        _dash = new DashEndpoint(_responses, server.Time);
         _renderMedia = (snapshot, segmenter) => HlsPlaylist.Media(snapshot, segmenter, Epoch);
     }
 
-    public string Epoch { get; }
+    /// <summary>Part of every body's name (<see cref="MediaUrl.Epoch"/>): the Unix seconds of the server's start.</summary>
+    public long Epoch { get; }
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
     {
-        await RouteAsync(context, stream, segmenter, resource, connection).ConfigureAwait(false);
+        // Parsed in place: a player asks for a segment or part several times a second.
+        MediaUrl? url = MediaUrl.TryParse(resource, out var parsed) ? parsed : null;
+        await RouteAsync(context, stream, segmenter, resource, url, connection).ConfigureAwait(false);
         var response = context.Response;
-        if (response.StatusCode is 200 or 206)
+        if (response.StatusCode is 200 or 206 && url is { } served)
         {
             long bytes = response.ContentLength ?? 0;
-            if (resource is MultivariantName or MediaPlaylistName or ManifestName)
+            if (served.IsPlaylist)
             {
                 segmenter.Audience.Playlist(connection.Remote, bytes);
             }
             else
             {
-                segmenter.Audience.Media(bytes, IsPart(resource));
+                segmenter.Audience.Media(bytes, served.Kind == MediaUrlKind.Part);
             }
         }
     }
 
-    /// <summary>An LL-HLS part: <c>&lt;id&gt;-&lt;n&gt;.&lt;p&gt;.m4s</c>, the only name with a number between two dots.</summary>
-    private static bool IsPart(string resource)
-    {
-        int first = resource.IndexOf('.');
-        int second = first < 0 ? -1 : resource.IndexOf('.', first + 1);
-        return second > first + 1 && char.IsAsciiDigit(resource[first + 1]);
-    }
-
-    private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, ClientConnection connection)
+    private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, MediaUrl? parsed, ClientConnection connection)
     {
         connection.Name = stream.Name;
         if (!stream.Config.Acl.Allows(connection.Remote))
@@ -88,80 +73,54 @@ public sealed class HlsEndpoint
         var response = context.Response;
         response.Headers.AccessControlAllowOrigin = "*";
         var aborted = context.RequestAborted;
-        switch (resource)
+        if (parsed is not { } url || (!url.IsPlaylist && url.Epoch != Epoch))
         {
-            case MultivariantName:
+            string reason = parsed is null && MediaUrl.HasEpoch(resource, Epoch)
+                ? $"Stream {stream.Name} has no {Responses.Quote(resource)}."
+                : $"Stream {stream.Name} has no {Responses.Quote(resource)}: its HLS starts at /{stream.Name}/{MediaUrl.MultivariantName} and its DASH at /{stream.Name}/{MediaUrl.ManifestName}.";
+            await Responses.TextAsync(context, 404, reason).ConfigureAwait(false);
+            return;
+        }
+
+        string media = segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
+        switch (url.Kind)
+        {
+            case MediaUrlKind.Multivariant:
                 await MultivariantAsync(context, stream, segmenter, aborted).ConfigureAwait(false);
                 return;
-            case MediaPlaylistName:
+            case MediaUrlKind.MediaPlaylist:
                 await MediaPlaylistAsync(context, segmenter, aborted).ConfigureAwait(false);
                 return;
-            case ManifestName:
-                await ManifestAsync(context, segmenter, aborted).ConfigureAwait(false);
+            case MediaUrlKind.DashManifest:
+                await _dash.ManifestAsync(context, stream, segmenter, aborted).ConfigureAwait(false);
                 return;
-        }
-
-        if (!resource.StartsWith(_epochPrefix, StringComparison.Ordinal))
-        {
-            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)}: its HLS starts at /{stream.Name}/{MultivariantName} and its DASH at /{stream.Name}/{ManifestName}.").ConfigureAwait(false);
-            return;
-        }
-
-        // Parsed in place: a player asks for a segment or part several times a second.
-        var name = resource.AsSpan(_epochPrefix.Length);
-        if (name.StartsWith("init") && name.EndsWith(".mp4")
-            && int.TryParse(name[4..^4], NumberStyles.None, CultureInfo.InvariantCulture, out int generation))
-        {
-            var init = segmenter.FindInit(generation);
-            await MediaAsync(context, stream, init?.Data, init?.Created, new Tag('i', generation), segmenter.Width > 0 ? "video/mp4" : "audio/mp4", resource).ConfigureAwait(false);
-            return;
-        }
-
-        if (name.StartsWith("dash") && name.EndsWith(".mp4") && name[4..^4] is var numbers && numbers.IndexOf('-') is int dash and >= 0
-            && int.TryParse(numbers[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int dashGeneration)
-            && int.TryParse(numbers[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int initTrack))
-        {
-            var init = segmenter.FindInit(dashGeneration);
-            var data = init is not null && initTrack < init.TrackData.Count ? init.TrackData[initTrack] : null;
-            await MediaAsync(context, stream, data, init?.Created, new Tag('d', dashGeneration, initTrack), TypeOfTrack(init, initTrack), resource).ConfigureAwait(false);
-            return;
-        }
-
-        // DASH media by track and time: <epoch>-t<track>-<time>.m4s
-        if (segmenter.IsCmaf && name.Length > 5 && name[0] == 't' && name.EndsWith(".m4s")
-            && name[1..^4] is var address && address.IndexOf('-') is int hyphen and > 0
-            && int.TryParse(address[..hyphen], NumberStyles.None, CultureInfo.InvariantCulture, out int timeTrack)
-            && long.TryParse(address[(hyphen + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long startTicks))
-        {
-            // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
-            var complete = segmenter.FindSegmentStartingAt(startTicks) is { } found
-                ? await CompleteSegmentAsync(segmenter, found.Sequence, aborted).ConfigureAwait(false)
-                : null;
-            var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, timeTrack);
-            await MediaAsync(context, stream, data, complete?.Completed, new Tag('t', complete?.Sequence ?? -1, timeTrack), TypeOfTrack(complete?.Init, timeTrack), resource).ConfigureAwait(false);
-            return;
-        }
-
-        // <sequence>.<ext> or <sequence>.<middle>.<ext>
-        int dot = name.IndexOf('.');
-        var rest = dot >= 0 ? name[(dot + 1)..] : default;
-        int secondDot = rest.IndexOf('.');
-        var extension = secondDot >= 0 ? rest[(secondDot + 1)..] : rest;
-        if (dot >= 0 && extension.IndexOf('.') < 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
-        {
-            string type = extension.SequenceEqual("ts") ? "video/mp2t" : segmenter.Width > 0 ? "video/mp4" : "audio/mp4";
-            if (secondDot < 0 && extension.SequenceEqual(segmenter.IsCmaf ? "m4s" : "ts"))
+            case MediaUrlKind.Init:
             {
-                var segment = await CompleteSegmentAsync(segmenter, sequence, aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, segment?.Data, segment?.Completed, new Tag('s', sequence), type, resource).ConfigureAwait(false);
+                int generation = (int)url.Number;
+                var init = segmenter.FindInit(generation);
+                await _responses.MediaAsync(context, stream, init?.Data, init?.Created, new BodyTag('i', generation), media, resource).ConfigureAwait(false);
                 return;
             }
 
-            var middle = secondDot >= 0 ? rest[..secondDot] : default;
-            if (secondDot >= 0 && extension.SequenceEqual("m4s") && segmenter.IsCmaf && int.TryParse(middle, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+            case MediaUrlKind.DashInit:
+                await _dash.InitAsync(context, stream, segmenter, url, resource).ConfigureAwait(false);
+                return;
+            case MediaUrlKind.DashSegment when segmenter.IsCmaf:
+                await _dash.SegmentAsync(context, stream, segmenter, url, resource, aborted).ConfigureAwait(false);
+                return;
+            case MediaUrlKind.Segment when segmenter.IsCmaf:
+            case MediaUrlKind.TsSegment when !segmenter.IsCmaf:
             {
-                var part = await PartAsync(segmenter, sequence, index, aborted).ConfigureAwait(false);
-                await MediaAsync(context, stream, part?.Data, part?.Created, new Tag('p', sequence, index), type, resource).ConfigureAwait(false);
+                var segment = await _responses.CompleteSegmentAsync(segmenter, url.Number, aborted).ConfigureAwait(false);
+                string type = url.Kind == MediaUrlKind.TsSegment ? "video/mp2t" : media;
+                await _responses.MediaAsync(context, stream, segment?.Data, segment?.Completed, new BodyTag('s', url.Number), type, resource).ConfigureAwait(false);
+                return;
+            }
+
+            case MediaUrlKind.Part when segmenter.IsCmaf:
+            {
+                var part = await _responses.PartAsync(segmenter, url.Number, url.Index, aborted).ConfigureAwait(false);
+                await _responses.MediaAsync(context, stream, part?.Data, part?.Created, new BodyTag('p', url.Number, url.Index), media, resource).ConfigureAwait(false);
                 return;
             }
         }
@@ -172,14 +131,14 @@ public sealed class HlsEndpoint
     private async Task MultivariantAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, CancellationToken aborted)
     {
         // A player needs the codecs and size before it starts: wait for the first segment (a few seconds at most).
-        if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > 0 ? segmenter : null, aborted, TimeSpan.FromSeconds(15)).ConfigureAwait(false) is null)
+        if (await _responses.WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > 0 ? segmenter : null, aborted, TimeSpan.FromSeconds(15)).ConfigureAwait(false) is null)
         {
             await Responses.TextAsync(context, 503, $"Stream {stream.Name} has no HLS yet: {segmenter.Unavailable ?? "its first segment is not complete"}.").ConfigureAwait(false);
             return;
         }
 
         // Variants: this stream first, then every other stream of the same feed served in the same segment form.
-        var variants = new List<(string, HlsSegmenter, long)> { (MediaPlaylistName, segmenter, BandwidthOf(stream, segmenter)) };
+        var variants = new List<(string, HlsSegmenter, long)> { (MediaUrl.MediaPlaylistName, segmenter, SegmentedResponses.BandwidthOf(stream, segmenter)) };
         foreach (var (name, other) in _server.Segmenters)
         {
             if (other != segmenter && other.Config.Feed == stream.Config.Feed && other.IsCmaf == segmenter.IsCmaf
@@ -187,11 +146,11 @@ public sealed class HlsEndpoint
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))
             {
-                variants.Add(($"../{Uri.EscapeDataString(name)}/{MediaPlaylistName}", other, BandwidthOf(sibling, other)));
+                variants.Add(($"../{Uri.EscapeDataString(name)}/{MediaUrl.MediaPlaylistName}", other, SegmentedResponses.BandwidthOf(sibling, other)));
             }
         }
 
-        await TextAsync(context, PlaylistType, HlsPlaylist.Multivariant(variants), Short).ConfigureAwait(false);
+        await SegmentedResponses.TextAsync(context, PlaylistType, HlsPlaylist.Multivariant(variants), SegmentedResponses.Short).ConfigureAwait(false);
     }
 
     private async Task MediaPlaylistAsync(HttpContext context, HlsSegmenter segmenter, CancellationToken aborted)
@@ -214,14 +173,14 @@ public sealed class HlsEndpoint
             return;
         }
 
-        await BytesAsync(context, PlaylistType, segmenter.MediaPlaylist(_renderMedia), Short).ConfigureAwait(false);
+        await SegmentedResponses.BytesAsync(context, PlaylistType, segmenter.MediaPlaylist(_renderMedia), SegmentedResponses.Short).ConfigureAwait(false);
     }
 
     /// <summary>
     /// <c>_HLS_msn</c> (and <c>_HLS_part</c>): waits until the playlist has what was asked for; false when the numbers
     /// were refused (answered with a 400).
     /// </summary>
-    private static async Task<bool> BlockingReloadAsync(HttpContext context, HlsSegmenter segmenter, IQueryCollection query, CancellationToken aborted)
+    private async Task<bool> BlockingReloadAsync(HttpContext context, HlsSegmenter segmenter, IQueryCollection query, CancellationToken aborted)
     {
         if (!long.TryParse(query["_HLS_msn"], NumberStyles.None, CultureInfo.InvariantCulture, out long msn))
         {
@@ -237,9 +196,9 @@ public sealed class HlsEndpoint
         }
 
         long newest = segmenter.NextSequence - 1;
-        if (msn > newest + MaxSegmentsAhead)
+        if (msn > newest + SegmentedResponses.MaxSegmentsAhead)
         {
-            await Responses.TextAsync(context, 400, $"_HLS_msn={msn} is too far ahead: the newest segment is {newest}, and a request may wait for at most {MaxSegmentsAhead} more.").ConfigureAwait(false);
+            await Responses.TextAsync(context, 400, $"_HLS_msn={msn} is too far ahead: the newest segment is {newest}, and a request may wait for at most {SegmentedResponses.MaxSegmentsAhead} more.").ConfigureAwait(false);
             return false;
         }
 
@@ -254,7 +213,7 @@ public sealed class HlsEndpoint
             || (msn < newest && segmenter.FindSegment(msn) is null && msn < segmenter.NextSequence);
         // Not ready in three target durations (the publisher has gone, or not come back yet): the playlist as it
         // is. Players ask again with the same numbers and wait again, rather than giving up on a 503.
-        await WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false);
+        await _responses.WaitAsync(segmenter, msn, () => Ready() ? segmenter : null, aborted, SegmentedResponses.BlockingLimit(segmenter)).ConfigureAwait(false);
         return true;
     }
 
@@ -264,241 +223,20 @@ public sealed class HlsEndpoint
     /// nothing newer to resume at and fails (DEMUXER_ERROR_COULD_NOT_PARSE). A publisher that stops sending meanwhile
     /// (no new segment in three target durations): what there is.
     /// </summary>
-    private static async Task WaitForStartAsync(HlsSegmenter segmenter, CancellationToken aborted)
+    private async Task WaitForStartAsync(HlsSegmenter segmenter, CancellationToken aborted)
     {
         int wanted = Math.Min(StartSegments, segmenter.Settings.ListSize);
         for (long made = segmenter.SegmentsMade; made < wanted && segmenter.NextSequence > 0; made = segmenter.SegmentsMade)
         {
-            if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > made ? segmenter : null, aborted, BlockingLimit(segmenter)).ConfigureAwait(false) is null)
+            if (await _responses.WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > made ? segmenter : null, aborted, SegmentedResponses.BlockingLimit(segmenter)).ConfigureAwait(false) is null)
             {
                 break;
             }
         }
     }
 
-    private async Task ManifestAsync(HttpContext context, HlsSegmenter segmenter, CancellationToken aborted)
-    {
-        if (!segmenter.IsCmaf)
-        {
-            await Responses.TextAsync(context, 404, $"Stream {segmenter.Name} has MPEG-TS segments (HLSFormat ts); DASH needs HLSFormat fmp4 ({segmenter.Config.Location}).").ConfigureAwait(false);
-            return;
-        }
-
-        if (await WaitAsync(segmenter, 0, () => segmenter.SegmentsMade > 0 ? segmenter : null, aborted, TimeSpan.FromSeconds(15)).ConfigureAwait(false) is null)
-        {
-            await Responses.TextAsync(context, 503, $"Stream {segmenter.Name} has no DASH yet: {segmenter.Unavailable ?? "its first segment is not complete"}.").ConfigureAwait(false);
-            return;
-        }
-
-        var snapshot = segmenter.Snapshot();
-        var stream = _server.Streams[segmenter.Name];
-        await TextAsync(context, "application/dash+xml", DashManifest.Write(snapshot, segmenter, Epoch, BandwidthOf(stream, segmenter), _server.Time.GetUtcNow()), Short).ConfigureAwait(false);
-    }
-
-    private static TimeSpan BlockingLimit(HlsSegmenter segmenter) =>
-        TimeSpan.FromSeconds(3 * Math.Max(segmenter.Settings.SegmentDuration, segmenter.MaxSegmentDuration));
-
-    /// <summary>A complete segment, or waits for it (without a closure when it is there already).</summary>
-    private static ValueTask<HlsSegment?> CompleteSegmentAsync(HlsSegmenter segmenter, long sequence, CancellationToken aborted) =>
-        segmenter.FindSegment(sequence) is { IsComplete: true } ready ? new(ready) : new(WaitForSegmentAsync(segmenter, sequence, aborted));
-
-    private static Task<HlsSegment?> WaitForSegmentAsync(HlsSegmenter segmenter, long sequence, CancellationToken aborted) =>
-        WaitAsync(segmenter, sequence, () => segmenter.FindSegment(sequence) is { IsComplete: true } s ? s : null, aborted);
-
-    /// <summary>A part, or waits for it (without a closure when it is there already).</summary>
-    private static ValueTask<HlsPart?> PartAsync(HlsSegmenter segmenter, long sequence, int index, CancellationToken aborted) =>
-        segmenter.FindPart(sequence, index) is { } ready ? new(ready) : new(WaitForPartAsync(segmenter, sequence, index, aborted));
-
-    private static Task<HlsPart?> WaitForPartAsync(HlsSegmenter segmenter, long sequence, int index, CancellationToken aborted) =>
-        WaitAsync(segmenter, sequence, () => segmenter.FindPart(sequence, index), aborted);
-
-    /// <summary>
-    /// Waits for something about to exist: until <paramref name="find"/> gives it, for at most three target durations
-    /// (or <paramref name="limit"/>); immediately null when <paramref name="sequence"/> is past, gone or too far ahead.
-    /// </summary>
-    private static async Task<T?> WaitAsync<T>(HlsSegmenter segmenter, long sequence, Func<T?> find, CancellationToken aborted, TimeSpan? limit = null)
-        where T : class
-    {
-        var deadline = DateTime.UtcNow + (limit ?? BlockingLimit(segmenter));
-        while (true)
-        {
-            var changed = segmenter.Changed;
-            if (find() is { } found)
-            {
-                return found;
-            }
-
-            long next = segmenter.NextSequence;
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || (limit is null && (sequence < next - 1 || sequence > next + MaxSegmentsAhead)))
-            {
-                return null;
-            }
-
-            await changed.WaitAsync(left, aborted).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-            aborted.ThrowIfCancellationRequested();
-        }
-    }
-
-    private async Task MediaAsync(HttpContext context, LiveStream stream, byte[]? data, DateTimeOffset? modified, Tag tag, string type, string resource)
-    {
-        if (data is null)
-        {
-            await Responses.TextAsync(context, 404, $"Stream {stream.Name} has no {Responses.Quote(resource)} (any more): reload the playlist.").ConfigureAwait(false);
-            return;
-        }
-
-        var request = context.Request;
-        var response = context.Response;
-        if (!_validators.TryGetValue(data, out var validators) || validators.Tag != tag)
-        {
-            // (A body also served under another name, as a segment of a single part may be, is given its own each time.)
-            validators = new Validators(tag, $"\"{Epoch}-{tag}\"", modified?.ToString("R", CultureInfo.InvariantCulture));
-            _validators.TryAdd(data, validators);
-        }
-
-        string etag = validators.ETag;
-        response.Headers.CacheControl = Immutable;
-        response.Headers.ETag = etag;
-        response.Headers.AcceptRanges = "bytes";
-        if (validators.LastModified is { } lastModified)
-        {
-            response.Headers.LastModified = lastModified;
-        }
-
-        if (request.Headers.IfNoneMatch == etag)
-        {
-            response.StatusCode = 304;
-            return;
-        }
-
-        int offset = 0, length = data.Length;
-        if (request.Headers.Range.ToString() is { Length: > 0 } range)
-        {
-            if (!TryRange(range, data.Length, out offset, out length))
-            {
-                response.Headers.ContentRange = $"bytes */{data.Length}";
-                // The Range header is the client's, of any length: not echoed back.
-                await Responses.TextAsync(context, 416, $"Range: the bytes asked for are not within the {data.Length} bytes of {resource}.").ConfigureAwait(false);
-                return;
-            }
-
-            response.StatusCode = 206;
-            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + length - 1}/{data.Length}");
-        }
-        else
-        {
-            response.StatusCode = 200;
-        }
-
-        response.ContentType = type;
-        response.ContentLength = length;
-        if (!HttpMethods.IsHead(request.Method))
-        {
-            stream.AddBytesSent(length);
-            await response.Body.WriteAsync(data.AsMemory(offset, length), context.RequestAborted).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One range of "bytes=a-b", "bytes=a-" or "bytes=-n"; false when it is not satisfiable or not one range.</summary>
-    public static bool TryRange(string header, int size, out int offset, out int length)
-    {
-        offset = 0;
-        length = 0;
-        if (!header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase) || header.Contains(',', StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var spec = header.AsSpan(6).Trim();
-        int dash = spec.IndexOf('-');
-        if (dash < 0)
-        {
-            return false;
-        }
-
-        var from = spec[..dash];
-        var to = spec[(dash + 1)..];
-        if (from.IsEmpty)
-        {
-            if (!long.TryParse(to, NumberStyles.None, CultureInfo.InvariantCulture, out long suffix) || suffix == 0 || size == 0)
-            {
-                return false;
-            }
-
-            length = (int)Math.Min(suffix, size);
-            offset = size - length;
-            return true;
-        }
-
-        if (!long.TryParse(from, NumberStyles.None, CultureInfo.InvariantCulture, out long first) || first >= size)
-        {
-            return false;
-        }
-
-        long last = size - 1;
-        if (!to.IsEmpty && (!long.TryParse(to, NumberStyles.None, CultureInfo.InvariantCulture, out last) || last < first))
-        {
-            return false;
-        }
-
-        offset = (int)first;
-        length = (int)(Math.Min(last, size - 1) - first + 1);
-        return true;
-    }
-
     /// <summary>Streams of one feed that carry the same thing (two pass-through streams in other Formats) are one variant.</summary>
     private static bool SameRendition(HlsSegmenter a, HlsSegmenter b) =>
         a.Codecs == b.Codecs && a.Width == b.Width && a.Height == b.Height
         && Math.Abs(a.PeakBitRate - b.PeakBitRate) <= Math.Max(a.PeakBitRate, b.PeakBitRate) / 10;
-
-    private static string TypeOfTrack(HlsInit? init, int track) =>
-        init is not null && track < init.Tracks.Count && init.Tracks[track].Kind == Sluice.Media.MediaKind.Audio ? "audio/mp4" : "video/mp4";
-
-    private long BandwidthOf(LiveStream stream, HlsSegmenter segmenter) =>
-        segmenter.PeakBitRate > 0 ? segmenter.PeakBitRate : stream.BitRateKbps * 1000;
-
-    private static Task TextAsync(HttpContext context, string type, string text, string cacheControl) =>
-        BytesAsync(context, type, Encoding.UTF8.GetBytes(text), cacheControl);
-
-    private static async Task BytesAsync(HttpContext context, string type, byte[] body, string cacheControl)
-    {
-        var response = context.Response;
-        response.StatusCode = 200;
-        response.ContentType = type;
-        response.Headers.CacheControl = cacheControl;
-        response.ContentLength = body.Length;
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>What an ETag names: an init segment (i), a DASH init segment (d), a segment (s), a segment's track (t), a part (p).</summary>
-    private readonly record struct Tag(char Kind, long Number, int Sub = 0)
-    {
-        public override string ToString() => Kind switch
-        {
-            'i' => string.Create(CultureInfo.InvariantCulture, $"i{Number}"),
-            'd' => string.Create(CultureInfo.InvariantCulture, $"d{Number}-{Sub}"),
-            't' => string.Create(CultureInfo.InvariantCulture, $"s{Number}.t{Sub}"),
-            'p' => string.Create(CultureInfo.InvariantCulture, $"p{Number}.{Sub}"),
-            _ => string.Create(CultureInfo.InvariantCulture, $"s{Number}"),
-        };
-    }
-
-    private sealed record Validators(Tag Tag, string ETag, string? LastModified);
-
-    private static string Base36(long value)
-    {
-        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-        var b = new StringBuilder();
-        do
-        {
-            b.Insert(0, digits[(int)(value % 36)]);
-            value /= 36;
-        }
-        while (value > 0);
-        return b.ToString();
-    }
 }

@@ -8,7 +8,7 @@ namespace Sluice.Server.Hls;
 /// its siblings from the same feed, and the media playlist of one stream, with parts, preload hint and server
 /// control when its segments are CMAF.
 /// </summary>
-public static class HlsPlaylist
+internal static class HlsPlaylist
 {
     /// <summary>Parts are listed for the segments of the last this many target durations (the draft asks for 3).</summary>
     private const int PartWindowTargets = 3;
@@ -35,7 +35,7 @@ public static class HlsPlaylist
         return b.ToString();
     }
 
-    public static string Media(HlsSnapshot snapshot, HlsSegmenter segmenter, string epoch)
+    public static string Media(HlsSnapshot snapshot, HlsSegmenter segmenter, long epoch)
     {
         var settings = segmenter.Settings;
         bool parts = segmenter.IsCmaf;
@@ -80,7 +80,7 @@ public static class HlsPlaylist
                 }
             }
 
-            b.Append(CultureInfo.InvariantCulture, $"#EXTINF:{F(segment.Duration)},\n{SegmentUri(epoch, segment.Sequence, parts)}\n");
+            b.Append(CultureInfo.InvariantCulture, $"#EXTINF:{F(segment.Duration)},\n{MediaUrl.Segment(epoch, segment.Sequence, parts)}\n");
         }
 
         if (snapshot.Open is { } open && parts)
@@ -91,22 +91,13 @@ public static class HlsPlaylist
                 Part(b, part, epoch);
             }
 
-            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{PartUri(epoch, open.Sequence, snapshot.OpenParts.Count)}\"\n");
+            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{MediaUrl.Part(epoch, open.Sequence, snapshot.OpenParts.Count)}\"\n");
         }
 
         return b.ToString();
     }
 
-    public static string SegmentUri(string epoch, long sequence, bool cmaf) =>
-        string.Create(CultureInfo.InvariantCulture, $"{epoch}-{sequence}.{(cmaf ? "m4s" : "ts")}");
-
-    public static string PartUri(string epoch, long sequence, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"{epoch}-{sequence}.{index}.m4s");
-
-    public static string InitUri(string epoch, int generation) =>
-        string.Create(CultureInfo.InvariantCulture, $"{epoch}-init{generation}.mp4");
-
-    private static void SegmentHead(StringBuilder b, HlsSegment segment, ref HlsInit? map, string epoch)
+    private static void SegmentHead(StringBuilder b, HlsSegment segment, ref HlsInit? map, long epoch)
     {
         if (segment.Discontinuity)
         {
@@ -116,15 +107,15 @@ public static class HlsPlaylist
         if (segment.Init is { } init && !ReferenceEquals(init, map))
         {
             map = init;
-            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-MAP:URI=\"{InitUri(epoch, init.Generation)}\"\n");
+            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-MAP:URI=\"{MediaUrl.Init(epoch, init.Generation)}\"\n");
         }
 
         b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PROGRAM-DATE-TIME:{segment.ProgramDateTime.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fff}Z\n");
     }
 
-    private static void Part(StringBuilder b, HlsPart part, string epoch)
+    private static void Part(StringBuilder b, HlsPart part, long epoch)
     {
-        b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PART:DURATION={F(part.Duration)},URI=\"{PartUri(epoch, part.Sequence, part.Index)}\"");
+        b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PART:DURATION={F(part.Duration)},URI=\"{MediaUrl.Part(epoch, part.Sequence, part.Index)}\"");
         b.Append(part.Independent ? ",INDEPENDENT=YES\n" : "\n");
     }
 

@@ -147,7 +147,7 @@ public sealed partial class Dispatcher
             if (stream.Format.IsSegmentedOnly)
             {
                 // A Format hls or dash stream has no progressive form: send the player to its playlist.
-                string entry = stream.Format == Sluice.Media.Formats.OutputFormat.Dash ? HlsEndpoint.ManifestName : HlsEndpoint.MultivariantName;
+                string entry = stream.Format == Sluice.Media.Formats.OutputFormat.Dash ? MediaUrl.ManifestName : MediaUrl.MultivariantName;
                 context.Response.Headers.Location = $"/{Uri.EscapeDataString(name)}/{entry}";
                 await Responses.TextAsync(context, 302, $"Stream {name} is served as {stream.Format.Name}: /{name}/{entry}.").ConfigureAwait(false);
                 return;

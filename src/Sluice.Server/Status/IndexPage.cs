@@ -55,9 +55,9 @@ public static class IndexPage
             {
                 // HLS through hls.js in low-latency mode (native HLS where the browser has it and hls.js cannot run),
                 // with the latency measured from EXT-X-PROGRAM-DATE-TIME.
-                string src = $"/{name}/{HlsEndpoint.MultivariantName}";
+                string src = $"/{name}/{MediaUrl.MultivariantName}";
                 b.Append($"<video id=\"{name}\" class=\"hls\" data-src=\"{src}\" autoplay muted controls playsinline width=\"640\"></video>");
-                b.Append($"<p>HLS: <a href=\"{src}\">{src}</a>, DASH: <a href=\"/{name}/{HlsEndpoint.ManifestName}\">/{name}/{HlsEndpoint.ManifestName}</a>; latency <span class=\"latency\" data-for=\"{name}\">-</span></p>");
+                b.Append($"<p>HLS: <a href=\"{src}\">{src}</a>, DASH: <a href=\"/{name}/{MediaUrl.ManifestName}\">/{name}/{MediaUrl.ManifestName}</a>; latency <span class=\"latency\" data-for=\"{name}\">-</span></p>");
             }
             else if (stream.Format.CanCarry(Sluice.Media.CodecId.MJPEG) && !stream.Format.CanCarry(Sluice.Media.CodecId.H264))
             {

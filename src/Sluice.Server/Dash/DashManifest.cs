@@ -3,19 +3,21 @@ using System.Security;
 using System.Text;
 using Sluice.Media;
 using Sluice.Media.Formats.Mp4;
+using Sluice.Server.Hls;
 
-namespace Sluice.Server.Hls;
+namespace Sluice.Server.Dash;
 
 /// <summary>
 /// The MPEG-DASH manifest (ISO 23009-1, live profile) of a stream with CMAF segments: one Period, one adaptation set a
 /// track over the segments HLS lists, with a SegmentTimeline of their real durations and addressed by time
 /// (<c>$Time$</c>, as most live DASH is). Addressed by <c>$Number$</c> with a <c>startNumber</c>, ffmpeg's dashdec
 /// (5.1) mixes segment numbers with positions in the timeline at each manifest update and jumps back to the oldest
-/// segment listed, playing several segments twice.
+/// segment listed, playing several segments twice. The segments are the <see cref="HlsSegmenter"/>'s (in <c>Hls/</c>,
+/// shared with HLS), and the names <see cref="MediaUrl"/>'s.
 /// </summary>
-public static class DashManifest
+internal static class DashManifest
 {
-    public static string Write(HlsSnapshot snapshot, HlsSegmenter segmenter, string epoch, long bandwidth, DateTimeOffset now)
+    public static string Write(HlsSnapshot snapshot, HlsSegmenter segmenter, long epoch, long bandwidth, DateTimeOffset now)
     {
         var segments = snapshot.Segments;
         var first = segments[0];
@@ -50,7 +52,7 @@ public static class DashManifest
 
             b.Append(">\n");
             b.Append(CultureInfo.InvariantCulture,
-                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{TrackInitUri(epoch, init!.Generation, t)}\" media=\"{epoch}-t{t}-$Time$.m4s\">\n");
+                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{MediaUrl.DashInit(epoch, init!.Generation, t)}\" media=\"{MediaUrl.DashTimeTemplate(epoch, t)}\">\n");
             b.Append("          <SegmentTimeline>\n");
             foreach (var segment in segments)
             {
@@ -64,9 +66,6 @@ public static class DashManifest
         b.Append("  </Period>\n</MPD>\n");
         return b.ToString();
     }
-
-    public static string TrackInitUri(string epoch, int generation, int track) =>
-        string.Create(CultureInfo.InvariantCulture, $"{epoch}-dash{generation}-{track}.mp4");
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
