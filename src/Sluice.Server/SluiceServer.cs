@@ -27,6 +27,7 @@ public sealed partial class SluiceServer : IDisposable
         Loggers = loggers;
         _logger = loggers.CreateLogger("Sluice.Server");
         Limits = new Limits(config, Time);
+        Admission = new Admission(Limits);
         ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
         AccessLog = AccessLog.Open(config.CustomLog);
 
@@ -115,6 +116,10 @@ public sealed partial class SluiceServer : IDisposable
     public TimeProvider Time { get; }
     public ILoggerFactory Loggers { get; }
     public Limits Limits { get; }
+
+    /// <summary>Who may publish and who may watch, for every protocol.</summary>
+    public Admission Admission { get; }
+
     public AccessLog? AccessLog { get; }
     public FrozenDictionary<string, Feed> Feeds { get; }
     public FrozenDictionary<string, LiveStream> Streams { get; }

@@ -133,7 +133,7 @@ public sealed class LiveWebmTests
         using var second = Feeder.Start(server.Url("livestream.ffm"));
         Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second publisher was not refused");
         Assert.NotEqual(0, second.ExitCode);
-        await server.Log.WaitForAsync("refused publisher 127.0.0.1: This feed is already being received", TimeSpan.FromSeconds(5));
+        await server.Log.WaitForAsync("refused publisher 127.0.0.1: livestream.ffm is already being published (from 127.0.0.1 via HTTP", TimeSpan.FromSeconds(5));
 
         // The same by hand: the status code says what happened.
         Assert.Equal(HttpStatusCode.Conflict, await PostEbmlHeadAsync(server.Url("livestream.ffm")));

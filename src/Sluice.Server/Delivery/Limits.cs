@@ -3,9 +3,6 @@ using Sluice.Server.Configuration;
 
 namespace Sluice.Server.Delivery;
 
-/// <summary>Why a request was refused, with ffserver's wording where ffserver had one.</summary>
-public readonly record struct Refusal(int StatusCode, string Reason);
-
 /// <summary>
 /// Every request in flight and the limits on them: MaxHTTPConnections (connections, counted by <see cref="Gate"/> from
 /// accept, idle ones too), MaxClients (viewers,
@@ -67,7 +64,7 @@ public sealed class Limits
         int count = Gate.Count;
         if (count > _config.MaxHTTPConnections && !status)
         {
-            return new Refusal(503, $"The number of current HTTP connections is {count}, and this exceeds the limit of {_config.MaxHTTPConnections}.");
+            return new Refusal(RefusalKind.ServerFull, $"The number of current HTTP connections is {count}, and this exceeds the limit of {_config.MaxHTTPConnections}.");
         }
 
         return null;
@@ -86,13 +83,13 @@ public sealed class Limits
         {
             if (_stopping)
             {
-                return new Refusal(503, "The server is shutting down.");
+                return new Refusal(RefusalKind.ShuttingDown, "The server is shutting down.");
             }
 
             int clients = _clients + 1;
             if (clients > _config.MaxClients)
             {
-                return new Refusal(503, $"The number of current connections is {clients}, and this exceeds the limit of {_config.MaxClients}.");
+                return new Refusal(RefusalKind.TooManyClients, $"The number of current connections is {clients}, and this exceeds the limit of {_config.MaxClients}.");
             }
 
             if (kind == ClientKind.Viewer && stream is not null)
@@ -100,13 +97,13 @@ public sealed class Limits
                 long bandwidth = _bandwidthKbps + bitRateKbps;
                 if (bandwidth > _config.MaxBandwidth)
                 {
-                    return new Refusal(503, $"The bandwidth being served (including your stream) is {bandwidth}kbit/s, and this exceeds the limit of {_config.MaxBandwidth}kbit/s.");
+                    return new Refusal(RefusalKind.BandwidthFull, $"The bandwidth being served (including your stream) is {bandwidth}kbit/s, and this exceeds the limit of {_config.MaxBandwidth}kbit/s.");
                 }
 
                 int viewers = _viewersPerStream.GetValueOrDefault(stream.Name) + 1;
                 if (stream.MaxClients > 0 && viewers > stream.MaxClients)
                 {
-                    return new Refusal(503, $"The number of viewers of {stream.Name} is {viewers}, and this exceeds the stream's limit of {stream.MaxClients}.");
+                    return new Refusal(RefusalKind.StreamFull, $"The number of viewers of {stream.Name} is {viewers}, and this exceeds the stream's limit of {stream.MaxClients}.");
                 }
 
                 _viewersPerStream[stream.Name] = viewers;

@@ -20,14 +20,7 @@ public sealed partial class ViewerEndpoint
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, ClientConnection connection)
     {
-        if (!stream.Config.Acl.Allows(connection.Remote))
-        {
-            LogRefused(_logger, stream.Name, connection.Remote.ToString(), "its address is not allowed by the stream's ACL");
-            await Responses.TextAsync(context, 403, $"Stream {stream.Name} is not available to {connection.Remote} (the stream's ACL, {stream.Config.Location}).").ConfigureAwait(false);
-            return;
-        }
-
-        if (_server.Limits.Admit(connection, ClientKind.Viewer, stream.Config, stream.BitRateKbps) is { } refusal)
+        if (_server.Admission.Watch(stream, connection) is { } refusal)
         {
             LogRefused(_logger, stream.Name, connection.Remote.ToString(), refusal.Reason);
             await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);

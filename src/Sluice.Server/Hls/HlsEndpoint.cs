@@ -64,9 +64,9 @@ internal sealed class HlsEndpoint
     private async Task RouteAsync(HttpContext context, LiveStream stream, HlsSegmenter segmenter, string resource, MediaUrl? parsed, ClientConnection connection)
     {
         connection.Name = stream.Name;
-        if (!stream.Config.Acl.Allows(connection.Remote))
+        if (Admission.Allows(stream.Config, connection.Remote) is { } refusal)
         {
-            await Responses.TextAsync(context, 403, $"Stream {stream.Name} is not available to {connection.Remote} (the stream's ACL, {stream.Config.Location}).").ConfigureAwait(false);
+            await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
             return;
         }
 

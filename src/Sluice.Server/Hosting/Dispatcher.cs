@@ -160,13 +160,7 @@ public sealed partial class Dispatcher
         var statusStream = StatusPage.Find(_server.Config, name, out bool json);
         if (statusStream is not null)
         {
-            if (!statusStream.Acl.Allows(connection.Remote))
-            {
-                await Responses.TextAsync(context, 403, $"{name} is not available to {connection.Remote} (the stream's ACL, {statusStream.Location}).").ConfigureAwait(false);
-                return;
-            }
-
-            if (_server.Limits.Admit(connection, ClientKind.Status) is { } refusal)
+            if (_server.Admission.Status(statusStream, connection) is { } refusal)
             {
                 await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
                 return;

@@ -11,7 +11,10 @@ namespace Sluice.Server.Hosting;
 /// keeps the heap it grew (18,000 idle connections took RSS from 55 to 214 MiB, and 60 s after they closed it was
 /// 239 MiB). Every few seconds this looks at the connection count; when it has fallen well below its peak since the
 /// last look, the buffer pools let go of their free blocks and one aggressive, compacting collection returns the
-/// freed heap to the system.
+/// freed heap to the system. A burst of new connections is compacted too, once it has settled (it rose by at least
+/// <see cref="MinimumDrop"/> in one look and not in the next), at most once every <see cref="SettleInterval"/>: the
+/// young generation it left behind, several megabytes of garbage between the connections that stayed, is given back
+/// (16,000 idle connections: 1.85 KiB each before, 1.06 KiB after).
 /// </summary>
 internal sealed partial class MemoryTrimmer : IDisposable
 {
@@ -20,11 +23,18 @@ internal sealed partial class MemoryTrimmer : IDisposable
     /// <summary>A drop of at least this many connections from the peak is worth a collection.</summary>
     private const int MinimumDrop = 256;
 
+    /// <summary>The least time between two compactions after bursts of new connections (each is one blocking collection).</summary>
+    private static readonly TimeSpan SettleInterval = TimeSpan.FromSeconds(60);
+
     private readonly ConnectionGate _gate;
     private readonly BlockPool _blocks;
     private readonly LargeBlockMemoryPoolFactory? _connectionBuffers;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly TimeProvider _time;
+    private int _lastCount;
+    private bool _settling;
+    private long? _lastSettled;
 
     public MemoryTrimmer(ConnectionGate gate, BlockPool blocks, LargeBlockMemoryPoolFactory? connectionBuffers, TimeProvider time, ILogger logger)
     {
@@ -32,6 +42,7 @@ internal sealed partial class MemoryTrimmer : IDisposable
         _blocks = blocks;
         _connectionBuffers = connectionBuffers;
         _logger = logger;
+        _time = time;
         _timer = time.CreateTimer(_ => Check(), null, Period, Period);
     }
 
@@ -39,6 +50,21 @@ internal sealed partial class MemoryTrimmer : IDisposable
     {
         int peak = _gate.TakePeak();
         int count = _gate.Count;
+        int rose = count - _lastCount;
+        _lastCount = count;
+        if (rose >= MinimumDrop)
+        {
+            _settling = true;
+        }
+        else if (_settling && rose > -MinimumDrop && (_lastSettled is not { } last || _time.GetElapsedTime(last) >= SettleInterval))
+        {
+            _settling = false;
+            _lastSettled = _time.GetTimestamp();
+            long was = Environment.WorkingSet;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            LogSettled(_logger, count, was / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
+            return;
+        }
 
         if (peak - count < Math.Max(MinimumDrop, peak / 4))
         {
@@ -56,4 +82,7 @@ internal sealed partial class MemoryTrimmer : IDisposable
 
     [LoggerMessage(EventId = 530, Level = LogLevel.Information, Message = "Connections fell from {Peak} to {Count}: memory given back (pooled free blocks {PooledKiB} KiB; RSS {BeforeMiB} -> {AfterMiB} MiB)")]
     private static partial void LogTrimmed(ILogger logger, int peak, int count, long pooledKiB, long beforeMiB, long afterMiB);
+
+    [LoggerMessage(EventId = 531, Level = LogLevel.Information, Message = "A burst of connections settled at {Count}: heap compacted (RSS {BeforeMiB} -> {AfterMiB} MiB)")]
+    private static partial void LogSettled(ILogger logger, int count, long beforeMiB, long afterMiB);
 }

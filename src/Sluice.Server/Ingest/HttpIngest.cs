@@ -37,34 +37,10 @@ public sealed partial class HttpIngest
     public async Task HandleAsync(HttpContext context, Feed feed, ClientConnection connection)
     {
         var remote = connection.Remote;
-        if (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !OriginAllowed(feed.Config, origin))
+        string origin = context.Request.Headers.Origin.ToString();
+        if (_server.Admission.Publish(feed, connection, context.Request.Query["key"].ToString(), "the key query parameter, ?key=...", origin, launchToken: true) is { } refusal)
         {
-            // A browser sends Origin on every cross-origin POST, no-cors included, and its body still arrives: a page
-            // open on an address the ACL allows must not publish. Encoders send no Origin.
-            string shown = origin.Length <= 100 ? origin : origin[..100] + "...";
-            await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} from a web page (Origin {shown}) is not allowed; a PublishOrigin line in the feed ({feed.Config.Location}) allows an origin.").ConfigureAwait(false);
-            return;
-        }
-
-        if (!feed.Config.Acl.Allows(remote))
-        {
-            await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} from {remote} is not allowed by the feed's ACL ({feed.Config.Location}).").ConfigureAwait(false);
-            return;
-        }
-
-        if (feed.Config.PublishKey is { } key)
-        {
-            string given = context.Request.Query["key"].ToString();
-            if (!PublishKeys.Match(key, given) && !feed.TryUseLaunchToken(given))
-            {
-                await RefuseAsync(context, feed, remote, 403, $"Publishing to {feed.Name} needs its publish key (the key query parameter, ?key=...).").ConfigureAwait(false);
-                return;
-            }
-        }
-
-        if (_server.Limits.Admit(connection, ClientKind.Publisher) is { } refusal)
-        {
-            await RefuseAsync(context, feed, remote, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+            await RefuseAsync(context, feed, remote, refusal).ConfigureAwait(false);
             return;
         }
 
@@ -72,8 +48,7 @@ public sealed partial class HttpIngest
         using var publisher = feed.TryAcquire(remote, $"HTTP {context.Request.Method}");
         if (publisher is null)
         {
-            var current = feed.CurrentPublisher;
-            await RefuseAsync(context, feed, remote, 409, $"This feed is already being received (from {current?.Remote} since {current?.Since:u}).").ConfigureAwait(false);
+            await RefuseAsync(context, feed, remote, Admission.Busy(feed)).ConfigureAwait(false);
             return;
         }
 
@@ -106,28 +81,15 @@ public sealed partial class HttpIngest
         }
     }
 
-    private static bool OriginAllowed(Configuration.FeedConfig feed, string origin)
-    {
-        foreach (string allowed in feed.PublishOrigins)
-        {
-            if (allowed == "*" || string.Equals(allowed, origin, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>Refuses a publisher: logged (once an interval per feed, then a count), answered, and the connection closed.</summary>
-    private async Task RefuseAsync(HttpContext context, Feed feed, System.Net.IPAddress remote, int status, string reason)
+    private async Task RefuseAsync(HttpContext context, Feed feed, System.Net.IPAddress remote, Refusal refusal)
     {
-        if (_refusals.ShouldLog(feed.Name, $"{remote}: {reason}"))
+        if (_refusals.ShouldLog(feed.Name, $"{remote}: {refusal.Reason}"))
         {
-            LogRefused(_logger, feed.Name, remote.ToString(), reason);
+            LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);
         }
 
-        await Responses.RefuseAndCloseAsync(context, status, reason).ConfigureAwait(false);
+        await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)

@@ -27,7 +27,7 @@ public sealed class LimitsTests
         var second = Connection(limits);
         Assert.Null(limits.Open(second));
         var refusal = limits.Admit(second, ClientKind.Viewer, Stream, Stream.ConfiguredBitRate);
-        Assert.Equal(new Refusal(503, "The bandwidth being served (including your stream) is 1280kbit/s, and this exceeds the limit of 1000kbit/s."), refusal);
+        Assert.Equal(new Refusal(RefusalKind.BandwidthFull, "The bandwidth being served (including your stream) is 1280kbit/s, and this exceeds the limit of 1000kbit/s."), refusal);
 
         limits.Close(first);
         Assert.Null(limits.Admit(second, ClientKind.Viewer, Stream, Stream.ConfiguredBitRate));
@@ -43,7 +43,7 @@ public sealed class LimitsTests
         var c = Connection(limits);
         Assert.Null(limits.Admit(a, ClientKind.Publisher));
         Assert.Null(limits.Admit(b, ClientKind.Status));
-        Assert.Equal(new Refusal(503, "The number of current connections is 3, and this exceeds the limit of 2."), limits.Admit(c, ClientKind.Viewer, Stream, 640));
+        Assert.Equal(new Refusal(RefusalKind.TooManyClients, "The number of current connections is 3, and this exceeds the limit of 2."), limits.Admit(c, ClientKind.Viewer, Stream, 640));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class LimitsTests
         var second = limits.Gate.TryEnter(IPAddress.Loopback, awaitsHead: true, () => { }, out _, out _);
         Assert.NotNull(second);
         var b = Connection(limits);
-        Assert.Equal(new Refusal(503, "The number of current HTTP connections is 2, and this exceeds the limit of 1."), limits.Open(b));
+        Assert.Equal(new Refusal(RefusalKind.ServerFull, "The number of current HTTP connections is 2, and this exceeds the limit of 1."), limits.Open(b));
         Assert.Null(limits.Open(Connection(limits), status: true));
         limits.Close(b);
         limits.Gate.Leave(second!);
@@ -74,6 +74,6 @@ public sealed class LimitsTests
         var limits = new Limits(new ServerConfig { MaxClients = 10, MaxBandwidth = 100_000 });
         var stream = Stream with { MaxClients = 1 };
         Assert.Null(limits.Admit(Connection(limits), ClientKind.Viewer, stream, 640));
-        Assert.Equal(new Refusal(503, "The number of viewers of livestream is 2, and this exceeds the stream's limit of 1."), limits.Admit(Connection(limits), ClientKind.Viewer, stream, 640));
+        Assert.Equal(new Refusal(RefusalKind.StreamFull, "The number of viewers of livestream is 2, and this exceeds the stream's limit of 1."), limits.Admit(Connection(limits), ClientKind.Viewer, stream, 640));
     }
 }

@@ -92,37 +92,22 @@ public sealed partial class RtmpSession
         Feed? feed = name.Length == 0 ? null : _server.Feeds.GetValueOrDefault(name) ?? _server.Feeds.GetValueOrDefault(name + ".ffm");
         if (feed is null)
         {
-            RefusePublish(404, "NetStream.Publish.BadName", $"No feed is named {name} (nor {name}.ffm); publish to one of: {string.Join(", ", _server.Feeds.Keys)}.", target, name);
-            return;
-        }
-
-        if (!feed.Config.Acl.Allows(_remote))
-        {
-            RefusePublish(403, "NetStream.Publish.Denied", $"Publishing to {feed.Name} from {_remote} is not allowed by the feed's ACL ({feed.Config.Location}).", target, feed.Name);
-            return;
-        }
-
-        if (feed.Config.PublishKey is { } expected && !PublishKeys.Match(expected, key))
-        {
-            RefusePublish(403, "NetStream.Publish.Denied", key is null
-                ? $"Publishing to {feed.Name} needs its publish key (rtmp://host/{_app}/{name}?key=...)."
-                : $"Wrong publish key for {feed.Name}.", target, feed.Name);
+            Refuse(Admission.NoSuchFeed(name, _server.Feeds.Keys), publish: true, target, name);
             return;
         }
 
         var connection = Register("PUBLISH", target);
         connection.Name = feed.Name;
-        if (Admit(connection, ClientKind.Publisher) is { } refusal)
+        if ((Open(connection) ?? _server.Admission.Publish(feed, connection, key, $"rtmp://host/{_app}/{name}?key=...")) is { } refusal)
         {
-            RefusePublish(refusal.StatusCode, "NetStream.Publish.Denied", refusal.Reason, target, feed.Name);
+            Refuse(refusal, publish: true, target, feed.Name);
             return;
         }
 
         _publisher = feed.TryAcquire(_remote, "RTMP");
         if (_publisher is null)
         {
-            var current = feed.CurrentPublisher;
-            RefusePublish(409, "NetStream.Publish.BadName", $"{feed.Name} is already being published (from {current?.Remote} via {current?.Via} since {current?.Since:u}).", target, feed.Name);
+            Refuse(Admission.Busy(feed), publish: true, target, feed.Name);
             return;
         }
 
@@ -147,26 +132,14 @@ public sealed partial class RtmpSession
         string target = $"/{_app.TrimEnd('/')}/{name}";
         if (FindStream(name) is not { } stream)
         {
-            if (_server.Streams.TryGetValue(name, out var http))
-            {
-                RefusePlay(404, "NetStream.Play.Failed", $"Stream {name} cannot be played over RTMP: its Format {http.Format.Name} carries none of H.264, H.265, AAC, MP3; watch it over HTTP.", target, name);
-                return;
-            }
-
-            RefusePlay(404, "NetStream.Play.StreamNotFound", $"No stream is named {name}.", target, name);
-            return;
-        }
-
-        if (!stream.Config.Acl.Allows(_remote))
-        {
-            RefusePlay(403, "NetStream.Play.Failed", $"Stream {name} is not available to {_remote} (the stream's ACL, {stream.Config.Location}).", target, name);
+            Refuse(_server.Streams.TryGetValue(name, out var http) ? Admission.NotOverRtmp(name, http.Format.Name) : Admission.NoSuchStream(name), publish: false, target, name);
             return;
         }
 
         var connection = Register("PLAY", target);
-        if (Admit(connection, ClientKind.Viewer, stream) is { } refusal)
+        if ((Open(connection) ?? _server.Admission.Watch(stream, connection)) is { } refusal)
         {
-            RefusePlay(refusal.StatusCode, "NetStream.Play.Failed", refusal.Reason, target, name);
+            Refuse(refusal, publish: false, target, name);
             return;
         }
 
@@ -209,30 +182,28 @@ public sealed partial class RtmpSession
         return _connection;
     }
 
-    /// <summary>Counts the connection in the limits (and on the status page) and admits it as a client, or says why not.</summary>
-    private Refusal? Admit(ClientConnection connection, ClientKind kind, Streams.LiveStream? stream = null)
+    /// <summary>Counts the connection in the limits (and on the status page), or says why not (MaxHTTPConnections).</summary>
+    private Refusal? Open(ClientConnection connection)
     {
         _opened = true;
-        return _server.Limits.Open(connection) ?? _server.Limits.Admit(connection, kind, stream?.Config, stream?.BitRateKbps ?? 0);
+        return _server.Limits.Open(connection);
     }
 
-    private void RefusePublish(int status, string code, string reason, string target, string name) => Refuse(status, code, reason, target, name, "publisher");
-
-    private void RefusePlay(int status, string code, string reason, string target, string name) => Refuse(status, code, reason, target, name, "player");
-
     /// <summary>Answers with an error status (ffmpeg prints its description and exits), logs it, and ends the session.</summary>
-    private void Refuse(int status, string code, string reason, string target, string name, string what)
+    private void Refuse(Refusal refusal, bool publish, string target, string name)
     {
-        _status = status;
-        _connection ??= Register(what == "publisher" ? "PUBLISH" : "PLAY", target);
+        string what = publish ? "publisher" : "player";
+        string code = Admission.RtmpCode(refusal.Kind, publish);
+        _status = refusal.StatusCode;
+        _connection ??= Register(publish ? "PUBLISH" : "PLAY", target);
         _connection.Name ??= name;
-        // The kind is the refusal's code, never its text: the text holds names the client chose.
-        if (_untrustedLog.ShouldLog($"{what} {status} {code}", $"{_remote}: {what} of {name}: {code}: {reason}"))
+        // The kind is the refusal's, never its text: the text holds names the client chose.
+        if (_untrustedLog.ShouldLog($"{what} {refusal.Kind}", $"{_remote}: {what} of {name}: {code}: {refusal.Reason}"))
         {
-            LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {reason}");
+            LogRefused(_logger, _remote.ToString(), $"{what} of {name}", $"{code}: {refusal.Reason}");
         }
 
-        Send(RtmpWire.CommandChunkStream, RtmpWire.MediaStreamId, RtmpCommand.OnStatus("error", code, $"{code}: {reason}"));
+        Send(RtmpWire.CommandChunkStream, RtmpWire.MediaStreamId, RtmpCommand.OnStatus("error", code, $"{code}: {refusal.Reason}"));
         _ending = "";
     }
 
