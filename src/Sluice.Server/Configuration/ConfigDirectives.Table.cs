@@ -71,7 +71,7 @@ internal static partial class ConfigDirectives
         Arg("PublishOrigin", F, ValueKind.Origin, "PublishOrigin <origin>|*").Feed<string>((f, v) => f with { PublishOrigins = f.PublishOrigins.Add(v) }),
 
         // <Stream>
-        Arg("Feed", S, ValueKind.Text, "Feed <feed name>").Stream<string>((s, v) => s with { Feed = v }),
+        (Arg("Feed", S, ValueKind.Text, "Feed <feed name>") with { Example = "live.ffm" }).Stream<string>((s, v) => s with { Feed = v }),
         Own("Format", S, 1, 1, "Format <format>"),
         Arg("InputFormat", S, ValueKind.Text, "InputFormat <format>"),
         Arg("FaviconURL", S, ValueKind.Text, "FaviconURL <url>"),

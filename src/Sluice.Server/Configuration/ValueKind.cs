@@ -100,7 +100,7 @@ internal sealed class ValueKind
     public static ValueKind Custom(string hint, Func<string, object?> parse, string valid, string invalid) => new(hint, parse, valid, invalid);
 
     public static readonly ValueKind FileSize = Custom(
-        "expected a number with a K, M or G suffix (1024-based), e.g. 200K or 5M", text => ConfigValues.FileSize(text), "5M", "200");
+        "expected a number with a K, M or G suffix (1024-based), e.g. 200K or 5M", text => ConfigValues.FileSize(text), "1M", "200");
 
     public static readonly ValueKind VideoSize = new ValueKind(
         "expected <width>x<height> (e.g. 320x240) or a name such as sqcif, qcif, cif, 4cif, qvga, vga, svga, xga, hd480, hd720, hd1080",
