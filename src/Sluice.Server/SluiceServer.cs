@@ -15,17 +15,14 @@ namespace Sluice.Server;
 /// The running server's state for one configuration: its feeds, the live streams reading them, the
 /// limits and connections. Knows nothing of Kestrel; the HTTP side is in <see cref="Hosting"/>.
 /// </summary>
-public sealed partial class SluiceServer : IDisposable
+public sealed class SluiceServer : IDisposable
 {
-    private readonly ILogger _logger;
-
     public SluiceServer(ServerConfig config, ILoggerFactory loggers, TimeProvider? time = null, EncoderCheck.Result? encoding = null)
     {
         Buffers = new BlockPool();
         Config = config;
         Time = time ?? TimeProvider.System;
         Loggers = loggers;
-        _logger = loggers.CreateLogger("Sluice.Server");
         Limits = new Limits(config, Time);
         Admission = new Admission(Limits);
         ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
@@ -45,12 +42,9 @@ public sealed partial class SluiceServer : IDisposable
                 continue;
             }
 
-            var format = OutputFormat.Find(stream.Format);
-            if (format is null)
-            {
-                LogFormatNotServed(_logger, stream.Location.ToString(), stream.Name, stream.Format, string.Join(", ", OutputFormat.Names));
-                continue;
-            }
+            // The parser takes no Format but status and OutputFormat's names, so every other stream has its writer.
+            var format = OutputFormat.Find(stream.Format)
+                ?? throw new ArgumentException($"{stream.Location}: <Stream {stream.Name}> has Format {stream.Format}, which Sluice does not write", nameof(config));
 
             // Each stream reads a feed of its own, fed with the source's packets or with what ffmpeg encodes from them.
             var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
@@ -149,7 +143,4 @@ public sealed partial class SluiceServer : IDisposable
     }
 
     public void Dispose() => AccessLog?.Dispose();
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Location}: Stream {Stream}: Format {Format} is not served yet and the stream is off; formats served: {Formats}")]
-    private static partial void LogFormatNotServed(ILogger logger, string location, string stream, string format, string formats);
 }

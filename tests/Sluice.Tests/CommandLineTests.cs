@@ -42,6 +42,30 @@ public sealed class CommandLineTests
         }
     }
 
+    [Fact]
+    public async Task Check_lists_the_errors_of_every_section_and_exits_non_zero()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-check-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(file, "HTTPPort 8090\nRTMPPort 8090\n<Feed a.ffm>\nFileMaxSize 8K\n</Feed>\n<Stream s>\nFeed a.ffm\nVideoQMin 70\n</Stream>\n");
+        try
+        {
+            var result = await ProcessRunner.RunAsync("dotnet", [Sluice, "--check", "-f", file], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, result.ExitCode);
+            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(
+            [
+                $"{file}:2: RTMPPort 8090 is also the HTTPPort; RTMP needs a port of its own (1935 is RTMP's)",
+                $"{file}:4: FileMaxSize 8K is too small: the minimum is 16K (16384 bytes)",
+                $"{file}:8: invalid VideoQMin '70': expected a whole number from 0 to 69",
+                "sluice: the configuration has 3 error(s); not starting.",
+            ], lines);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("HTTP")]
     [InlineData("RTMP")]

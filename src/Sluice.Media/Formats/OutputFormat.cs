@@ -16,15 +16,28 @@ public sealed class OutputFormat
     private readonly Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> _create;
     private readonly HashSet<CodecId> _codecs;
 
-    private OutputFormat(string name, string contentType, CodecId[] codecs, Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> create)
+    private OutputFormat(
+        string name, string contentType, CodecId[] codecs, Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> create,
+        string[] extensions, string[]? aliases = null)
     {
         Name = name;
         ContentType = contentType;
         _codecs = [.. codecs];
         _create = create;
+        Extensions = extensions;
+        Aliases = aliases ?? [];
     }
 
     public string Name { get; }
+
+    /// <summary>Other names the Format directive takes for it (<c>mkv</c> for matroska).</summary>
+    public IReadOnlyList<string> Aliases { get; }
+
+    /// <summary>
+    /// The file extensions that name it: a stream with no Format whose name ends with one (<c>live.ts</c>) is
+    /// served in this format.
+    /// </summary>
+    public IReadOnlyList<string> Extensions { get; }
 
     public string ContentType { get; }
 
@@ -42,7 +55,8 @@ public sealed class OutputFormat
         "webm",
         "video/webm",
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.Vorbis, CodecId.Opus],
-        (tracks, pool) => new WebmMuxer(tracks, pool));
+        (tracks, pool) => new WebmMuxer(tracks, pool),
+        extensions: [".webm"]);
 
     /// <summary>Matroska with any codec Sluice knows (DocType webm when every codec is a WebM one).</summary>
     public static readonly OutputFormat Matroska = new(
@@ -50,21 +64,24 @@ public sealed class OutputFormat
         "video/x-matroska",
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.H264, CodecId.H265, CodecId.Theora, CodecId.MJPEG,
          CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.FLAC, CodecId.AC3],
-        (tracks, pool) => new WebmMuxer(tracks, pool));
+        (tracks, pool) => new WebmMuxer(tracks, pool),
+        extensions: [".mkv"], aliases: ["mkv"]);
 
     /// <summary>Ogg: Vorbis and Opus audio, Theora video.</summary>
     public static readonly OutputFormat Ogg = new(
         "ogg",
         "audio/ogg",
         [CodecId.Vorbis, CodecId.Opus, CodecId.Theora],
-        (tracks, pool) => new OggMuxer(tracks, pool));
+        (tracks, pool) => new OggMuxer(tracks, pool),
+        extensions: [".ogg", ".ogv", ".oga", ".opus"]);
 
     /// <summary>ffserver's mpjpeg: multipart/x-mixed-replace JPEG frames, shown by an &lt;img&gt; as they arrive.</summary>
     public static readonly OutputFormat MultipartJpeg = new(
         "mpjpeg",
         $"multipart/x-mixed-replace;boundary={MultipartJpegMuxer.DefaultBoundary}",
         [CodecId.MJPEG],
-        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival, pool: pool));
+        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ShowOnArrival, pool: pool),
+        extensions: [".mjpg", ".mjpeg"]);
 
     /// <summary>
     /// One JPEG, the newest frame, per request (ffserver's jpeg): a snapshot for an &lt;img&gt; or a monitoring
@@ -74,35 +91,40 @@ public sealed class OutputFormat
         "jpeg",
         "image/jpeg",
         [CodecId.MJPEG],
-        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ContentLength, pool: pool));
+        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.ContentLength, pool: pool),
+        extensions: [".jpg"]);
 
     /// <summary>Bare MP3 frames, for radio players.</summary>
     public static readonly OutputFormat Mp3 = new(
         "mp3",
         "audio/mpeg",
         [CodecId.MP3],
-        (tracks, _) => new Mp3Muxer(tracks));
+        (tracks, _) => new Mp3Muxer(tracks),
+        extensions: [".mp3"]);
 
     /// <summary>MPEG transport stream: H.264/H.265 with AAC, MP3 or Opus (VLC, set-top boxes, mpegts.js).</summary>
     public static readonly OutputFormat MpegTs = new(
         "mpegts",
         "video/mp2t",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        (tracks, pool) => new MpegTsMuxer(tracks, pool));
+        (tracks, pool) => new MpegTsMuxer(tracks, pool),
+        extensions: [".ts"]);
 
     /// <summary>Fragmented MP4, progressive: ftyp+moov, then a moof+mdat per packet (Media Source Extensions players).</summary>
     public static readonly OutputFormat Mp4 = new(
         "mp4",
         "video/mp4",
         [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool),
+        extensions: [".mp4", ".m4v"]);
 
     /// <summary>FLV (flv.js / mpegts.js players): H.264, H.265 as Enhanced FLV, AAC, MP3.</summary>
     public static readonly OutputFormat Flv = new(
         "flv",
         "video/x-flv",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
-        (tracks, pool) => new FlvMuxer(tracks, pool));
+        (tracks, pool) => new FlvMuxer(tracks, pool),
+        extensions: [".flv"]);
 
     /// <summary>
     /// HLS only (`Format hls`): the stream is served as playlists and segments, never progressively. Its codecs are
@@ -112,14 +134,16 @@ public sealed class OutputFormat
         "hls",
         "application/vnd.apple.mpegurl",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
-        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool),
+        extensions: [".m3u8"]);
 
     /// <summary>DASH only (`Format dash`): served as an MPD and CMAF segments.</summary>
     public static readonly OutputFormat Dash = new(
         "dash",
         "application/dash+xml",
         [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.Opus],
-        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool));
+        (tracks, pool) => new FragmentedMp4Muxer(tracks, pool),
+        extensions: [".mpd"]);
 
     /// <summary>True for the formats served only as playlists and segments (hls, dash).</summary>
     public bool IsSegmentedOnly => ReferenceEquals(this, Hls) || ReferenceEquals(this, Dash);
@@ -129,34 +153,31 @@ public sealed class OutputFormat
         "adts",
         "audio/aac",
         [CodecId.AAC],
-        (tracks, pool) => new AdtsMuxer(tracks, pool));
+        (tracks, pool) => new AdtsMuxer(tracks, pool),
+        extensions: [".aac"]);
 
     /// <summary>RTMP playback (not a Format of the config: every stream FLV can carry is also played over RTMP).</summary>
     public static readonly OutputFormat Rtmp = new(
         "rtmp",
         "video/x-flv",
         [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
-        (tracks, pool) => new Formats.Rtmp.RtmpMuxer(tracks, pool));
+        (tracks, pool) => new Formats.Rtmp.RtmpMuxer(tracks, pool),
+        extensions: []);
 
-    private static readonly Dictionary<string, OutputFormat> ByName = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["webm"] = WebM,
-        ["matroska"] = Matroska,
-        ["mkv"] = Matroska,
-        ["ogg"] = Ogg,
-        ["mpjpeg"] = MultipartJpeg,
-        ["mp3"] = Mp3,
-        ["jpeg"] = Jpeg,
-        ["mpegts"] = MpegTs,
-        ["adts"] = Adts,
-        ["mp4"] = Mp4,
-        ["flv"] = Flv,
-        ["hls"] = Hls,
-        ["dash"] = Dash,
-    };
+    /// <summary>The formats a stream's Format may name (all but <see cref="Rtmp"/>), in the order messages list them.</summary>
+    public static IReadOnlyList<OutputFormat> Configurable { get; } = [WebM, Matroska, Ogg, MultipartJpeg, Mp3, Jpeg, MpegTs, Adts, Mp4, Flv, Hls, Dash];
+
+    private static readonly Dictionary<string, OutputFormat> ByName = Configurable
+        .SelectMany(f => f.Aliases.Prepend(f.Name).Select(name => (name, f)))
+        .ToDictionary(e => e.name, e => e.f, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every name the Format directive takes for a format Sluice writes: each format's name, then its aliases.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Configurable.SelectMany(f => f.Aliases.Prepend(f.Name))];
 
     /// <summary>The writer for a Format name, or null when Sluice does not write it (yet).</summary>
     public static OutputFormat? Find(string name) => ByName.GetValueOrDefault(name);
 
-    public static IEnumerable<string> Names => ByName.Keys;
+    /// <summary>The format a file name's extension names (<c>live.ts</c>: mpegts), or null.</summary>
+    public static OutputFormat? ForFileName(string name) =>
+        Configurable.FirstOrDefault(f => f.Extensions.Any(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)));
 }

@@ -15,68 +15,17 @@ public static partial class ConfigParser
         {
             if (_feed is not null)
             {
-                _feeds.Add(_feed);
+                _feeds.Add((_feed, Written));
                 _feed = null;
             }
         }
 
+        /// <summary>The feed directives with code of their own; the others are read by the table.</summary>
         private void FeedDirective(string name, List<string> args)
         {
             var feed = _feed!;
             switch (name)
             {
-                case "File":
-                    _feed = feed with { File = args[0], ReadOnly = false };
-                    break;
-                case "PublishKey":
-                    _feed = feed with { PublishKey = args[0] };
-                    break;
-                case "PublishOrigin":
-                    if (args[0] == "*" || (Uri.TryCreate(args[0], UriKind.Absolute, out var origin)
-                        && origin.Scheme is "http" or "https" && origin.PathAndQuery == "/" && !args[0].EndsWith('/')))
-                    {
-                        _feed = feed with { PublishOrigins = feed.PublishOrigins.Add(args[0]) };
-                    }
-                    else
-                    {
-                        Error($"invalid PublishOrigin '{args[0]}': expected an origin as a browser sends it, scheme and host with no path (https://studio.example or http://host:8080), or * for any");
-                    }
-
-                    break;
-                case "ReadOnlyFile":
-                    _feed = feed with { File = args[0], ReadOnly = true };
-                    break;
-                case "Truncate":
-                    // "Truncate N" was deprecated in ffserver; any argument other than 0 still meant true.
-                    var truncate = true;
-                    if (args.Count == 1)
-                    {
-                        if (ConfigValues.Double(args[0], double.MinValue, double.MaxValue) is not { } n)
-                        {
-                            Error($"invalid Truncate '{args[0]}': write Truncate alone, with no argument");
-                            break;
-                        }
-
-                        truncate = n != 0;
-                    }
-
-                    _feed = feed with { Truncate = truncate };
-                    break;
-                case "FileMaxSize":
-                    if (ConfigValues.FileSize(args[0]) is not { } size)
-                    {
-                        Error($"invalid FileMaxSize '{args[0]}': expected a number with a K, M or G suffix (1024-based), e.g. 200K or 5M");
-                    }
-                    else if (size < ConfigValues.MinFileMaxSize)
-                    {
-                        Error($"FileMaxSize {args[0]} is too small: the minimum is 16K ({ConfigValues.MinFileMaxSize.ToString(CultureInfo.InvariantCulture)} bytes)");
-                    }
-                    else
-                    {
-                        _feed = feed with { FileMaxSize = size };
-                    }
-
-                    break;
                 case "Launch":
                     _feed = feed with { Launch = [.. args] };
                     break;

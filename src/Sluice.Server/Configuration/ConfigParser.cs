@@ -32,11 +32,16 @@ public static partial class ConfigParser
     /// <summary>One parse: the state of the file being read, and everything found so far.</summary>
     private sealed partial class Session(string file)
     {
-        private readonly List<ConfigDiagnostic> _errors = [];
-        private readonly List<ConfigDiagnostic> _warnings = [];
-        private readonly List<FeedConfig> _feeds = [];
-        private readonly List<StreamConfig> _streams = [];
+        private readonly ConfigDiagnostics _diagnostics = new(file);
+        private readonly List<(FeedConfig Feed, SectionDirectives Written)> _feeds = [];
+        private readonly List<(StreamConfig Stream, SectionDirectives Written)> _streams = [];
         private readonly List<RedirectConfig> _redirects = [];
+
+        /// <summary>The table directives written outside any section.</summary>
+        private readonly SectionDirectives _globalWritten = new();
+
+        /// <summary>Those of the section being read; null outside any.</summary>
+        private SectionDirectives? _sectionWritten;
 
         /// <summary>Every feed, stream and redirect name: each is a URL, so they share one namespace.</summary>
         private readonly Dictionary<string, (string Kind, int Line)> _names = new(StringComparer.Ordinal);
@@ -97,21 +102,24 @@ public static partial class ConfigParser
 
             Validate();
 
-            var errors = _errors.OrderBy(d => d.Location.Line).ToImmutableArray();
-            var warnings = _warnings.OrderBy(d => d.Location.Line).ToImmutableArray();
+            var errors = _diagnostics.Errors.OrderBy(d => d.Location.Line).ToImmutableArray();
+            var warnings = _diagnostics.Warnings.OrderBy(d => d.Location.Line).ToImmutableArray();
             var config = errors.IsEmpty ? BuildConfig() : null;
             return new ConfigParseResult(config, errors, warnings);
         }
 
         private ConfigLocation Here => new(file, _line);
 
-        private void Error(string message) => _errors.Add(new ConfigDiagnostic(Here, message));
+        /// <summary>Where the table directives of the section being read (or of the lines outside any) were written.</summary>
+        private SectionDirectives Written => _sectionWritten ?? _globalWritten;
 
-        private void Error(int line, string message) => _errors.Add(new ConfigDiagnostic(new ConfigLocation(file, line), message));
+        private void Error(string message) => _diagnostics.Error(_line, message);
 
-        private void Warn(string message) => _warnings.Add(new ConfigDiagnostic(Here, message));
+        private void Error(int line, string message) => _diagnostics.Error(line, message);
 
-        private void Warn(int line, string message) => _warnings.Add(new ConfigDiagnostic(new ConfigLocation(file, line), message));
+        private void Warn(string message) => _diagnostics.Warn(_line, message);
+
+        private void Warn(int line, string message) => _diagnostics.Warn(line, message);
 
         /// <summary>Splits a line into words as ffserver did: whitespace separates, '...' or "..." quotes.</summary>
         private bool Tokenize(string line, List<string> tokens)
@@ -194,20 +202,27 @@ public static partial class ConfigParser
                 return;
             }
 
-            switch (_section)
+            if (info.Value is { } kind)
             {
-                case ConfigSection.Global:
-                    GlobalDirective(name, args);
-                    break;
-                case ConfigSection.Feed:
-                    FeedDirective(name, args);
-                    break;
-                case ConfigSection.Stream:
-                    StreamDirective(name, args);
-                    break;
-                case ConfigSection.Redirect:
-                    RedirectDirective(name, args);
-                    break;
+                TableDirective(info, kind, args);
+            }
+            else
+            {
+                switch (_section)
+                {
+                    case ConfigSection.Global:
+                        GlobalDirective(name);
+                        break;
+                    case ConfigSection.Feed:
+                        FeedDirective(name, args);
+                        break;
+                    case ConfigSection.Stream:
+                        StreamDirective(name, args);
+                        break;
+                    case ConfigSection.Redirect:
+                        RedirectDirective(name, args);
+                        break;
+                }
             }
 
             if (ConfigDirectives.UnsupportedMessage(name, _section) is { } instead)
@@ -216,171 +231,58 @@ public static partial class ConfigParser
             }
         }
 
-        private static readonly string[] SectionNames = ["Feed", "Stream", "Redirect"];
-
-        private static ConfigSection? SectionOf(string tag) =>
-            SectionNames.FirstOrDefault(s => string.Equals(s, tag, StringComparison.OrdinalIgnoreCase)) is { } s
-                ? Enum.Parse<ConfigSection>(s)
-                : null;
-
-        private void OpenSection(string command, List<string> args)
+        /// <summary>A directive the table reads: its value parsed by its kind, then set on the section being read.</summary>
+        private void TableDirective(DirectiveInfo info, ValueKind kind, List<string> args)
         {
-            // "<Feed name>", "<Feed name >" or, without a name, "<Feed>".
-            var words = new List<string>(args);
-            var tag = command[1..];
-            var closed = false;
-            if (tag.EndsWith('>'))
+            var text = info.MaxArgs == ConfigDirectives.Rest ? string.Join(" ", args) : args.Count > 0 ? args[0] : "";
+            var value = args.Count == 0 ? info.Absent : kind.Parse(text);
+            if (value is null)
             {
-                (tag, closed) = (tag[..^1], true);
-            }
-            else if (words.Count > 0 && words[^1] == ">")
-            {
-                (words, closed) = (words[..^1], true);
-            }
-            else if (words.Count > 0 && words[^1].EndsWith('>'))
-            {
-                words[^1] = words[^1][..^1];
-                closed = true;
-            }
-
-            if (SectionOf(tag) is not { } section)
-            {
-                var nearest = ConfigDirectives.Nearest(tag, SectionNames);
-                Error(nearest is null
-                    ? $"unknown section <{tag}>; the sections are <Feed>, <Stream> and <Redirect>"
-                    : $"unknown section <{tag}>; did you mean <{nearest}>?");
+                Error(kind.Message(info.Name, text));
                 return;
             }
 
-            var kind = section.ToString();
-            var valid = true;
-            if (!closed)
+            if (kind.Caution?.Invoke(info.Name, text, value) is { } caution)
             {
-                Error($"'{command} {string.Join(" ", args)}' is missing its closing '>'; write <{kind} name>");
-                valid = false;
-            }
-            else if (words.Count != 1 || words[0].Length == 0)
-            {
-                Error(words.Count == 0 || words[0].Length == 0
-                    ? $"<{kind}> needs a name; write <{kind} name>, the name is the URL path (http://host:port/name)"
-                    : $"<{kind}> takes one name, got {words.Count} ({string.Join(" ", words.Select(w => $"'{w}'"))}); the name is one URL path segment");
-                valid = false;
+                Warn(caution);
             }
 
-            var name = words.Count > 0 ? words[0] : "";
-            if (_section != ConfigSection.Global)
-            {
-                Error($"<{kind} {name}> cannot be inside {SectionText}; sections do not nest, close it with </{_section}> first");
-                FinishSection();
-            }
-
-            if (!valid)
-            {
-                // Read the section's lines so that they and its closing tag give no more errors; keep nothing.
-                (_section, _sectionName, _sectionLine, _discardSection) = (section, name, _line, true);
-                BeginSection(section, name);
-                return;
-            }
-
-            if (!ConfigValues.IsPathSegment(name))
-            {
-                Error($"{kind.ToLowerInvariant()} name '{name}' is not a URL path segment (http://host:port/{name}); use letters, digits and . - _ ~ only, no '/', '?', '#', '%' or spaces");
-            }
-
-            if (_names.TryGetValue(name, out var previous))
-            {
-                Error(previous.Kind == kind
-                    ? $"duplicate <{kind} {name}>: already defined on line {previous.Line}; {kind.ToLowerInvariant()} names must be unique"
-                    : $"<{kind} {name}> has the same name as <{previous.Kind} {name}> on line {previous.Line}; feeds, streams and redirects are URLs and need different names");
-            }
-            else
-            {
-                _names[name] = (kind, _line);
-            }
-
-            (_section, _sectionName, _sectionLine) = (section, name, _line);
-            BeginSection(section, name);
-        }
-
-        private void BeginSection(ConfigSection section, string name)
-        {
-            switch (section)
-            {
-                case ConfigSection.Feed:
-                    BeginFeed(name);
-                    break;
-                case ConfigSection.Stream:
-                    BeginStream(name);
-                    break;
-                case ConfigSection.Redirect:
-                    BeginRedirect(name);
-                    break;
-            }
-        }
-
-        private void CloseSection(string command, List<string> args)
-        {
-            var tag = command[2..].TrimEnd('>');
-            if (args.Count > 0 && !(args.Count == 1 && args[0] == ">"))
-            {
-                Error($"{command} takes no arguments; unexpected {string.Join(" ", args.Select(a => $"'{a}'"))}");
-            }
-
-            if (SectionOf(tag) is not { } section)
-            {
-                Error($"unknown closing tag </{tag}>; the sections are <Feed>, <Stream> and <Redirect>");
-                return;
-            }
-
-            if (_section == ConfigSection.Global)
-            {
-                Error($"</{section}> without an opening <{section} name>; remove it or add the opening tag");
-                return;
-            }
-
-            if (section != _section)
-            {
-                Error($"</{section}> does not match the open {SectionText}; close it with </{_section}>");
-            }
-
-            FinishSection();
-        }
-
-        private void FinishSection()
-        {
-            if (_discardSection)
-            {
-                (_feed, _stream, _section, _discardSection) = (null, null, ConfigSection.Global, false);
-                return;
-            }
-
+            Written.Add(info.Name, new WrittenDirective(_line, text, value));
             switch (_section)
             {
-                case ConfigSection.Feed:
-                    EndFeed();
+                case ConfigSection.Global when info.SetGlobal is { } set:
+                    _global = set(_global, value);
                     break;
-                case ConfigSection.Stream:
-                    EndStream();
+                case ConfigSection.Feed when info.SetFeed is { } set:
+                    _feed = set(_feed!, value);
                     break;
-                case ConfigSection.Redirect:
-                    EndRedirect();
+                case ConfigSection.Stream when info.SetStream is { } set:
+                    _stream = set(_stream!, value, Here);
                     break;
             }
-
-            _section = ConfigSection.Global;
         }
 
+        /// <summary>Each section's validator, once the whole file is read: every error of every section.</summary>
         private void Validate()
         {
-            ValidateGlobal();
-            ValidateStreams();
+            ConfigValidator.Global(_global, _globalWritten, _diagnostics);
+            foreach (var (_, written) in _feeds)
+            {
+                ConfigValidator.Feed(written, _diagnostics);
+            }
+
+            var feedNames = _feeds.Select(f => f.Feed.Name).ToList();
+            foreach (var (stream, written) in _streams)
+            {
+                ConfigValidator.Stream(stream, written, feedNames, _diagnostics);
+            }
         }
 
-        private ServerConfig BuildConfig() => BuildGlobal() with
+        private ServerConfig BuildConfig() => _global with
         {
             Source = file,
-            Feeds = [.. _feeds],
-            Streams = [.. _streams],
+            Feeds = [.. _feeds.Select(f => f.Feed)],
+            Streams = [.. _streams.Select(s => s.Stream)],
             Redirects = [.. _redirects],
         };
     }

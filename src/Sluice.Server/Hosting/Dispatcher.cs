@@ -178,13 +178,6 @@ public sealed partial class Dispatcher
             return;
         }
 
-        var configured = _server.Config.FindStream(name);
-        if (configured is not null)
-        {
-            await Responses.TextAsync(context, 503, $"Stream {name} is not served: its Format {configured.Format} is not supported yet ({configured.Location}).").ConfigureAwait(false);
-            return;
-        }
-
         await Responses.TextAsync(context, 404, $"No feed or stream is named {Responses.Quote(name)}.").ConfigureAwait(false);
     }
 
