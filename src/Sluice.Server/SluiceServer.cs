@@ -8,6 +8,7 @@ using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Hls;
 using Sluice.Server.Streams;
+using Sluice.Server.Transcoding;
 
 namespace Sluice.Server;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Sluice.Server.Configuration;
 using Sluice.Server.Hosting;
-using Sluice.Server.Streams;
+using Sluice.Server.Transcoding;
 
 namespace Sluice;
 

@@ -11,6 +11,7 @@ using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Ingest.Rtmp;
 using Sluice.Server.Streams;
+using Sluice.Server.Transcoding;
 
 namespace Sluice.Server.Hosting;
 

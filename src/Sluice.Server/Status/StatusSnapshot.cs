@@ -1,6 +1,7 @@
 using Sluice.Media;
 using Sluice.Server.Delivery;
 using Sluice.Server.Streams;
+using Sluice.Server.Transcoding;
 
 namespace Sluice.Server.Status;
 

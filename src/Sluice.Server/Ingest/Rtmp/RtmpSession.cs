@@ -276,7 +276,6 @@ public sealed partial class RtmpSession
                 _input.AdvanceTo(consumed, buffer.End);
             }
 
-
             long received = _chunks.Position - before;
             _publisher?.AddBytes(received);
             _connection?.AddReceived(received);
@@ -339,108 +338,6 @@ public sealed partial class RtmpSession
                 Aggregate(message);
                 break;
         }
-    }
-
-    /// <summary>An aggregate message: FLV tags whose times are relative to the first one's, placed at the message's time.</summary>
-    private void Aggregate(in RtmpMessage message)
-    {
-        var body = message.Payload;
-        long first = -1;
-        int at = 0;
-        while (body.Length - at >= 11)
-        {
-            var head = body.Span[at..];
-            int size = (head[1] << 16) | (head[2] << 8) | head[3];
-            uint time = (uint)((head[4] << 16) | (head[5] << 8) | head[6] | (head[7] << 24));
-            if (body.Length - at < 11 + size)
-            {
-                throw new MediaFormatException(RtmpWire.FormatName, _chunks.Position, $"a tag of {size} bytes runs past the end of an aggregate message of {body.Length} bytes");
-            }
-
-            first = first < 0 ? time : first;
-            _media!.Read(new RtmpMessage(message.ChunkStream, head[0], message.StreamId, message.Timestamp + (uint)(time - first), body.Slice(at + 11, size)), _publisher!);
-            at += 11 + size + 4;
-        }
-    }
-
-    /// <summary>Sends the stream to a player until it leaves, is dropped, or the stream's output ends.</summary>
-    private async Task<string?> PlayAsync(LiveStream stream)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_context.ConnectionClosed);
-        using var watching = _server.Watch(stream.Name);
-        ProgressiveViewer.LimitSendBuffer(_context.Features);
-        var viewer = new ProgressiveViewer(stream, _connection!, _server.ViewerPolicy, _logger, _server.Time);
-        var sending = viewer.RunAsync(_output, stop.Token);
-        var reading = DrainAsync(stop.Token);
-        var done = await Task.WhenAny(sending, reading).ConfigureAwait(false);
-        string? reason = null;
-        try
-        {
-            if (done == sending)
-            {
-                // The viewer ends when the player is gone, dropped (logged there), or the stream's output ends;
-                // a player that is gone closes its side too.
-                bool gone = await Task.WhenAny(reading, Task.Delay(200, CancellationToken.None)).ConfigureAwait(false) == reading;
-                reason = gone || _context.ConnectionClosed.IsCancellationRequested ? null : "the stream's output ended (its tracks changed or the server is stopping)";
-            }
-
-            await stop.CancelAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            try
-            {
-                await Task.WhenAll(sending, reading).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException or ConnectionAbortedException)
-            {
-                // One side ended the other.
-            }
-        }
-
-        return reason;
-    }
-
-    /// <summary>A player's side of the connection while it plays: acknowledgements and commands, read and dropped; null when it leaves.</summary>
-    private async Task<string?> DrainAsync(CancellationToken stop)
-    {
-        while (true)
-        {
-            var result = await _input.ReadAsync(stop).ConfigureAwait(false);
-            bool closing = DrainMessages(result.Buffer, out var consumed);
-            _input.AdvanceTo(consumed, result.Buffer.End);
-            if (closing || result.IsCompleted)
-            {
-                return null;
-            }
-        }
-    }
-
-    /// <summary>Reads a player's messages; true when it closed the stream.</summary>
-    private bool DrainMessages(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        string? ending = null;
-        try
-        {
-            while (ending is null && _chunks.TryRead(ref reader, out var message))
-            {
-                if (message.Type == RtmpWire.SetChunkSize && message.Payload.Length >= 4)
-                {
-                    _chunks.ChunkSize = (int)(BinaryPrimitives.ReadUInt32BigEndian(message.Payload.Span) & 0x7FFFFFFF);
-                }
-                else if (message.Type == RtmpWire.CommandAmf0 && TryParse(message.Payload.Span) is { Name: "deleteStream" or "closeStream" })
-                {
-                    ending = "it closed the stream";
-                }
-            }
-        }
-        finally
-        {
-            consumed = reader.Position;
-        }
-
-        return ending is not null;
     }
 
     private static RtmpCommand? TryParse(ReadOnlySpan<byte> payload)

@@ -1,7 +1,9 @@
 using Sluice.Media;
 using Sluice.Server.Configuration;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>Compares what a stream's codec directives ask for with what a feed track carries.</summary>
 public static class StreamCodecCheck

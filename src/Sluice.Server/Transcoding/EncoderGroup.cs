@@ -3,7 +3,9 @@ using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Server.Processes;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>
 /// The streams of a feed that one ffmpeg encodes, and that ffmpeg's supervision: started, restarted with

@@ -4,7 +4,9 @@ using Sluice.Media;
 using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>
 /// What a stream asks one ffmpeg encoder for (its video or its audio), in ffmpeg's terms: the encoder, the

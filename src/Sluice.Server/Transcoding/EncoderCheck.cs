@@ -7,7 +7,9 @@ using Sluice.Media;
 using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>How one stream is encoded when its feed does not already carry what it asks for.</summary>
 public sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)

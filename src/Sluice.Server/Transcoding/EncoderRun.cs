@@ -10,7 +10,9 @@ using Sluice.Media.Formats.Matroska;
 using Sluice.Server.Feeds;
 using Sluice.Server.Processes;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>
 /// One run of a feed's ffmpeg encoder: the feed's packets go in as Matroska on its stdin, every encoded stream

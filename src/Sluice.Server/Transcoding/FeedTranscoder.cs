@@ -2,7 +2,9 @@ using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Server.Feeds;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>What the status page shows of one encoder (one ffmpeg and the streams it encodes).</summary>
 public sealed record EncoderStatus(

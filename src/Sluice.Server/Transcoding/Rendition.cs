@@ -5,7 +5,9 @@ using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
 
-namespace Sluice.Server.Streams;
+using Sluice.Server.Streams;
+
+namespace Sluice.Server.Transcoding;
 
 /// <summary>How a stream gets its packets during one publisher session.</summary>
 public enum RenditionMode
