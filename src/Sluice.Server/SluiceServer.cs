@@ -23,6 +23,7 @@ public sealed class SluiceServer : IDisposable
         Buffers = new BlockPool();
         Config = config;
         Time = time ?? TimeProvider.System;
+        Started = Time.GetUtcNow();
         Loggers = loggers;
         Limits = new Limits(config, Time);
         Admission = new Admission(Limits);
@@ -125,7 +126,7 @@ public sealed class SluiceServer : IDisposable
     /// <summary>The HLS/DASH segmenter of each stream served that way (all but those with HLS off).</summary>
     public FrozenDictionary<string, HlsSegmenter> Segmenters { get; }
     public ViewerPolicy ViewerPolicy { get; }
-    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset Started { get; }
 
     /// <summary>
     /// Ends every viewer and publisher connection: their responses never end by themselves, and a server

@@ -69,7 +69,7 @@ public sealed partial class ViewerEndpoint
     {
         using var watching = _server.Watch(stream.Name);
         var buffer = new Chunk[1];
-        var deadline = DateTime.UtcNow + SnapshotWait;
+        long started = _server.Time.GetTimestamp();
         while (true)
         {
             if (stream.Output?.Ring is { } ring && ring.LatestJoinPoint is var position and >= 0
@@ -90,13 +90,13 @@ public sealed partial class ViewerEndpoint
                 }
             }
 
-            if (DateTime.UtcNow >= deadline)
+            if (_server.Time.GetElapsedTime(started) >= SnapshotWait)
             {
                 await Responses.TextAsync(context, 503, $"Stream {stream.Name} has no picture yet: its feed has no publisher.").ConfigureAwait(false);
                 return;
             }
 
-            await Task.Delay(50, context.RequestAborted).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _server.Time, context.RequestAborted).ConfigureAwait(false);
         }
     }
 

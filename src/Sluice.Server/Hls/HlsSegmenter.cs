@@ -438,7 +438,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         return selection.Refused.Count > 0 ? [] : selection.Selected;
     }
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Stream {Stream}: no HLS or DASH: {Reason}")]
+    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Stream {Stream}: no HLS or DASH: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string stream, string reason);
 }
 

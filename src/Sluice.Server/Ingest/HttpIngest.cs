@@ -96,7 +96,7 @@ public sealed partial class HttpIngest
     {
         // Not linked to the request's abort: a publisher that sends its last bytes and closes at once (ffmpeg's way)
         // aborts the request while those bytes are still buffered, and they must be read, not dropped.
-        using var idle = new CancellationTokenSource();
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _server.Time);
         IDemuxer? demuxer = null;
         long offset = 0;
         long pending = 0; // bytes received but not yet consumed by the demuxer (an element still arriving)

@@ -102,7 +102,7 @@ internal sealed partial class EncoderGroup
 
     private async Task<int?> RunOnceAsync(IReadOnlyList<TrackInfo> tracks, CancellationToken stop)
     {
-        var run = new EncoderRun(_feed, tracks, Renditions, _logger);
+        var run = new EncoderRun(_feed, tracks, Renditions, _logger, _time);
         lock (_lock)
         {
             _starts++;

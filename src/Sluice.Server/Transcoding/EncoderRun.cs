@@ -46,12 +46,14 @@ internal sealed partial class EncoderRun : IPacketSink
     private bool _waitingForKeyframe;
     private bool _dropping;
     private long _dropped;
+    private readonly TimeProvider _time;
 
-    public EncoderRun(string feed, IReadOnlyList<TrackInfo> sourceTracks, IReadOnlyList<Rendition> renditions, ILogger logger)
+    public EncoderRun(string feed, IReadOnlyList<TrackInfo> sourceTracks, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time)
     {
         _feed = feed;
         _renditions = renditions;
         _logger = logger;
+        _time = time;
 
         // The input: the source's first video and first audio track, as every stream uses them.
         _inputMap = Enumerable.Repeat(-1, sourceTracks.Count).ToArray();
@@ -187,7 +189,7 @@ internal sealed partial class EncoderRun : IPacketSink
         using (process)
         {
             ProcessId = process.Id;
-            Since = DateTimeOffset.UtcNow;
+            Since = _time.GetUtcNow();
             LogStarted(_logger, _feed, process.Id, string.Join(", ", _renditions.Select(r => r.Name)), CommandLine);
             var writer = Task.Run(() => WriteAsync(process.StandardInput.BaseStream));
             var reader = Task.Run(() => ReadAsync(process.StandardOutput.BaseStream));

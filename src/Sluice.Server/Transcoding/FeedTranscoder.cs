@@ -203,7 +203,7 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
     {
         try
         {
-            await Task.Delay(after, cancelled).ConfigureAwait(false);
+            await Task.Delay(after, _time, cancelled).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

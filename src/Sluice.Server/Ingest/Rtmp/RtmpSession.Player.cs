@@ -85,7 +85,7 @@ public sealed partial class RtmpSession
             {
                 // The viewer ends when the player is gone, dropped (logged there), or the stream's output ends;
                 // a player that is gone closes its side too.
-                bool gone = await Task.WhenAny(reading, Task.Delay(200, CancellationToken.None)).ConfigureAwait(false) == reading;
+                bool gone = await Task.WhenAny(reading, Task.Delay(TimeSpan.FromMilliseconds(200), _server.Time, CancellationToken.None)).ConfigureAwait(false) == reading;
                 reason = gone || _context.ConnectionClosed.IsCancellationRequested ? null : "the stream's output ended (its tracks changed or the server is stopping)";
             }
 

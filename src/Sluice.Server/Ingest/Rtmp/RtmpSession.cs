@@ -69,7 +69,7 @@ public sealed partial class RtmpSession
 
     public async Task RunAsync()
     {
-        using var idle = new CancellationTokenSource();
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _server.Time);
         using var reads = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, _untrusted.Token);
         var closed = _context.ConnectionClosed;
         try
