@@ -4,6 +4,8 @@ using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
+using Sluice.Media.Codecs.MpegAudio;
+using Sluice.Media.Codecs.Opus;
 
 namespace Sluice.Media.Formats.MpegTs;
 
@@ -389,7 +391,7 @@ public sealed partial class MpegTsDemuxer
 
             var packet = payload.Slice(at + headerLength, length);
             at += headerLength + length;
-            int packetSamples = OpusInTs.PacketSamples(packet);
+            int packetSamples = OpusToc.ValidSamples(packet);
             if (packetSamples == 0)
             {
                 DroppedFrames++;
