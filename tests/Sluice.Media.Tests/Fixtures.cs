@@ -28,52 +28,32 @@ internal static class Fixtures
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(Path(name));
 
-    public static string TempDirectory { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sluice-media-tests-{Environment.ProcessId}");
+    private static readonly TempFolder Folder = new("sluice-media-tests");
+
+    /// <summary>Where the fixtures and the tests' own output files go; removed when the test run ends.</summary>
+    public static string TempDirectory => Folder.Path;
 
     private static IReadOnlyDictionary<string, string> Create()
     {
-        Directory.CreateDirectory(TempDirectory);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(TempDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-
-        string F(string name) => System.IO.Path.Combine(TempDirectory, name);
-        var tasks = new[]
-        {
-            Task.Run(() => MediaTools.Ffmpeg(
+        string F(string name) => Folder.File(name);
+        FixtureSet.MakeAll(
+            "the ffmpeg fixtures",
+            () => MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
                 "-t", "3", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "30",
-                "-c:a", "libvorbis", "-f", "webm", "-y", F(Vp8Vorbis))),
-            Task.Run(() => MediaTools.Ffmpeg(
+                "-c:a", "libvorbis", "-f", "webm", "-y", F(Vp8Vorbis)),
+            () => MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000",
                 "-t", "3", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-ac", "2", "-f", "matroska", "-y", F(H264Aac))),
-            Task.Run(() => MediaTools.Ffmpeg(
+                "-c:a", "aac", "-ac", "2", "-f", "matroska", "-y", F(H264Aac)),
+            () => MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000", "-t", "3",
-                "-c:a", "libopus", "-b:a", "64k", "-f", "webm", "-y", F(Opus))),
-            Task.Run(() => File.WriteAllBytes(F(LiveVp9Opus), MediaTools.Ffmpeg(
+                "-c:a", "libopus", "-b:a", "64k", "-f", "webm", "-y", F(Opus)),
+            () => File.WriteAllBytes(F(LiveVp9Opus), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=256x144:rate=25", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
                 "-t", "3", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", "-g", "25",
                 "-c:a", "libopus", "-live", "1", "-cluster_time_limit", "200", "-cluster_size_limit", "8192",
-                "-flush_packets", "1", "-f", "webm", "pipe:1"))),
-        };
-        Task.WaitAll(tasks, TimeSpan.FromSeconds(120));
-        foreach (var task in tasks)
-        {
-            if (!task.IsCompleted)
-            {
-                throw new TimeoutException("generating the ffmpeg fixtures took more than 120 s");
-            }
-
-            task.GetAwaiter().GetResult();
-        }
+                "-flush_packets", "1", "-f", "webm", "pipe:1")));
 
         return All.ToDictionary(n => n, F);
     }

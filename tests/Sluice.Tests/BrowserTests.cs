@@ -10,7 +10,7 @@ public sealed class BrowserTests
     public async Task Chromium_plays_the_live_stream_on_the_index_page()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
         await Task.Delay(3000); // a stream that has been live a while: the viewer's start burst (Preroll) is there
 

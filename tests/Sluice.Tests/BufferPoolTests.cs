@@ -32,7 +32,7 @@ public sealed class BufferPoolTests(ITestOutputHelper output)
             "<Stream live.webm>\nFeed in.ffm\nFormat matroska\nHLS off\n</Stream>\n" +
             "<Stream small.ts>\nFeed in.ffm\nFormat mpegts\nHLS off\nVideoCodec libx264\nVideoSize 160x120\nVideoFrameRate 30\nVideoBitRate 200\nAudioCodec aac\nAudioBitRate 64\n</Stream>\n" +
             "<Stream stat.html>\nFormat status\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"), DenseH264Aac, seconds: 40);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), DenseH264Aac, seconds: 40);
         await Tools.WaitForStreamAsync(server, "live.ts", TimeSpan.FromSeconds(20));
 
         // Viewers and players for the whole run: two progressive viewers, one of a stream ffmpeg encodes from the feed

@@ -38,7 +38,7 @@ public sealed partial class ConnectionFloodTests(ITestOutputHelper output)
         await using var server = await ServerProcess.StartAsync(Config.Replace("RequestHeaderTimeout 5", "RequestHeaderTimeout 60", StringComparison.Ordinal), openFiles: 4096);
         Assert.Contains("Open-file limit 4096 (hard 4096)", server.Output);
         Assert.Contains("MaxHTTPConnections 6000 needs about", server.Output);
-        using var feeder = Feeder.Start(server.Url("feed.ffm"), seconds: 60);
+        using var feeder = FfmpegPublisher.Start(server.Url("feed.ffm"), seconds: 60);
         await Task.Delay(4000); // the feeder's first clusters
         var viewer = Tools.DecodeAsync(server.Url("live"), frames: 30 * 35, TimeSpan.FromSeconds(60));
         await Task.Delay(2000);
@@ -88,7 +88,7 @@ public sealed partial class ConnectionFloodTests(ITestOutputHelper output)
     {
         await using var server = await ServerProcess.StartAsync(Config.Replace("Format webm", "Format webm\nACL allow ::1\nACL allow 127.0.0.1", StringComparison.Ordinal) + "\nCustomLog -\n");
         Assert.Contains($"sluice: serving on http://[::]:{server.Port}", server.Output);
-        using var feeder = Feeder.Start(server.Url("feed.ffm"), seconds: 30);
+        using var feeder = FfmpegPublisher.Start(server.Url("feed.ffm"), seconds: 30);
         await Task.Delay(3000);
         var v6 = await Tools.DecodeAsync(server.Url("live", "[::1]"), frames: 60);
         Assert.True(v6.ExitCode == 0 && v6.StdErr.Length == 0, $"IPv6 viewer: {v6}\n{Tail(server.Output)}");

@@ -12,7 +12,7 @@ public sealed class FormatPlaybackTests
     public async Task An_mpegts_feed_plays_in_Chromium_through_mpegts_js()
     {
         await using var server = await TestServer.StartAsync("MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 4M\n</Feed>\n<Stream live.ts>\nFeed in.ffm\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"), ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts"]);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts"]);
         await Tools.WaitForStreamAsync(server, "live.ts", TimeSpan.FromSeconds(20));
         await Task.Delay(2000);
 
@@ -25,7 +25,7 @@ public sealed class FormatPlaybackTests
     public async Task A_fragmented_mp4_stream_plays_in_Chromium_through_media_source_extensions()
     {
         await using var server = await TestServer.StartAsync("MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 4M\n</Feed>\n<Stream live.mp4>\nFeed in.ffm\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"), ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "matroska", "-cluster_time_limit", "200", "-flush_packets", "1"]);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "matroska", "-cluster_time_limit", "200", "-flush_packets", "1"]);
         await Tools.WaitForStreamAsync(server, "live.mp4", TimeSpan.FromSeconds(20));
         await Task.Delay(2000);
 
@@ -41,7 +41,7 @@ public sealed class FormatPlaybackTests
             "MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 4M\n</Feed>\n" +
             "<Stream cam.mjpg>\nFeed in.ffm\nNoAudio\nVideoFrameRate 10\nVideoSize 320x240\nVideoBitRate 2000\n</Stream>\n" +
             "<Stream snap.jpg>\nFeed in.ffm\nNoAudio\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"));
         await Tools.WaitForStreamAsync(server, "cam.mjpg", TimeSpan.FromSeconds(30));
 
         var frames = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "5000000", "-f", "mpjpeg", "-i", server.Url("cam.mjpg"), "-frames:v", "10", "-f", "null", "-"], TimeSpan.FromSeconds(30));

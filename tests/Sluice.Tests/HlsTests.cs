@@ -22,7 +22,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task Every_playlist_of_a_live_run_keeps_the_rules_and_ffmpeg_decodes_hls_and_dash()
     {
         await using var server = await TestServer.StartAsync(Config);
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         var checkers = new[] { new PlaylistChecker(http, server.Url("live/"), cmaf: true), new PlaylistChecker(http, server.Url("live.ts/"), cmaf: false) };
 
@@ -58,7 +58,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task The_first_playlist_of_a_new_stream_waits_until_it_offers_a_start_three_segments_from_the_end_and_the_status_page_counts_it()
     {
         await using var server = await TestServer.StartAsync(Config + "<Stream stat.html>\nFormat status\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         foreach (string path in new[] { "live.ts/media.m3u8", "live/media.m3u8" })
         {
@@ -86,7 +86,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task A_blocking_reload_returns_when_the_next_part_is_ready_and_not_before()
     {
         await using var server = await TestServer.StartAsync(Config);
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
 
@@ -118,7 +118,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task Segments_are_cacheable_with_etags_ranges_and_cors_and_playlists_are_short_lived()
     {
         await using var server = await TestServer.StartAsync(Config);
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         string playlist = await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
         string segment = playlist.Split('\n').First(l => l.EndsWith(".m4s", StringComparison.Ordinal) && !l.StartsWith('#'));
@@ -160,7 +160,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
             "MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 8M\n</Feed>\n" +
             "<Stream big>\nFeed in.ffm\nFormat hls\n</Stream>\n" +
             "<Stream small>\nFeed in.ffm\nFormat hls\nVideoCodec libx264\nVideoSize 160x120\nVideoBitRate 100\nVideoFrameRate 15\nAudioCodec aac\nAudioBitRate 32\nAudioSampleRate 48000\n</Stream>\n");
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         await WaitForPlaylistAsync(http, server.Url("small/media.m3u8"));
         string multivariant = await http.GetStringAsync(server.Url("big/index.m3u8"));
@@ -179,7 +179,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task Hls_js_in_low_latency_mode_and_Chromiums_own_hls_play_and_hls_js_goes_on_after_the_publisher_returns()
     {
         await using var server = await TestServer.StartAsync(Config);
-        var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
@@ -191,7 +191,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
             await Task.Delay(9000);
             feeder.Dispose();
             await Task.Delay(2000);
-            feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+            feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
 
             var nativeRun = await native;
             Assert.True(Advanced(nativeRun, 0, 10) >= 3, $"native HLS: {nativeRun}");
@@ -218,7 +218,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     public async Task Dash_js_plays_the_DASH_manifest_in_Chromium()
     {
         await using var server = await TestServer.StartAsync(Config);
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
         var run = await Browser.RunAsync("dash.mjs", server.Url("live/manifest.mpd"), 10);
@@ -234,7 +234,7 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("sluice-edge-").FullName;
         string log = Path.Combine(dir, "sluice-access.log");
         await using var server = await TestServer.StartAsync($"CustomLog {log}\n" + Config);
-        using var feeder = Feeder.Start(server.Url("in.ffm"), H264Aac);
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         int edgePort = Ports.Free();
         string conf = (await File.ReadAllTextAsync(Path.Combine(Configs.RepoRoot, "examples", "nginx-edge.conf")))
             .Replace("listen 8080;", $"listen 127.0.0.1:{edgePort};", StringComparison.Ordinal)

@@ -24,7 +24,7 @@ public sealed class LiveWebmTests
     public async Task Three_viewers_each_decode_60_frames_without_error()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Tools.DecodeAsync(server.Url("livestream"), 60)));
@@ -43,7 +43,7 @@ public sealed class LiveWebmTests
     public async Task A_publisher_may_use_PUT()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), extraInput: "-method PUT");
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), extraInput: "-method PUT");
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
         await server.Log.WaitForAsync("Feed livestream.ffm: publisher 127.0.0.1 connected (HTTP PUT)", TimeSpan.FromSeconds(5));
 
@@ -57,7 +57,7 @@ public sealed class LiveWebmTests
     {
         // ffmpeg -chunked_post 0: no Content-Length, no chunks, the body ends when ffmpeg closes.
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using (var feeder = Feeder.Start(server.Url("livestream.ffm"), extraInput: "-method PUT -chunked_post 0", seconds: 4))
+        using (var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), extraInput: "-method PUT -chunked_post 0", seconds: 4))
         {
             await Tools.WaitForStreamAsync(server, "livestream", Startup);
             var result = await Tools.DecodeAsync(server.Url("livestream"), 60);
@@ -100,7 +100,7 @@ public sealed class LiveWebmTests
     public async Task Ffprobe_shows_the_feed_codecs_and_a_late_viewer_starts_at_a_keyframe()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
         await Task.Delay(2500); // join in the middle of a GOP (30 frames = 1 s)
 
@@ -126,11 +126,11 @@ public sealed class LiveWebmTests
     public async Task A_second_publisher_is_refused_with_409_and_the_first_goes_on()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
 
         // A second ffmpeg fails (the server answers 409 and closes).
-        using var second = Feeder.Start(server.Url("livestream.ffm"));
+        using var second = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second publisher was not refused");
         Assert.NotEqual(0, second.ExitCode);
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: livestream.ffm is already being published (from 127.0.0.1 via HTTP", TimeSpan.FromSeconds(5));
@@ -155,7 +155,7 @@ public sealed class LiveWebmTests
             Format webm
             </Stream>
             """);
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         Assert.True(await feeder.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the refused publisher kept running");
         Assert.NotEqual(0, feeder.ExitCode);
         await server.Log.WaitForAsync("refused publisher 127.0.0.1: Publishing to livestream.ffm from 127.0.0.1 is not allowed by the feed's ACL", TimeSpan.FromSeconds(5));
@@ -179,7 +179,7 @@ public sealed class LiveWebmTests
     {
         // The seed config, unchanged: MaxBandwidth 1000 kbit/s and a 512 + 128 kbit/s stream.
         await using var server = await TestServer.StartAsync(await File.ReadAllTextAsync(Configs.SeedPath), Configs.SeedPath);
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
 
         await using var first = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10));
@@ -203,7 +203,7 @@ public sealed class LiveWebmTests
             <Feed other.ffm>
             </Feed>
             """));
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
         await using var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10));
         Assert.True(await viewer.WaitForBytesAsync(10_000, TimeSpan.FromSeconds(10)));
@@ -240,7 +240,7 @@ public sealed class LiveWebmTests
     public async Task When_the_publisher_drops_and_comes_back_a_connected_viewer_decodes_across_the_gap()
     {
         await using var server = await TestServer.StartAsync(Configs.Open());
-        var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", Startup);
 
         // 150 frames at 30 fps: about 2 s before the drop, the gap, and the rest after the return.
@@ -249,7 +249,7 @@ public sealed class LiveWebmTests
         feeder.Dispose();
         await server.Log.WaitForAsync("Feed livestream.ffm: publisher 127.0.0.1 disconnected", TimeSpan.FromSeconds(10));
         await Task.Delay(1500);
-        using var again = Feeder.Start(server.Url("livestream.ffm"));
+        using var again = FfmpegPublisher.Start(server.Url("livestream.ffm"));
 
         var result = await decoding;
         Assert.False(result.TimedOut, result.ToString());

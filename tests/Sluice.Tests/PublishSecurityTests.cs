@@ -50,7 +50,7 @@ public sealed class PublishSecurityTests
     {
         using var log = new TempLog();
         await using var server = await TestServer.StartAsync(Config(log));
-        using var feeder = Feeder.Start(server.Url($"keyed.ffm?key={Key}"));
+        using var feeder = FfmpegPublisher.Start(server.Url($"keyed.ffm?key={Key}"));
         await Tools.WaitForStreamAsync(server, "keyed", Startup);
         var viewer = Tools.DecodeAsync(server.Url("keyed"), 120);
 

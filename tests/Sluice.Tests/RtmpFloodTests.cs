@@ -63,7 +63,7 @@ public sealed partial class RtmpFloodTests(ITestOutputHelper output)
         }
 
         // A real publisher and a viewer afterwards.
-        using var feeder = Feeder.Start($"rtmp://127.0.0.1:{rtmp}/live/livestream", ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-f", "flv"], seconds: 20);
+        using var feeder = FfmpegPublisher.Start($"rtmp://127.0.0.1:{rtmp}/live/livestream", ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-f", "flv"], seconds: 20);
         await Task.Delay(3000);
         var decoded = await Tools.DecodeAsync(server.Url("live.ts"), 30);
         long after = server.RssKiB();

@@ -38,7 +38,7 @@ public sealed class RtmpTests
     public async Task Ffmpeg_publishes_over_RTMP_and_viewers_decode_it_over_HTTP_and_RTMP()
     {
         await using var server = await TestServer.StartAsync(Config());
-        using var feeder = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
+        using var feeder = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);
 
         var results = await Task.WhenAll(
@@ -63,7 +63,7 @@ public sealed class RtmpTests
     public async Task A_player_starts_at_a_keyframe_with_the_sequence_headers_first()
     {
         await using var server = await TestServer.StartAsync(Config());
-        using var feeder = Feeder.Start(server.RtmpUrl("live/livestream.ffm"), FlvH264Aac);
+        using var feeder = FfmpegPublisher.Start(server.RtmpUrl("live/livestream.ffm"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);
 
         var packets = await Tools.FirstVideoPacketsAsync(server.RtmpUrl("live/live.ts"), 5);
@@ -79,14 +79,14 @@ public sealed class RtmpTests
     {
         await using var server = await TestServer.StartAsync(Config("PublishKey s3cret"));
 
-        using (var wrong = Feeder.Start(server.RtmpUrl("live/livestream?key=nope"), FlvH264Aac, seconds: 5))
+        using (var wrong = FfmpegPublisher.Start(server.RtmpUrl("live/livestream?key=nope"), FlvH264Aac, seconds: 5))
         {
             Assert.True(await wrong.WaitForExitAsync(TimeSpan.FromSeconds(15)), "ffmpeg with a wrong key did not exit");
             Assert.NotEqual(0, wrong.ExitCode);
             Assert.True(wrong.StdErr.Contains("NetStream.Publish.Denied: Wrong publish key for livestream.ffm", StringComparison.Ordinal), wrong.StdErr + string.Join("\n", server.Log.Lines));
         }
 
-        using (var missing = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
+        using (var missing = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
         {
             Assert.True(await missing.WaitForExitAsync(TimeSpan.FromSeconds(15)), "ffmpeg without a key did not exit");
             Assert.NotEqual(0, missing.ExitCode);
@@ -104,7 +104,7 @@ public sealed class RtmpTests
             Assert.NotEqual(System.Net.HttpStatusCode.Forbidden, withKey.StatusCode);
         }
 
-        using var right = Feeder.Start(server.RtmpUrl("live/livestream.ffm?key=s3cret"), FlvH264Aac);
+        using var right = FfmpegPublisher.Start(server.RtmpUrl("live/livestream.ffm?key=s3cret"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);
         var result = await Tools.DecodeAsync(server.Url("live.ts"), 30);
         Assert.Equal(0, result.ExitCode);
@@ -123,17 +123,17 @@ public sealed class RtmpTests
     public async Task A_second_publisher_and_an_unknown_feed_are_refused()
     {
         await using var server = await TestServer.StartAsync(Config());
-        using var first = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
+        using var first = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);
 
-        using (var second = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
+        using (var second = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac, seconds: 5))
         {
             Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second publisher did not exit");
             Assert.NotEqual(0, second.ExitCode);
             Assert.Contains("NetStream.Publish.BadName: livestream.ffm is already being published (from 127.0.0.1 via RTMP", second.StdErr, StringComparison.Ordinal);
         }
 
-        using (var unknown = Feeder.Start(server.RtmpUrl("live/nosuchfeed"), FlvH264Aac, seconds: 5))
+        using (var unknown = FfmpegPublisher.Start(server.RtmpUrl("live/nosuchfeed"), FlvH264Aac, seconds: 5))
         {
             Assert.True(await unknown.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the publisher of an unknown feed did not exit");
             Assert.Contains("NetStream.Publish.BadName: No feed is named nosuchfeed", unknown.StdErr, StringComparison.Ordinal);
@@ -153,7 +153,7 @@ public sealed class RtmpTests
     public async Task Viewers_connected_before_a_publisher_is_killed_keep_receiving_frames_from_the_next_one()
     {
         await using var server = await TestServer.StartAsync(Config());
-        var feeder = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
+        var feeder = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
         try
         {
             await Tools.WaitForStreamAsync(server, "live.ts", Startup);
@@ -165,7 +165,7 @@ public sealed class RtmpTests
             feeder.Dispose();
             await server.Log.WaitForAsync("RTMP 127.0.0.1: publisher of feed livestream.ffm disconnected: it closed the connection without unpublishing", TimeSpan.FromSeconds(15));
 
-            feeder = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
+            feeder = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
             await server.Log.WaitForAsync("(same as before: viewers continue)", Startup);
 
             var result = await viewer;
@@ -182,7 +182,7 @@ public sealed class RtmpTests
     public async Task A_publisher_that_sends_garbage_or_stops_mid_message_is_disconnected_with_the_reason()
     {
         await using var server = await TestServer.StartAsync(Config());
-        using var feeder = Feeder.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
+        using var feeder = FfmpegPublisher.Start(server.RtmpUrl("live/livestream"), FlvH264Aac);
         await Tools.WaitForStreamAsync(server, "live.ts", Startup);
 
         // Not RTMP at all.

@@ -16,7 +16,7 @@ public sealed class SlowViewerTests
     {
         await using var server = await TestServer.StartAsync(Configs.Open(extraGlobal: $"SlowViewerTimeout {timeoutSeconds}"));
         // A fat feed (a cellular automaton: noise that VP8 cannot squeeze) fills the stalled viewer's buffers quickly.
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), [.. Feeder.WebmVp8Vorbis.Select(a => a == "512k" ? "4M" : a)], size: "640x480", pattern: "cellauto");
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), [.. FfmpegPublisher.WebmVp8Vorbis.Select(a => a == "512k" ? "4M" : a)], size: "640x480", pattern: "cellauto");
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
 
         // A viewer with a tiny receive window that reads the response headers and then nothing more.

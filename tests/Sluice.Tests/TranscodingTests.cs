@@ -43,7 +43,7 @@ public sealed class TranscodingTests
         await using var server = await TestServer.StartAsync(Config(SeedStream));
         // testsrc2 rather than testsrc: libvpx makes at most ~360 kbit/s of testsrc at 320x240 even at its best
         // quality, so with testsrc no encoder could show that it honours 512 kbit/s.
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, size: "1280x720", pattern: "testsrc2", rate: 25);
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), FfmpegPublisher.MatroskaH264Aac, size: "1280x720", pattern: "testsrc2", rate: 25);
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
 
         var probe = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-rw_timeout", "5000000", "-show_entries",
@@ -105,7 +105,7 @@ public sealed class TranscodingTests
             AudioSampleRate 48000
             </Stream>
             """));
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"));
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"));
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(20));
 
         using var status = await StatusAsync(server);
@@ -139,7 +139,7 @@ public sealed class TranscodingTests
             AudioChannels 2
             </Stream>
             """));
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, size: "640x360", rate: 25);
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), FfmpegPublisher.MatroskaH264Aac, size: "640x360", rate: 25);
         await Tools.WaitForStreamAsync(server, "big", TimeSpan.FromSeconds(30));
         await Tools.WaitForStreamAsync(server, "small", TimeSpan.FromSeconds(30));
 
@@ -179,7 +179,7 @@ public sealed class TranscodingTests
             AudioChannels 2
             </Stream>
             """));
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25);
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), FfmpegPublisher.MatroskaH264Aac, rate: 25);
         await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
         await using var viewer = await RawViewer.OpenAsync(server.Url("livestream"), TimeSpan.FromSeconds(10));
         Assert.True(await viewer.WaitForBytesAsync(20_000, TimeSpan.FromSeconds(10)));
@@ -243,7 +243,7 @@ public sealed class TranscodingTests
             NoAudio
             </Stream>
             """));
-        using (var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25))
+        using (var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), FfmpegPublisher.MatroskaH264Aac, rate: 25))
         {
             await Tools.WaitForStreamAsync(server, "livestream", TimeSpan.FromSeconds(30));
             Assert.Single(EncoderProcesses("203k"));
@@ -274,7 +274,7 @@ public sealed class TranscodingTests
             OnDemand 1
             </Stream>
             """));
-        using var feeder = Feeder.Start(server.Url("livestream.ffm"), Feeder.MatroskaH264Aac, rate: 25);
+        using var feeder = FfmpegPublisher.Start(server.Url("livestream.ffm"), FfmpegPublisher.MatroskaH264Aac, rate: 25);
         await server.Log.WaitForAsync("Stream livestream (test.conf:", TimeSpan.FromSeconds(20));
         await Task.Delay(1000);
         Assert.Empty(EncoderProcesses("207k"));

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Sluice.Media.Tests.Codecs;
 
 /// <summary>
@@ -8,24 +6,9 @@ namespace Sluice.Media.Tests.Codecs;
 /// </summary>
 internal static class CodecFixtures
 {
-    private static readonly ConcurrentDictionary<string, Lazy<(string Mkv, string Raw)>> Made = new();
+    private static readonly FixtureCache<(string Mkv, string Raw)> Made = new(name => Make(Get(name)));
 
-    private static readonly Lazy<string> Folder = new(() =>
-    {
-        string folder = Path.Combine(Path.GetTempPath(), $"sluice-codec-tests-{Environment.ProcessId}");
-        Directory.CreateDirectory(folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return folder;
-    });
+    private static readonly TempFolder Folder = new("sluice-codec-tests");
 
     public sealed record Case(string Name, CodecId Codec, int Width, int Height, string[] EncodeArguments)
     {
@@ -59,14 +42,12 @@ internal static class CodecFixtures
     public static Case Get(string name) => Video.Concat(Audio).Single(c => c.Name == name);
 
     /// <summary>The Matroska file and the raw stream of a case (made once per test run).</summary>
-    public static (string Mkv, string Raw) Files(Case c) =>
-        Made.GetOrAdd(c.Name, _ => new Lazy<(string, string)>(() => Make(c), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+    public static (string Mkv, string Raw) Files(Case c) => Made.Get(c.Name);
 
     private static (string, string) Make(Case c)
     {
-        string folder = Folder.Value;
-        string mkv = Path.Combine(folder, c.Name + ".mkv");
-        string raw = Path.Combine(folder, c.Name + c.Codec switch { CodecId.H264 => ".h264", CodecId.H265 => ".hevc", _ => ".aac" });
+        string mkv = Folder.File(c.Name + ".mkv");
+        string raw = Folder.File(c.Name + c.Codec switch { CodecId.H264 => ".h264", CodecId.H265 => ".hevc", _ => ".aac" });
         MediaTools.Ffmpeg([.. c.EncodeArguments, "-t", "1", "-f", "matroska", "-y", mkv]);
         string[] toRaw = c.Codec switch
         {

@@ -100,7 +100,7 @@ public sealed class NalTests
         var c = CodecFixtures.Get(name);
         var (_, raw) = CodecFixtures.Files(c);
         var nals = NalUnits(File.ReadAllBytes(raw));
-        var stream = MediaTools.ProbeStreams(raw)[0];
+        var stream = Ffprobe.Streams(raw)[0];
         Assert.Equal(c.Width, stream.GetProperty("width").GetInt32());
         Assert.Equal(c.Height, stream.GetProperty("height").GetInt32());
         if (c.Codec == CodecId.H264)

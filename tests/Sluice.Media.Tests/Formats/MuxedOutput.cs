@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Sluice.Media.Tests.Formats;
 
 /// <summary>What a muxer's output looks like to a viewer and to ffprobe.</summary>
@@ -17,26 +15,6 @@ internal static class MuxedOutput
         }
 
         return output.ToArray();
-    }
-
-    public sealed record Packet(int StreamIndex, long Pts, long Dts, int Size, bool Keyframe);
-
-    /// <summary>ffprobe's packets (times in the stream's time base), in the order it reads them.</summary>
-    public static List<Packet> ProbePackets(string path)
-    {
-        var json = MediaTools.Ffprobe("-show_entries", "packet=stream_index,pts,dts,size,flags", "-show_packets", path);
-        var packets = new List<Packet>();
-        foreach (var p in json.GetProperty("packets").EnumerateArray())
-        {
-            packets.Add(new Packet(
-                p.GetProperty("stream_index").GetInt32(),
-                p.TryGetProperty("pts", out var pts) ? pts.GetInt64() : long.MinValue,
-                p.TryGetProperty("dts", out var dts) ? dts.GetInt64() : long.MinValue,
-                int.Parse(p.GetProperty("size").GetString()!, CultureInfo.InvariantCulture),
-                p.GetProperty("flags").GetString()!.Contains('K')));
-        }
-
-        return packets;
     }
 
     /// <summary>

@@ -42,53 +42,22 @@ internal static class MuxerSources
         [Mp3Low] = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050", "-t", "2", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", "-f", "matroska"],
     };
 
-    private static readonly Dictionary<string, Lazy<string>> Files = Arguments.ToDictionary(
-        a => a.Key,
-        a => new Lazy<string>(() => Create(a.Key, a.Value), LazyThreadSafetyMode.ExecutionAndPublication));
+    private static readonly TempFolder Folder = new("sluice-muxer-sources");
 
-    public static string Directory { get; } = CreateDirectory();
+    private static readonly FixtureCache<string> Files = new(name => Create(name, Arguments[name]));
 
-    public static string PathOf(string name) => Files[name].Value;
+    public static string Directory => Folder.Path;
+
+    public static string PathOf(string name) => Files.Get(name);
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
 
     /// <summary>A file in the same temporary folder for a test's output.</summary>
-    public static string Output(string name) => Path.Combine(Directory, name);
-
-    /// <summary>A container header and chunks as a viewer receives them.</summary>
-    public static byte[] Concat(ReadOnlyMemory<byte> header, IEnumerable<MuxedChunk> chunks)
-    {
-        var output = new MemoryStream();
-        output.Write(header.Span);
-        foreach (var chunk in chunks)
-        {
-            output.Write(chunk.Prefix.Span);
-            output.Write(chunk.Payload.Span);
-        }
-
-        return output.ToArray();
-    }
-
-    private static string CreateDirectory()
-    {
-        string directory = Path.Combine(Path.GetTempPath(), $"sluice-muxer-sources-{Environment.ProcessId}");
-        System.IO.Directory.CreateDirectory(directory);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                System.IO.Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return directory;
-    }
+    public static string Output(string name) => Folder.File(name);
 
     private static string Create(string name, string[] arguments)
     {
-        string path = Path.Combine(Directory, name);
+        string path = Folder.File(name);
         MediaTools.Ffmpeg([.. arguments, "-y", path]);
         return path;
     }

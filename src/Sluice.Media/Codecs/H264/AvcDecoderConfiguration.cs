@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Sluice.Media.Codecs.H264;
 
 /// <summary>
@@ -43,19 +41,9 @@ public sealed class AvcDecoderConfiguration
 
         var first = H264Sps.Parse(sps[0]) ?? throw new ArgumentException("the first SPS cannot be parsed", nameof(sps));
         bool extension = H264Sps.HasChromaInfo(first.ProfileIdc);
-        int size = 7 + (extension ? 4 : 0);
-        foreach (byte[] s in sps)
-        {
-            CheckParameterSet(s, H264NalType.Sps, nameof(sps));
-            size += 2 + s.Length;
-        }
-
-        foreach (byte[] p in pps)
-        {
-            CheckParameterSet(p, H264NalType.Pps, nameof(pps));
-            size += 2 + p.Length;
-        }
-
+        int size = 7 + (extension ? 4 : 0)
+            + ParameterSetRecord.SizeOf<H264Nal.Header>(sps, (int)H264NalType.Sps, nameof(H264NalType.Sps), 4, "avcC", nameof(sps))
+            + ParameterSetRecord.SizeOf<H264Nal.Header>(pps, (int)H264NalType.Pps, nameof(H264NalType.Pps), 1, "avcC", nameof(pps));
         byte[] record = new byte[size];
         record[0] = 1;
         record[1] = sps[0][1];
@@ -63,17 +51,9 @@ public sealed class AvcDecoderConfiguration
         record[3] = sps[0][3];
         record[4] = (byte)(0xFC | (lengthSize - 1));
         record[5] = (byte)(0xE0 | sps.Count);
-        int at = 6;
-        foreach (byte[] s in sps)
-        {
-            at = WriteSet(record, at, s);
-        }
-
+        int at = ParameterSetRecord.WriteSets(record, 6, sps);
         record[at++] = (byte)pps.Count;
-        foreach (byte[] p in pps)
-        {
-            at = WriteSet(record, at, p);
-        }
+        at = ParameterSetRecord.WriteSets(record, at, pps);
 
         if (extension)
         {
@@ -139,40 +119,17 @@ public sealed class AvcDecoderConfiguration
     public static int ReadLengthSize(ReadOnlySpan<byte> record) =>
         record.Length >= 5 && record[0] == 1 && (record[4] & 3) != 2 ? (record[4] & 3) + 1 : 0;
 
-    private static void CheckParameterSet(byte[] nal, H264NalType type, string parameter)
-    {
-        if (nal.Length < (type == H264NalType.Sps ? 4 : 1) || nal.Length > ushort.MaxValue || H264Nal.TypeOf(nal) != type)
-        {
-            throw new ArgumentException($"not a {type} NAL unit of a size an avcC can hold ({nal.Length} bytes)", parameter);
-        }
-    }
-
-    private static int WriteSet(byte[] record, int at, byte[] nal)
-    {
-        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(at), (ushort)nal.Length);
-        nal.CopyTo(record, at + 2);
-        return at + 2 + nal.Length;
-    }
-
     private static List<byte[]>? ReadSets(ReadOnlySpan<byte> record, ref int at, int count)
     {
         var sets = new List<byte[]>(count);
         for (int i = 0; i < count; i++)
         {
-            if (record.Length - at < 2)
+            if (!ParameterSetRecord.TryReadSet(record, ref at, out byte[] nal))
             {
                 return null;
             }
 
-            int length = BinaryPrimitives.ReadUInt16BigEndian(record[at..]);
-            at += 2;
-            if (record.Length - at < length || length == 0)
-            {
-                return null;
-            }
-
-            sets.Add(record.Slice(at, length).ToArray());
-            at += length;
+            sets.Add(nal);
         }
 
         return sets;

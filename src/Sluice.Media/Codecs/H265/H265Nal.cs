@@ -32,33 +32,21 @@ public static class H265Nal
     public static bool IsIrap(H265NalType type) => type is >= H265NalType.BlaWLp and <= (H265NalType)23;
 
     /// <summary>True when the length-prefixed access unit holds an IRAP picture (BLA, IDR or CRA).</summary>
-    public static bool IsKeyframe(ReadOnlySpan<byte> lengthPrefixed, int lengthSize = 4)
-    {
-        foreach (var nal in LengthPrefixed.EnumerateNalUnits(lengthPrefixed, lengthSize))
-        {
-            if (IsIrap(TypeOf(nal)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool IsKeyframe(ReadOnlySpan<byte> lengthPrefixed, int lengthSize = 4) =>
+        NalScan.ContainsKeyframe<Header>(lengthPrefixed, lengthSize);
 
     /// <summary>True when the length-prefixed access unit holds a NAL unit of type <paramref name="type"/>.</summary>
-    public static bool Contains(ReadOnlySpan<byte> lengthPrefixed, H265NalType type, int lengthSize = 4)
-    {
-        foreach (var nal in LengthPrefixed.EnumerateNalUnits(lengthPrefixed, lengthSize))
-        {
-            if (TypeOf(nal) == type)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool Contains(ReadOnlySpan<byte> lengthPrefixed, H265NalType type, int lengthSize = 4) =>
+        NalScan.ContainsType<Header>(lengthPrefixed, (int)type, lengthSize);
 
     /// <summary>An access unit delimiter (layer 0, temporal id 0, pic_type 2: any slice type).</summary>
     public static ReadOnlySpan<byte> AccessUnitDelimiter => [0x46, 0x01, 0x50];
+
+    /// <summary>The header as <see cref="NalScan"/> and <see cref="ParameterSetRecord"/> read it.</summary>
+    internal readonly struct Header : INalHeader
+    {
+        public static int TypeOf(ReadOnlySpan<byte> nal) => (int)H265Nal.TypeOf(nal);
+
+        public static bool IsKeyframeType(int type) => IsIrap((H265NalType)type);
+    }
 }

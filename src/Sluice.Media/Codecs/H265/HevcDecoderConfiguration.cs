@@ -50,21 +50,10 @@ public sealed class HevcDecoderConfiguration
         }
 
         var first = H265Sps.Parse(sps[0]) ?? throw new ArgumentException("the first SPS cannot be parsed", nameof(sps));
-        int size = FixedSize;
-        foreach (var (sets, type, name) in new[] { (vps, H265NalType.Vps, nameof(vps)), (sps, H265NalType.Sps, nameof(sps)), (pps, H265NalType.Pps, nameof(pps)) })
-        {
-            size += 3;
-            foreach (byte[] nal in sets)
-            {
-                if (nal.Length < 3 || nal.Length > ushort.MaxValue || H265Nal.TypeOf(nal) != type)
-                {
-                    throw new ArgumentException($"not a {type} NAL unit of a size an hvcC can hold ({nal.Length} bytes)", name);
-                }
-
-                size += 2 + nal.Length;
-            }
-        }
-
+        int size = FixedSize + (3 * 3)
+            + ParameterSetRecord.SizeOf<H265Nal.Header>(vps, (int)H265NalType.Vps, nameof(H265NalType.Vps), 3, "hvcC", nameof(vps))
+            + ParameterSetRecord.SizeOf<H265Nal.Header>(sps, (int)H265NalType.Sps, nameof(H265NalType.Sps), 3, "hvcC", nameof(sps))
+            + ParameterSetRecord.SizeOf<H265Nal.Header>(pps, (int)H265NalType.Pps, nameof(H265NalType.Pps), 3, "hvcC", nameof(pps));
         byte[] record = new byte[size];
         var span = record.AsSpan();
         span[0] = 1;
@@ -114,20 +103,11 @@ public sealed class HevcDecoderConfiguration
             at += 3;
             for (int i = 0; i < count; i++)
             {
-                if (record.Length - at < 2)
+                if (!ParameterSetRecord.TryReadSet(record, ref at, out byte[] nal))
                 {
                     return null;
                 }
 
-                int length = BinaryPrimitives.ReadUInt16BigEndian(record[at..]);
-                at += 2;
-                if (record.Length - at < length || length == 0)
-                {
-                    return null;
-                }
-
-                byte[] nal = record.Slice(at, length).ToArray();
-                at += length;
                 (type switch
                 {
                     H265NalType.Vps => vps,
@@ -167,14 +147,6 @@ public sealed class HevcDecoderConfiguration
     {
         record[at] = (byte)(0x80 | (int)type); // array_completeness: every set of this type is here
         BinaryPrimitives.WriteUInt16BigEndian(record[(at + 1)..], (ushort)nals.Count);
-        at += 3;
-        foreach (byte[] nal in nals)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(record[at..], (ushort)nal.Length);
-            nal.CopyTo(record[(at + 2)..]);
-            at += 2 + nal.Length;
-        }
-
-        return at;
+        return ParameterSetRecord.WriteSets(record, at + 3, nals);
     }
 }

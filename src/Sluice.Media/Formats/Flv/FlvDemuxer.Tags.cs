@@ -4,7 +4,7 @@ using Sluice.Media.Buffers;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
-using Sluice.Media.Formats.Mp4;
+using Sluice.Media.Codecs.MpegAudio;
 
 namespace Sluice.Media.Formats.Flv;
 
@@ -294,7 +294,7 @@ public sealed partial class FlvDemuxer
                     Span<byte> frame = stackalloc byte[4];
                     int n = (int)Math.Min(4, data.Length);
                     data.Slice(0, n).CopyTo(frame);
-                    int samples = AudioFrames.MpegAudioSamples(frame[..n], out int rate);
+                    int samples = MpegAudioHeader.SamplesIn(frame[..n], out int rate);
                     int channels = samples > 0 ? ((frame[3] >> 6) == 3 ? 1 : 2) : flagChannels;
                     if (samples == 0)
                     {

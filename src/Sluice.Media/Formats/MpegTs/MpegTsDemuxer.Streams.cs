@@ -4,6 +4,8 @@ using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
+using Sluice.Media.Codecs.MpegAudio;
+using Sluice.Media.Codecs.Opus;
 
 namespace Sluice.Media.Formats.MpegTs;
 
@@ -286,10 +288,8 @@ public sealed partial class MpegTsDemuxer
 
     private void ReadAdts(StreamState stream, ReadOnlySpan<byte> payload, long pts, IPacketSink sink)
     {
-        long time = pts != long.MinValue ? pts : stream.NextTime;
-        if (time == long.MinValue)
+        if (!TryStartTime(stream, pts, out long time))
         {
-            DroppedPes++;
             return;
         }
 
@@ -326,12 +326,26 @@ public sealed partial class MpegTsDemuxer
         }
     }
 
-    private void ReadMpegAudio(StreamState stream, ReadOnlySpan<byte> payload, long pts, IPacketSink sink)
+    /// <summary>
+    /// Where an audio PES's first frame starts: its PTS, or where the stream's last frame ended when it has none. A PES
+    /// with neither (no PTS before any timed frame) is dropped and counted.
+    /// </summary>
+    private bool TryStartTime(StreamState stream, long pts, out long time)
     {
-        long time = pts != long.MinValue ? pts : stream.NextTime;
+        time = pts != long.MinValue ? pts : stream.NextTime;
         if (time == long.MinValue)
         {
             DroppedPes++;
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ReadMpegAudio(StreamState stream, ReadOnlySpan<byte> payload, long pts, IPacketSink sink)
+    {
+        if (!TryStartTime(stream, pts, out long time))
+        {
             return;
         }
 
@@ -371,10 +385,8 @@ public sealed partial class MpegTsDemuxer
 
     private void ReadOpus(StreamState stream, ReadOnlySpan<byte> payload, long pts, IPacketSink sink)
     {
-        long time = pts != long.MinValue ? pts : stream.NextTime;
-        if (time == long.MinValue)
+        if (!TryStartTime(stream, pts, out long time))
         {
-            DroppedPes++;
             return;
         }
 
@@ -389,7 +401,7 @@ public sealed partial class MpegTsDemuxer
 
             var packet = payload.Slice(at + headerLength, length);
             at += headerLength + length;
-            int packetSamples = OpusInTs.PacketSamples(packet);
+            int packetSamples = OpusToc.ValidSamples(packet);
             if (packetSamples == 0)
             {
                 DroppedFrames++;

@@ -115,31 +115,6 @@ internal static class OpusInTs
 
     public static int ControlHeaderLength(int size) => 3 + size / 0xFF;
 
-    /// <summary>The duration in 48 kHz samples of an Opus packet from its TOC byte (RFC 6716 3.1), or 0 when damaged.</summary>
-    public static int PacketSamples(ReadOnlySpan<byte> packet)
-    {
-        if (packet.IsEmpty)
-        {
-            return 0;
-        }
-
-        int config = packet[0] >> 3;
-        int frameSamples = config switch
-        {
-            < 12 => (config & 3) switch { 0 => 480, 1 => 960, 2 => 1920, _ => 2880 },
-            < 16 => (config & 1) == 0 ? 480 : 960,
-            _ => (config & 3) switch { 0 => 120, 1 => 240, 2 => 480, _ => 960 },
-        };
-        int frames = (packet[0] & 3) switch
-        {
-            0 => 1,
-            1 or 2 => 2,
-            _ => packet.Length >= 2 ? packet[1] & 0x3F : 0,
-        };
-        int samples = frames * frameSamples;
-        return samples > 5760 ? 0 : samples;
-    }
-
     /// <summary>Channels for a channel_config_code, or 0 when Sluice does not map it.</summary>
     public static int ChannelsOf(int code) => code switch
     {

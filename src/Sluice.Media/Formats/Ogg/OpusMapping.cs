@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Codecs.Opus;
 
 namespace Sluice.Media.Formats.Ogg;
 
@@ -34,36 +35,7 @@ internal sealed class OpusMapping : AudioMapping
     protected override int UnitsIn(ReadOnlySpan<byte> packet) => SampleCount(packet);
 
     /// <summary>Samples at 48 kHz an Opus packet decodes to, from its TOC (RFC 6716, 3.1); 0 for a malformed packet.</summary>
-    public static int SampleCount(ReadOnlySpan<byte> packet)
-    {
-        if (packet.IsEmpty)
-        {
-            return 0;
-        }
-
-        int config = packet[0] >> 3;
-        int frameSamples = config switch
-        {
-            < 12 => 480 << (config & 3),          // SILK-only: 10, 20, 40, 60 ms
-            < 16 => 480 << (config & 1),          // Hybrid: 10, 20 ms
-            _ => 120 << (config & 3),             // CELT-only: 2.5, 5, 10, 20 ms
-        };
-
-        if (config < 12 && (config & 3) == 3)
-        {
-            frameSamples = 2880; // 60 ms, not 80
-        }
-
-        int frames = (packet[0] & 3) switch
-        {
-            0 => 1,
-            1 or 2 => 2,
-            _ => packet.Length >= 2 ? packet[1] & 0x3F : 0,
-        };
-
-        int samples = frames * frameSamples;
-        return samples > 5760 ? 0 : samples; // a packet holds at most 120 ms
-    }
+    public static int SampleCount(ReadOnlySpan<byte> packet) => OpusToc.ValidSamples(packet);
 
     private static ReadOnlyMemory<byte> Head(TrackInfo track)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
 
@@ -16,66 +15,45 @@ public sealed class FlvDemuxerMutationTests
     public async Task Mutated_inputs_end_in_success_or_a_format_error()
     {
         var sources = FlvFixtures.AllFlv.Select(FlvFixtures.Bytes).Append(EnhancedH265()).Select(b => b[..Math.Min(MaxLength, b.Length)]).ToArray();
-        var failures = new List<string>();
-        int formatErrors = 0;
         int damageCounted = 0;
-
-        var run = Task.Run(() =>
+        var harness = new MutationHarness(20241125)
         {
-            var random = new Random(20241125);
-            for (int i = 0; i < Inputs; i++)
+            PerInput = PerInput,
+
+            // Allocation stays proportional to the input: payload copies plus the feeder's own segments.
+            AllocationBound = m => (64L * m.Input.Length) + (4L << 20),
+            CheckFormatError = (m, error) => error.Offset < 0 || error.Offset > m.Input.Length || error.Format != "FLV"
+                ? $"{error.Format} offset {error.Offset} outside the input of {m.Input.Length} bytes"
+                : null,
+        };
+
+        await harness.RunAsync(
+            Inputs,
+            Total,
+            (i, random, out how) => Mutate(sources[i % sources.Length], random, out how),
+            random => random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 4096, _ => random.Next(1, 64) },
+            m =>
             {
-                byte[] source = sources[i % sources.Length];
-                byte[] input = Mutate(source, random, out string how);
-                int chunk = random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 4096, _ => random.Next(1, 64) };
-                var watch = Stopwatch.StartNew();
-                long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 var demuxer = new FlvDemuxer();
                 try
                 {
-                    var recorder = Feeder.Feed(demuxer, input, chunk);
+                    var recorder = Feeder.Feed(demuxer, m.Input, m.Chunk);
                     if (recorder.TrackCalls.Count > 1 || (recorder.Packets.Count > 0 && recorder.Tracks is null))
                     {
-                        failures.Add($"#{i} ({how}): {recorder.TrackCalls.Count} OnTracks calls for {recorder.Packets.Count} packets");
+                        harness.Fail(m, $"{recorder.TrackCalls.Count} OnTracks calls for {recorder.Packets.Count} packets");
                     }
                 }
-                catch (MediaFormatException error)
+                finally
                 {
-                    formatErrors++;
-                    if (error.Offset < 0 || error.Offset > input.Length || error.Format != "FLV")
+                    if (demuxer.DamagedTags + demuxer.UnsupportedTags + demuxer.UntrackedPackets + demuxer.PreviousTagSizeMismatches > 0)
                     {
-                        failures.Add($"#{i} ({how}): {error.Format} offset {error.Offset} outside the input of {input.Length} bytes");
+                        damageCounted++;
                     }
                 }
-                catch (Exception error)
-                {
-                    failures.Add($"#{i} ({how}, chunks of {chunk}): {error.GetType().Name}: {error.Message}");
-                }
+            });
 
-                if (demuxer.DamagedTags + demuxer.UnsupportedTags + demuxer.UntrackedPackets + demuxer.PreviousTagSizeMismatches > 0)
-                {
-                    damageCounted++;
-                }
-
-                // Allocation stays proportional to the input: payload copies plus the feeder's own segments.
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-                long bound = (64L * input.Length) + (4L << 20);
-                if (allocated > bound)
-                {
-                    failures.Add($"#{i} ({how}, chunks of {chunk}): {allocated} bytes allocated for {input.Length} bytes of input");
-                }
-
-                if (watch.Elapsed > PerInput)
-                {
-                    failures.Add($"#{i} ({how}) took {watch.Elapsed}");
-                }
-            }
-        });
-
-        // A hang fails here with a TimeoutException instead of stalling the test run.
-        await run.WaitAsync(Total);
-        Assert.Empty(failures);
-        Assert.InRange(formatErrors, 1, Inputs - 1);
+        Assert.Empty(harness.Failures);
+        Assert.InRange(harness.FormatErrors, 1, Inputs - 1);
         Assert.InRange(damageCounted, 1, Inputs);
     }
 
@@ -108,13 +86,7 @@ public sealed class FlvDemuxerMutationTests
             }
 
             case 1: // random bytes overwritten
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 16), data.Length - at);
-                random.NextBytes(data.AsSpan(at, length));
-                how = $"{length} random bytes at {at}";
-                return data;
-            }
+                return Damage.RandomBytes(data, random, 16, out how);
 
             case 2: // a tag's DataSize made large
             {
@@ -128,12 +100,7 @@ public sealed class FlvDemuxerMutationTests
             }
 
             case 3: // bytes removed (a lost piece)
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 200), data.Length - at);
-                how = $"{length} bytes removed at {at}";
-                return [.. data.AsSpan(0, at), .. data.AsSpan(at + length)];
-            }
+                return Damage.Removed(data, random, out how);
 
             case 4: // a whole tag lost
             {
@@ -143,17 +110,7 @@ public sealed class FlvDemuxerMutationTests
             }
 
             default: // truncated and a flipped byte
-            {
-                int length = random.Next(data.Length);
-                how = $"cut at {length}, a byte flipped";
-                data = data[..length];
-                if (length > 0)
-                {
-                    data[random.Next(length)] ^= 0xFF;
-                }
-
-                return data;
-            }
+                return Damage.CutAndFlipped(data, random, out how);
         }
     }
 }

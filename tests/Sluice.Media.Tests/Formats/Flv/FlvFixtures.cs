@@ -31,61 +31,34 @@ internal static class FlvFixtures
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(Path(name));
 
-    private static readonly Lazy<string> Folder = new(() =>
-    {
-        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sluice-flv-tests-{Environment.ProcessId}");
-        Directory.CreateDirectory(folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return folder;
-    });
+    private static readonly TempFolder Folder = new("sluice-flv-tests");
 
     /// <summary>Where the fixtures and the tests' own output files go; removed when the test run ends.</summary>
-    public static string TempDirectory => Folder.Value;
+    public static string TempDirectory => Folder.Path;
 
     private static IReadOnlyDictionary<string, string> Create()
     {
-        string folder = TempDirectory;
-        string F(string name) => System.IO.Path.Combine(folder, name);
-        var tasks = new[]
-        {
-            Task.Run(() => File.WriteAllBytes(F(H264Aac), MediaTools.Ffmpeg(
+        string F(string name) => Folder.File(name);
+        FixtureSet.MakeAll(
+            "the FLV fixtures",
+            () => File.WriteAllBytes(F(H264Aac), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
                 "-t", "3", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-ac", "2", "-f", "flv", "pipe:1"))),
-            Task.Run(() => File.WriteAllBytes(F(H264Only), MediaTools.Ffmpeg(
+                "-c:a", "aac", "-ac", "2", "-f", "flv", "pipe:1")),
+            () => File.WriteAllBytes(F(H264Only), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=322x182:rate=30", "-t", "2",
-                "-c:v", "libx264", "-preset", "veryfast", "-g", "15", "-pix_fmt", "yuv420p", "-f", "flv", "pipe:1"))),
-            Task.Run(() => File.WriteAllBytes(F(Mp3Only), MediaTools.Ffmpeg(
+                "-c:v", "libx264", "-preset", "veryfast", "-g", "15", "-pix_fmt", "yuv420p", "-f", "flv", "pipe:1")),
+            () => File.WriteAllBytes(F(Mp3Only), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "sine=frequency=550:sample_rate=22050", "-t", "2",
-                "-c:a", "libmp3lame", "-ac", "1", "-b:a", "48k", "-f", "flv", "pipe:1"))),
-            Task.Run(() => MediaTools.Ffmpeg(
+                "-c:a", "libmp3lame", "-ac", "1", "-b:a", "48k", "-f", "flv", "pipe:1")),
+            () => MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
                 "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-f", "flv", "-y", F(H264AacFile))),
-            Task.Run(() => MediaTools.Ffmpeg(
+                "-c:a", "aac", "-f", "flv", "-y", F(H264AacFile)),
+            () => MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=192x108:rate=25", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
                 "-t", "2", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25:bframes=2", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-f", "matroska", "-y", F(H265AacMkv))),
-        };
-        Task.WaitAll(tasks, TimeSpan.FromSeconds(120));
-        foreach (var task in tasks)
-        {
-            if (!task.IsCompleted)
-            {
-                throw new TimeoutException("generating the FLV fixtures took more than 120 s");
-            }
-
-            task.GetAwaiter().GetResult();
-        }
+                "-c:a", "aac", "-f", "matroska", "-y", F(H265AacMkv)));
 
         return new[] { H264Aac, H264Only, Mp3Only, H264AacFile, H265AacMkv }.ToDictionary(n => n, F);
     }

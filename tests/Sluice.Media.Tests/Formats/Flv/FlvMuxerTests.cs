@@ -93,12 +93,12 @@ public sealed class FlvMuxerTests
         string whole = Path.Combine(FlvFixtures.TempDirectory, $"roundtrip-{name}");
         File.WriteAllBytes(whole, bytes);
 
-        var expected = MuxedOutput.ProbePackets(FlvFixtures.Path(name)).Where(p => p.Size > 0);
+        var expected = Ffprobe.Packets(FlvFixtures.Path(name)).Where(p => p.Size > 0);
         Assert.Equal(
             expected.Select(p => $"{p.StreamIndex} {p.Dts} {p.Pts} {p.Size} {p.Keyframe}"),
-            MuxedOutput.ProbePackets(whole).Select(p => $"{p.StreamIndex} {p.Dts} {p.Pts} {p.Size} {p.Keyframe}"));
-        var sourceStreams = MediaTools.ProbeStreams(FlvFixtures.Path(name));
-        var streams = MediaTools.ProbeStreams(whole);
+            Ffprobe.Packets(whole).Select(p => $"{p.StreamIndex} {p.Dts} {p.Pts} {p.Size} {p.Keyframe}"));
+        var sourceStreams = Ffprobe.Streams(FlvFixtures.Path(name));
+        var streams = Ffprobe.Streams(whole);
         Assert.Equal(
             sourceStreams.Select(s => $"{s.GetProperty("codec_name")} {Get(s, "width")}x{Get(s, "height")} {Get(s, "sample_rate")} {Get(s, "channels")} {Get(s, "profile")}"),
             streams.Select(s => $"{s.GetProperty("codec_name")} {Get(s, "width")}x{Get(s, "height")} {Get(s, "sample_rate")} {Get(s, "channels")} {Get(s, "profile")}"));
@@ -115,7 +115,7 @@ public sealed class FlvMuxerTests
         string later = Path.Combine(FlvFixtures.TempDirectory, $"join-{name}");
         File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(joins[1])));
         Assert.Equal("", MediaTools.DecodeErrors(later));
-        Assert.Equal(source.Packets.Count - joins[1], MuxedOutput.ProbePackets(later).Count);
+        Assert.Equal(source.Packets.Count - joins[1], Ffprobe.Packets(later).Count);
         if (source.Tracks!.Any(t => t.Kind == MediaKind.Video))
         {
             var frames = MediaTools.Ffprobe("-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries", "frame=key_frame", "-show_frames", later);
@@ -134,7 +134,7 @@ public sealed class FlvMuxerTests
 
         Assert.Equal(
             packets.Select(p => $"{p.Track} {p.Dts / 90} {p.Pts / 90} {p.Payload.Length} {p.IsKeyframe}"),
-            MuxedOutput.ProbePackets(path).Select(p => $"{p.StreamIndex} {p.Dts} {p.Pts} {p.Size} {p.Keyframe}"));
+            Ffprobe.Packets(path).Select(p => $"{p.StreamIndex} {p.Dts} {p.Pts} {p.Size} {p.Keyframe}"));
         Assert.Equal("", MediaTools.DecodeErrors(path));
     }
 

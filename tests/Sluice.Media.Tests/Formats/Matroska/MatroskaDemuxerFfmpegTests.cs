@@ -28,7 +28,7 @@ public sealed class MatroskaDemuxerFfmpegTests
     public void Packets_match_ffprobe(string name)
     {
         var recorder = Feeder.Feed(new MatroskaDemuxer(), Fixtures.Bytes(name), int.MaxValue);
-        var probed = MediaTools.ProbePackets(Fixtures.Path(name));
+        var probed = Ffprobe.Packets(Fixtures.Path(name));
 
         Assert.Single(recorder.TrackCalls);
         Assert.Equal(probed.Count, recorder.Packets.Count);
@@ -46,7 +46,7 @@ public sealed class MatroskaDemuxerFfmpegTests
             Assert.True(expected.Pts * 90 + lead == actual.Pts, $"packet {i}: pts {actual.Pts}, ffprobe says {expected.Pts} ms");
             Assert.True(expected.Keyframe == actual.IsKeyframe, $"packet {i}: keyframe {actual.IsKeyframe}, ffprobe says {expected.Keyframe}");
             // Decode times are ffprobe's where it derives them (all but a B-stream's first frames), rising, never after the picture.
-            long want = expected.Dts is long dts ? dts * 90 + lead : lead == 0 ? actual.Pts : actual.Dts;
+            long want = expected.HasDts ? expected.Dts * 90 + lead : lead == 0 ? actual.Pts : actual.Dts;
             Assert.True(want == actual.Dts, $"packet {i}: dts {actual.Dts}, ffprobe says {expected.Dts} ms");
             Assert.True(actual.Dts <= actual.Pts && actual.Dts > lastDts[actual.Track], $"packet {i}: dts {actual.Dts} after pts {actual.Pts} or not after the track's last {lastDts[actual.Track]}");
             lastDts[actual.Track] = actual.Dts;
@@ -58,32 +58,16 @@ public sealed class MatroskaDemuxerFfmpegTests
     public void Tracks_match_ffprobe(string name)
     {
         var recorder = Feeder.Feed(new MatroskaDemuxer(), Fixtures.Bytes(name), int.MaxValue);
-        var streams = MediaTools.ProbeStreams(Fixtures.Path(name));
-        var tracks = recorder.Tracks!;
-
-        Assert.Equal(streams.Count, tracks.Count);
-        for (int i = 0; i < tracks.Count; i++)
+        var streams = Ffprobe.Streams(Fixtures.Path(name));
+        Ffprobe.AssertStreamsMatch(recorder.Tracks!, streams, (i, track, _) =>
         {
-            var stream = streams[i];
-            Assert.Equal(i, tracks[i].Index);
-            Assert.Equal(stream.GetProperty("codec_name").GetString(), CodecIds.FfmpegName(tracks[i].Codec));
-            if (tracks[i].Kind == MediaKind.Video)
+            Assert.Equal(i, track.Index);
+            Assert.True(track.Kind is MediaKind.Video or MediaKind.Audio, $"track {i} is {track.Kind}");
+            if (track.Codec is CodecId.H264 or CodecId.AAC or CodecId.Vorbis or CodecId.Opus)
             {
-                Assert.Equal(stream.GetProperty("width").GetInt32(), tracks[i].Width);
-                Assert.Equal(stream.GetProperty("height").GetInt32(), tracks[i].Height);
+                Assert.False(track.CodecPrivate.IsEmpty, $"track {i} has no CodecPrivate");
             }
-            else
-            {
-                Assert.Equal(MediaKind.Audio, tracks[i].Kind);
-                Assert.Equal(int.Parse(stream.GetProperty("sample_rate").GetString()!), tracks[i].SampleRate);
-                Assert.Equal(stream.GetProperty("channels").GetInt32(), tracks[i].Channels);
-            }
-
-            if (tracks[i].Codec is CodecId.H264 or CodecId.AAC or CodecId.Vorbis or CodecId.Opus)
-            {
-                Assert.False(tracks[i].CodecPrivate.IsEmpty, $"track {i} has no CodecPrivate");
-            }
-        }
+        });
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sluice.Media.Formats.Matroska;
 
 namespace Sluice.Media.Tests.Formats.Matroska;
@@ -15,45 +14,16 @@ public sealed class MatroskaDemuxerMutationTests
     public async Task Mutated_inputs_end_in_success_or_a_format_error()
     {
         var sources = Fixtures.All.Select(n => Fixtures.Bytes(n)[..Math.Min(MaxLength, (int)new FileInfo(Fixtures.Path(n)).Length)]).ToArray();
-        var failures = new List<string>();
-        int formatErrors = 0;
+        var harness = new MutationHarness(20240611) { PerInput = PerInput, CheckFormatError = MutationHarness.OffsetInside };
+        await harness.RunAsync(
+            Inputs,
+            Total,
+            (i, random, out how) => Mutate(sources[i % sources.Length], random, out how),
+            random => random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 4096, _ => random.Next(1, 64) },
+            m => Feeder.Feed(new MatroskaDemuxer(), m.Input, m.Chunk));
 
-        var run = Task.Run(() =>
-        {
-            var random = new Random(20240611);
-            for (int i = 0; i < Inputs; i++)
-            {
-                byte[] input = Mutate(sources[i % sources.Length], random, out string how);
-                int chunk = random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 4096, _ => random.Next(1, 64) };
-                var watch = Stopwatch.StartNew();
-                try
-                {
-                    Feeder.Feed(new MatroskaDemuxer(), input, chunk);
-                }
-                catch (MediaFormatException error)
-                {
-                    formatErrors++;
-                    if (error.Offset < 0 || error.Offset > input.Length)
-                    {
-                        failures.Add($"#{i} ({how}): offset {error.Offset} outside the input of {input.Length} bytes");
-                    }
-                }
-                catch (Exception error)
-                {
-                    failures.Add($"#{i} ({how}, chunks of {chunk}): {error.GetType().Name}: {error.Message}");
-                }
-
-                if (watch.Elapsed > PerInput)
-                {
-                    failures.Add($"#{i} ({how}) took {watch.Elapsed}");
-                }
-            }
-        });
-
-        // A hang fails here with a TimeoutException instead of stalling the test run.
-        await run.WaitAsync(Total);
-        Assert.Empty(failures);
-        Assert.InRange(formatErrors, 1, Inputs);
+        Assert.Empty(harness.Failures);
+        Assert.InRange(harness.FormatErrors, 1, Inputs);
     }
 
     private static byte[] Mutate(byte[] source, Random random, out string how)
@@ -76,13 +46,7 @@ public sealed class MatroskaDemuxerMutationTests
             }
 
             case 1: // random bytes overwritten
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 16), data.Length - at);
-                random.NextBytes(data.AsSpan(at, length));
-                how = $"{length} random bytes at {at}";
-                return data;
-            }
+                return Damage.RandomBytes(data, random, 16, out how);
 
             case 2: // a size field made absurd: 0x01 followed by 0xFF.. (a huge 8-byte size) somewhere
             {
@@ -95,25 +59,10 @@ public sealed class MatroskaDemuxerMutationTests
             }
 
             case 3: // bytes removed
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 200), data.Length - at);
-                how = $"{length} bytes removed at {at}";
-                return [.. data.AsSpan(0, at), .. data.AsSpan(at + length)];
-            }
+                return Damage.Removed(data, random, out how);
 
             default: // truncated and a flipped byte
-            {
-                int length = random.Next(data.Length);
-                how = $"cut at {length}, a byte flipped";
-                data = data[..length];
-                if (length > 0)
-                {
-                    data[random.Next(length)] ^= 0xFF;
-                }
-
-                return data;
-            }
+                return Damage.CutAndFlipped(data, random, out how);
         }
     }
 }

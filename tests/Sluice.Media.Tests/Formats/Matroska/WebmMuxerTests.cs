@@ -15,19 +15,6 @@ public sealed class WebmMuxerTests
 
     private static MediaPacket Audio(int track, long ms) => new(track, ms * 90, ms * 90, true, new byte[] { 4, 5 });
 
-    private static byte[] Concat(ReadOnlyMemory<byte> header, IEnumerable<MuxedChunk> chunks)
-    {
-        var output = new MemoryStream();
-        output.Write(header.Span);
-        foreach (var chunk in chunks)
-        {
-            output.Write(chunk.Prefix.Span);
-            output.Write(chunk.Payload.Span);
-        }
-
-        return output.ToArray();
-    }
-
     [Fact]
     public void First_block_prefix_is_an_unknown_size_cluster_and_a_simple_block()
     {
@@ -84,7 +71,7 @@ public sealed class WebmMuxerTests
         Assert.Equal([false, true, false, false, true, false], chunks.Select(c => c.IsJoinPoint));
         Assert.Equal([true, true, false, false, true, false], chunks.Select(StartsCluster));
 
-        var packets = Feeder.Feed(new MatroskaDemuxer(), Concat(muxer.Header, chunks), 1).Packets;
+        var packets = Feeder.Feed(new MatroskaDemuxer(), MuxedOutput.Concat(muxer.Header, chunks), 1).Packets;
         Assert.Equal([0L, 10, 20, 43, 76, 70], packets.Select(p => p.Pts / 90));
     }
 
@@ -107,7 +94,7 @@ public sealed class WebmMuxerTests
 
         Assert.Equal([true, false, true, false], chunks.Select(StartsCluster));
         Assert.Equal([true, false, false, false], chunks.Select(c => c.IsJoinPoint));
-        var packets = Feeder.Feed(new MatroskaDemuxer(), Concat(muxer.Header, chunks), 4096).Packets;
+        var packets = Feeder.Feed(new MatroskaDemuxer(), MuxedOutput.Concat(muxer.Header, chunks), 4096).Packets;
         Assert.Equal([0L, 30_000, 33_000, 34_000], packets.Select(p => p.Pts / 90));
     }
 
@@ -131,26 +118,11 @@ public sealed class WebmMuxerTests
         var chunks = source.Packets.Select(muxer.Write).ToList();
         string extension = muxer.DocType == "webm" ? ".webm" : ".mkv";
         string whole = Path.Combine(Fixtures.TempDirectory, $"roundtrip-{name}{extension}");
-        byte[] bytes = Concat(muxer.Header, chunks);
+        byte[] bytes = MuxedOutput.Concat(muxer.Header, chunks);
         File.WriteAllBytes(whole, bytes);
 
         // ffprobe sees the same streams
-        var streams = MediaTools.ProbeStreams(whole);
-        Assert.Equal(tracks.Count, streams.Count);
-        for (int i = 0; i < tracks.Count; i++)
-        {
-            Assert.Equal(CodecIds.FfmpegName(tracks[i].Codec), streams[i].GetProperty("codec_name").GetString());
-            if (tracks[i].Kind == MediaKind.Video)
-            {
-                Assert.Equal(tracks[i].Width, streams[i].GetProperty("width").GetInt32());
-                Assert.Equal(tracks[i].Height, streams[i].GetProperty("height").GetInt32());
-            }
-            else
-            {
-                Assert.Equal(tracks[i].Channels, streams[i].GetProperty("channels").GetInt32());
-                Assert.Equal(tracks[i].SampleRate.ToString(System.Globalization.CultureInfo.InvariantCulture), streams[i].GetProperty("sample_rate").GetString());
-            }
-        }
+        Ffprobe.AssertStreamsMatch(tracks, Ffprobe.Streams(whole));
 
         Assert.Equal("", MediaTools.DecodeErrors(whole));
 
@@ -168,7 +140,7 @@ public sealed class WebmMuxerTests
         Assert.True(joins.Count >= 2, $"{joins.Count} join points");
         Assert.Equal(0, joins.Count(j => !StartsCluster(chunks[j])));
         string later = Path.Combine(Fixtures.TempDirectory, $"join-{name}{extension}");
-        File.WriteAllBytes(later, Concat(muxer.Header, chunks.Skip(joins[1])));
+        File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(joins[1])));
         Assert.Equal("", MediaTools.DecodeErrors(later));
         if (tracks.Any(t => t.Kind == MediaKind.Video))
         {

@@ -50,14 +50,14 @@ public sealed class MultipartJpegMuxerTests
         var muxer = new MultipartJpegMuxer(source.Tracks!, layout: layout);
         var chunks = source.Packets.Select(muxer.Write).ToList();
         string path = MuxerSources.Output($"mjpeg-{layout}.mpjpeg");
-        File.WriteAllBytes(path, MuxerSources.Concat(muxer.Header, chunks));
+        File.WriteAllBytes(path, MuxedOutput.Concat(muxer.Header, chunks));
 
         Assert.Equal("", DecodeErrors(path));
         Assert.Equal(source.Packets.Select(p => p.Payload.Length), ProbeSizes(path));
 
         // a viewer joining at any frame gets a valid stream
         string later = MuxerSources.Output($"mjpeg-{layout}-join.mpjpeg");
-        File.WriteAllBytes(later, MuxerSources.Concat(muxer.Header, chunks.Skip(7)));
+        File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(7)));
         Assert.Equal("", DecodeErrors(later));
         Assert.Equal(source.Packets.Skip(7).Select(p => p.Payload.Length), ProbeSizes(later));
     }

@@ -40,10 +40,10 @@ public sealed class Mp3MuxerTests
         var muxer = new Mp3Muxer(source.Tracks!);
         var chunks = source.Packets.Select(muxer.Write).ToList();
         string path = MuxerSources.Output($"{name}.mp3");
-        File.WriteAllBytes(path, MuxerSources.Concat(muxer.Header, chunks));
+        File.WriteAllBytes(path, MuxedOutput.Concat(muxer.Header, chunks));
 
         Assert.Equal("", MediaTools.DecodeErrors(path));
-        var stream = MediaTools.ProbeStreams(path).Single();
+        var stream = Ffprobe.Streams(path).Single();
         Assert.Equal("mp3", stream.GetProperty("codec_name").GetString());
         Assert.Equal(track.SampleRate.ToString(CultureInfo.InvariantCulture), stream.GetProperty("sample_rate").GetString());
         Assert.Equal(track.Channels, stream.GetProperty("channels").GetInt32());
@@ -62,7 +62,7 @@ public sealed class Mp3MuxerTests
 
         // a listener joining at any frame
         string later = MuxerSources.Output($"join-{name}.mp3");
-        File.WriteAllBytes(later, MuxerSources.Concat(muxer.Header, chunks.Skip(chunks.Count / 2)));
+        File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(chunks.Count / 2)));
         Assert.Equal("", MediaTools.DecodeErrors(later));
     }
 

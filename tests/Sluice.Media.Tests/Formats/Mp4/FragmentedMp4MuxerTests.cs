@@ -138,7 +138,7 @@ public sealed class FragmentedMp4MuxerTests
         Assert.StartsWith("hvc1.1.6.L", muxer.Codecs, StringComparison.Ordinal);
         CheckWithFfprobe(FlvFixtures.H265AacMkv, source.Tracks!, MuxedOutput.WithDecodeTimes(source.Packets));
         string path = Path.Combine(FlvFixtures.TempDirectory, $"fmp4-{FlvFixtures.H265AacMkv}.mp4");
-        Assert.Equal("hvc1", MediaTools.ProbeStreams(path)[0].GetProperty("codec_tag_string").GetString());
+        Assert.Equal("hvc1", Ffprobe.Streams(path)[0].GetProperty("codec_tag_string").GetString());
     }
 
     private static void CheckWithFfprobe(string name, IReadOnlyList<TrackInfo> tracks, List<MediaPacket> packets)
@@ -148,25 +148,10 @@ public sealed class FragmentedMp4MuxerTests
         string whole = Path.Combine(FlvFixtures.TempDirectory, $"fmp4-{name}.mp4");
         File.WriteAllBytes(whole, MuxedOutput.Concat(muxer.Header, chunks));
 
-        var streams = MediaTools.ProbeStreams(whole);
-        Assert.Equal(tracks.Count, streams.Count);
-        for (int i = 0; i < tracks.Count; i++)
-        {
-            Assert.Equal(CodecIds.FfmpegName(tracks[i].Codec), streams[i].GetProperty("codec_name").GetString());
-            if (tracks[i].Kind == MediaKind.Video)
-            {
-                Assert.Equal(tracks[i].Width, streams[i].GetProperty("width").GetInt32());
-                Assert.Equal(tracks[i].Height, streams[i].GetProperty("height").GetInt32());
-            }
-            else
-            {
-                Assert.Equal(tracks[i].Channels, streams[i].GetProperty("channels").GetInt32());
-                Assert.Equal(tracks[i].SampleRate.ToString(System.Globalization.CultureInfo.InvariantCulture), streams[i].GetProperty("sample_rate").GetString());
-            }
-        }
+        Ffprobe.AssertStreamsMatch(tracks, Ffprobe.Streams(whole));
 
         // Per stream, ffprobe reads the packets we wrote: same sizes, keyframes, and times relative to the first.
-        var probed = MuxedOutput.ProbePackets(whole);
+        var probed = Ffprobe.Packets(whole);
         for (int t = 0; t < tracks.Count; t++)
         {
             int timescale = muxer.TimescaleOf(t);

@@ -163,40 +163,18 @@ public sealed class MpegTsDemuxerDamageTests
     {
         const int inputs = 2000;
         var sources = TsFixtures.All.Select(c => TsFixtures.Bytes(c.Name)[..Math.Min(48 * 1024, TsFixtures.Bytes(c.Name).Length)]).ToArray();
-        var failures = new List<string>();
-        int formatErrors = 0;
-        int done = 0;
-        var random = new Random(20250101);
+        var harness = new MutationHarness(20250101) { Budget = TimeSpan.FromSeconds(60), CheckFormatError = MutationHarness.OffsetInside };
         var watch = Stopwatch.StartNew();
         long memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
-        for (int i = 0; i < inputs && watch.Elapsed < TimeSpan.FromSeconds(60); i++)
-        {
-            byte[] input = Mutate(sources[i % sources.Length], random, out string how);
-            int chunk = random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 1316, _ => random.Next(1, 400) };
-            var demuxer = new MpegTsDemuxer();
-            try
-            {
-                Feeder.Feed(demuxer, input, chunk);
-            }
-            catch (MediaFormatException error)
-            {
-                formatErrors++;
-                if (error.Offset < 0 || error.Offset > input.Length)
-                {
-                    failures.Add($"#{i} ({how}): offset {error.Offset} outside the input of {input.Length} bytes");
-                }
-            }
-            catch (Exception error)
-            {
-                failures.Add($"#{i} ({how}, chunks of {chunk}): {error.GetType().Name}: {error.Message}");
-            }
+        harness.Run(
+            inputs,
+            (i, random, out how) => Mutate(sources[i % sources.Length], random, out how),
+            random => random.Next(4) switch { 0 => int.MaxValue, 1 => 188, 2 => 1316, _ => random.Next(1, 400) },
+            m => Feeder.Feed(new MpegTsDemuxer(), m.Input, m.Chunk));
 
-            done++;
-        }
-
-        Assert.Empty(failures);
-        Assert.Equal(inputs, done);
-        Assert.InRange(formatErrors, 1, inputs - 1);
+        Assert.Empty(harness.Failures);
+        Assert.Equal(inputs, harness.Done);
+        Assert.InRange(harness.FormatErrors, 1, inputs - 1);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"took {watch.Elapsed}");
         Assert.InRange(GC.GetTotalMemory(forceFullCollection: true) - memoryBefore, long.MinValue, 64L << 20);
     }
@@ -219,13 +197,7 @@ public sealed class MpegTsDemuxerDamageTests
             }
 
             case 1:
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 32), data.Length - at);
-                random.NextBytes(data.AsSpan(at, length));
-                how = $"{length} random bytes at {at}";
-                return data;
-            }
+                return Damage.RandomBytes(data, random, 32, out how);
 
             case 2: // a PSI or PES length made absurd
             {
@@ -247,12 +219,7 @@ public sealed class MpegTsDemuxerDamageTests
             }
 
             case 4: // bytes lost (sync lost)
-            {
-                int at = random.Next(data.Length);
-                int length = Math.Min(random.Next(1, 200), data.Length - at);
-                how = $"{length} bytes removed at {at}";
-                return [.. data.AsSpan(0, at), .. data.AsSpan(at + length)];
-            }
+                return Damage.Removed(data, random, out how);
 
             default:
             {

@@ -25,15 +25,15 @@ public sealed class MpegTsDemuxerTests
     }
 
     /// <summary>ffprobe's packets of a file in decode order per stream (the order our reader emits them may interleave differently).</summary>
-    private static List<TsFixtures.Probed> ProbeStream(string path, int stream) =>
-        [.. TsFixtures.ProbePackets(path).Where(p => p.Stream == stream)];
+    private static List<Ffprobe.Packet> ProbeStream(string path, int stream) =>
+        [.. Ffprobe.Packets(path).Where(p => p.StreamIndex == stream)];
 
     [Theory]
     [MemberData(nameof(Names))]
     public void Tracks_match_ffprobe(string name)
     {
         var recorder = Feeder.Feed(new MpegTsDemuxer(), TsFixtures.Bytes(name), int.MaxValue);
-        var streams = MediaTools.ProbeStreams(TsFixtures.Path_(name));
+        var streams = Ffprobe.Streams(TsFixtures.Path_(name));
         Assert.Single(recorder.TrackCalls);
         var tracks = recorder.Tracks!;
         Assert.Equal(TsFixtures.Get(name).Codecs, tracks.Select(t => CodecIds.FfmpegName(t.Codec)));
@@ -91,7 +91,7 @@ public sealed class MpegTsDemuxerTests
                 string what = $"track {t} packet {i}";
                 Assert.True(Unwrapped(expected.Pts, first) == actual.Pts - ours[0].Dts + first, $"{what}: pts {actual.Pts}, ffprobe says {expected.Pts}");
                 Assert.True(Unwrapped(expected.Dts, first) == actual.Dts - ours[0].Dts + first, $"{what}: dts {actual.Dts}, ffprobe says {expected.Dts}");
-                Assert.True(expected.Key == actual.IsKeyframe, $"{what}: keyframe {actual.IsKeyframe}, ffprobe says {expected.Key}");
+                Assert.True(expected.Keyframe == actual.IsKeyframe, $"{what}: keyframe {actual.IsKeyframe}, ffprobe says {expected.Keyframe}");
                 int expectedSize = tracks[t].Codec switch
                 {
                     CodecId.AAC => expected.Size - AdtsHeader.Size,

@@ -58,10 +58,10 @@ public sealed class MpegTsMuxerTests
         File.WriteAllBytes(path, bytes);
 
         Assert.Equal("", MediaTools.DecodeErrors(path));
-        var source = TsFixtures.ProbePackets(TsFixtures.Path_(name));
-        var ours = TsFixtures.ProbePackets(path);
-        var sourceStreams = MediaTools.ProbeStreams(TsFixtures.Path_(name));
-        var ourStreams = MediaTools.ProbeStreams(path);
+        var source = Ffprobe.Packets(TsFixtures.Path_(name));
+        var ours = Ffprobe.Packets(path);
+        var sourceStreams = Ffprobe.Streams(TsFixtures.Path_(name));
+        var ourStreams = Ffprobe.Streams(path);
         Assert.Equal(sourceStreams.Count, ourStreams.Count);
         for (int t = 0; t < tracks.Count; t++)
         {
@@ -72,15 +72,15 @@ public sealed class MpegTsMuxerTests
                     ourStreams[t].TryGetProperty(property, out var b) ? b.ToString() : null);
             }
 
-            var expected = source.Where(p => p.Stream == t).ToList();
-            var actual = ours.Where(p => p.Stream == t).ToList();
+            var expected = source.Where(p => p.StreamIndex == t).ToList();
+            var actual = ours.Where(p => p.StreamIndex == t).ToList();
             Assert.Equal(expected.Count, actual.Count);
             for (int i = 0; i < expected.Count; i++)
             {
                 string what = $"track {t} packet {i}";
                 Assert.True(Relative(expected[i].Pts, expected[0].Dts) == Relative(actual[i].Pts, actual[0].Dts), $"{what}: pts {actual[i].Pts}, source {expected[i].Pts}");
                 Assert.True(Relative(expected[i].Dts, expected[0].Dts) == Relative(actual[i].Dts, actual[0].Dts), $"{what}: dts {actual[i].Dts}, source {expected[i].Dts}");
-                Assert.True(expected[i].Key == actual[i].Key, $"{what}: keyframe {actual[i].Key}, source {expected[i].Key}");
+                Assert.True(expected[i].Keyframe == actual[i].Keyframe, $"{what}: keyframe {actual[i].Keyframe}, source {expected[i].Keyframe}");
                 if (tracks[t].Kind == MediaKind.Audio)
                 {
                     Assert.True(expected[i].Size == actual[i].Size, $"{what}: {actual[i].Size} bytes, source {expected[i].Size}");
@@ -141,8 +141,8 @@ public sealed class MpegTsMuxerTests
         string path = TsFixtures.TempFile($"join-{name}.ts");
         File.WriteAllBytes(path, output.ToArray());
         Assert.Equal("", MediaTools.DecodeErrors(path));
-        var probed = TsFixtures.ProbePackets(path);
-        Assert.True(probed[0].Key);
+        var probed = Ffprobe.Packets(path);
+        Assert.True(probed[0].Keyframe);
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public sealed class MpegTsMuxerTests
         string path = TsFixtures.TempFile("out.aac");
         File.WriteAllBytes(path, bytes);
         Assert.Equal("", MediaTools.DecodeErrors(path));
-        var probed = TsFixtures.ProbePackets(path);
+        var probed = Ffprobe.Packets(path);
         Assert.Equal(packets.Count, probed.Count);
         Assert.Equal(packets.Select(p => p.Payload.Length + 7), probed.Select(p => p.Size));
         Assert.Throws<ArgumentException>(() => new AdtsMuxer([Vp8]));

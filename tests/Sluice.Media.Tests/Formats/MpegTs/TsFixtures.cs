@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Sluice.Media.Tests.Formats.MpegTs;
 
 /// <summary>
@@ -32,53 +30,20 @@ internal static class TsFixtures
 
     public static Case Get(string name) => All.Single(c => c.Name == name);
 
-    private static readonly ConcurrentDictionary<string, Lazy<string>> Made = new();
+    private static readonly FixtureCache<string> Made = new(Make);
 
-    private static readonly Lazy<string> Folder = new(() =>
+    private static readonly TempFolder Folder = new("sluice-ts-tests");
+
+    public static string TempFile(string name) => Folder.File(name);
+
+    public static string Path_(string name) => Made.Get(name);
+
+    private static string Make(string name)
     {
-        string folder = Path.Combine(Path.GetTempPath(), $"sluice-ts-tests-{Environment.ProcessId}");
-        Directory.CreateDirectory(folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return folder;
-    });
-
-    public static string TempFile(string name) => Path.Combine(Folder.Value, name);
-
-    public static string Path_(string name) =>
-        Made.GetOrAdd(name, n => new Lazy<string>(() =>
-        {
-            string path = TempFile(n + ".ts");
-            MediaTools.Ffmpeg([.. Get(n).Arguments, "-f", "mpegts", "-y", path]);
-            return path;
-        }, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        string path = TempFile(name + ".ts");
+        MediaTools.Ffmpeg([.. Get(name).Arguments, "-f", "mpegts", "-y", path]);
+        return path;
+    }
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(Path_(name));
-
-    public sealed record Probed(int Stream, long Pts, long Dts, bool Key, int Size);
-
-    public static List<Probed> ProbePackets(string path)
-    {
-        var json = MediaTools.Ffprobe("-show_entries", "packet=stream_index,pts,dts,flags,size", path);
-        var list = new List<Probed>();
-        foreach (var p in json.GetProperty("packets").EnumerateArray())
-        {
-            list.Add(new Probed(
-                p.GetProperty("stream_index").GetInt32(),
-                p.TryGetProperty("pts", out var pts) ? pts.GetInt64() : long.MinValue,
-                p.TryGetProperty("dts", out var dts) ? dts.GetInt64() : long.MinValue,
-                p.GetProperty("flags").GetString()!.Contains('K'),
-                int.Parse(p.GetProperty("size").GetString()!, System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        return list;
-    }
 }

@@ -29,7 +29,7 @@ public sealed class OggMuxerTests
         var recorder = Feeder.Feed(new MatroskaDemuxer(), MuxerSources.Bytes(source), int.MaxValue);
         var muxer = new OggMuxer(recorder.Tracks!);
         var chunks = recorder.Packets.Select(muxer.Write).ToList();
-        byte[] bytes = MuxerSources.Concat(muxer.Header, chunks);
+        byte[] bytes = MuxedOutput.Concat(muxer.Header, chunks);
         string path = MuxerSources.Output($"{source}.ogg");
         File.WriteAllBytes(path, bytes);
         return new Muxed(recorder.Tracks!, recorder.Packets, muxer, chunks, bytes, path);
@@ -42,7 +42,7 @@ public sealed class OggMuxerTests
         var m = Mux(source);
         Assert.Equal("", MediaTools.DecodeErrors(m.Path));
 
-        var streams = MediaTools.ProbeStreams(m.Path);
+        var streams = Ffprobe.Streams(m.Path);
         Assert.Equal(m.Tracks.Count, streams.Count);
         for (int i = 0; i < m.Tracks.Count; i++)
         {
@@ -161,7 +161,7 @@ public sealed class OggMuxerTests
 
         int from = joins[joins.Count / 2];
         string path = MuxerSources.Output($"join-{source}.ogg");
-        File.WriteAllBytes(path, MuxerSources.Concat(m.Muxer.Header, m.Chunks.Skip(from)));
+        File.WriteAllBytes(path, MuxedOutput.Concat(m.Muxer.Header, m.Chunks.Skip(from)));
         Assert.Equal("", MediaTools.DecodeErrors(path));
         Assert.Equal(m.Chunks.Count - from, ProbePackets(path).Count);
     }
@@ -221,7 +221,7 @@ public sealed class OggMuxerTests
             muxer.Write(new MediaPacket(0, 20000, 20000, true, new byte[] { 0xFF, 0x03, 0 })), // 3 CELT frames of 20 ms
         };
 
-        var packets = OggPageReader.Packets(OggPageReader.Pages(MuxerSources.Concat(muxer.Header, chunks)));
+        var packets = OggPageReader.Packets(OggPageReader.Pages(MuxedOutput.Concat(muxer.Header, chunks)));
         Assert.Equal([0L, 0, 960, 1920, 4800, 5760, 9600 + 312 + 960, 9600 + 312 + 1920, 9600 + 312 + 1920 + 2880], packets.Select(p => p.PageGranule));
         Assert.All(chunks, c => Assert.True(c.IsJoinPoint));
         Assert.Equal("audio/ogg", muxer.ContentType);

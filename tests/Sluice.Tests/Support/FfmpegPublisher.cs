@@ -4,12 +4,12 @@ using System.Text;
 namespace Sluice.Tests.Support;
 
 /// <summary>A real ffmpeg publishing a live test pattern (VP8 + Vorbis in WebM by default) to a feed URL.</summary>
-public sealed class Feeder : IDisposable
+public sealed class FfmpegPublisher : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    private Feeder(Process process)
+    private FfmpegPublisher(Process process)
     {
         _process = process;
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (_stderr) { _stderr.AppendLine(e.Data); } } };
@@ -34,7 +34,7 @@ public sealed class Feeder : IDisposable
     ];
 
     /// <summary>Starts ffmpeg: a 320x240 30 fps test pattern and a 440 Hz tone, in real time, encoded by <paramref name="encode"/>.</summary>
-    public static Feeder Start(string url, string[]? encode = null, string size = "320x240", string? extraInput = null, double? seconds = null, string pattern = "testsrc", int rate = 30)
+    public static FfmpegPublisher Start(string url, string[]? encode = null, string size = "320x240", string? extraInput = null, double? seconds = null, string pattern = "testsrc", int rate = 30)
     {
         var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i", $"{pattern}=size={size}:rate={rate}", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000" };
         if (seconds is double s)
@@ -49,7 +49,7 @@ public sealed class Feeder : IDisposable
         }
 
         args.Add(url);
-        return new Feeder(ProcessRunner.Start("ffmpeg", args));
+        return new FfmpegPublisher(ProcessRunner.Start("ffmpeg", args));
     }
 
     public bool HasExited => _process.HasExited;

@@ -1,23 +1,6 @@
 using System.Buffers;
 
-namespace Sluice.Media.Tests;
-
-/// <summary>An <see cref="IPacketSink"/> that keeps what it gets.</summary>
-internal sealed class PacketRecorder : IPacketSink
-{
-    public List<IReadOnlyList<TrackInfo>> TrackCalls { get; } = [];
-    public List<MediaPacket> Packets { get; } = [];
-
-    public IReadOnlyList<TrackInfo>? Tracks => TrackCalls.Count > 0 ? TrackCalls[0] : null;
-
-    public void OnTracks(IReadOnlyList<TrackInfo> tracks) => TrackCalls.Add(tracks);
-
-    public void OnPacket(MediaPacket packet) => Packets.Add(packet);
-
-    /// <summary>A line per packet, payload included as a hash, for comparing two runs.</summary>
-    public List<string> Describe() =>
-        [.. Packets.Select(p => $"{p.Track} {p.Dts} {p.Pts} {p.IsKeyframe} {p.Duration} {p.Payload.Length} {Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(p.Payload.Span))}")];
-}
+namespace Sluice.Media.Tests.Support;
 
 /// <summary>
 /// Feeds bytes to a demuxer the way an HTTP ingest does: chunks arrive, each becomes its own buffer segment, and

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace Sluice.Media.Tests;
+namespace Sluice.Media.Tests.Support;
 
 /// <summary>Runs the real ffmpeg and ffprobe, always with a timeout; a process that overruns it is killed.</summary>
 internal static class MediaTools
@@ -80,26 +80,4 @@ internal static class MediaTools
 
         return JsonDocument.Parse(Encoding.UTF8.GetString(result.Stdout)).RootElement.Clone();
     }
-
-    public static List<ProbedPacket> ProbePackets(string path)
-    {
-        var json = Ffprobe("-show_entries", "packet=stream_index,pts,dts,flags", "-show_packets", path);
-        var packets = new List<ProbedPacket>();
-        foreach (var p in json.GetProperty("packets").EnumerateArray())
-        {
-            packets.Add(new ProbedPacket(
-                p.GetProperty("stream_index").GetInt32(),
-                p.TryGetProperty("pts", out var pts) ? pts.GetInt64() : long.MinValue,
-                p.GetProperty("flags").GetString()!.Contains('K'),
-                p.TryGetProperty("dts", out var dts) ? dts.GetInt64() : null));
-        }
-
-        return packets;
-    }
-
-    public static List<JsonElement> ProbeStreams(string path) =>
-        [.. Ffprobe("-show_streams", path).GetProperty("streams").EnumerateArray()];
-
-    /// <summary>A packet as ffprobe reads it; times in the stream's time base (ms for Matroska), Dts null where ffprobe has none.</summary>
-    public sealed record ProbedPacket(int StreamIndex, long Pts, bool Keyframe, long? Dts);
 }
