@@ -36,6 +36,7 @@ public sealed class ConnectionGate
     private readonly Lock _lock = new();
     private readonly Dictionary<IPAddress, int> _perAddress = [];
     private readonly ConcurrentDictionary<Entry, byte> _awaitingHead = new();
+    private int _awaiting;
     private readonly TimeProvider _time;
     private readonly TimeSpan _headTimeout;
     private int _count;
@@ -59,6 +60,9 @@ public sealed class ConnectionGate
 
     /// <summary>The most connections held at once: MaxHTTPConnections + <see cref="StatusMargin"/>, or fewer when the open-file limit says so.</summary>
     public int Capacity => Math.Min(MaxHttpConnections + StatusMargin, DescriptorCapacity ?? int.MaxValue);
+
+    /// <summary>Connections that have sent no request yet (no first byte, or no whole HTTP request head): idle ones.</summary>
+    public int AwaitingHead => Volatile.Read(ref _awaiting);
 
     /// <summary>Connections held now.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -128,6 +132,7 @@ public sealed class ConnectionGate
         if (awaitsHead)
         {
             _awaitingHead[entry] = 0;
+            Interlocked.Increment(ref _awaiting);
         }
 
         (refusal, reason) = (default, "");
@@ -140,14 +145,14 @@ public sealed class ConnectionGate
         if (!entry.HeadReceived)
         {
             entry.HeadReceived = true;
-            _awaitingHead.TryRemove(entry, out _);
+            Forget(entry);
         }
     }
 
     /// <summary>The connection closed.</summary>
     public void Leave(Entry entry)
     {
-        _awaitingHead.TryRemove(entry, out _);
+        Forget(entry);
         lock (_lock)
         {
             _count--;
@@ -169,7 +174,7 @@ public sealed class ConnectionGate
         int closed = 0;
         foreach (var entry in _awaitingHead.Keys)
         {
-            if (_time.GetElapsedTime(entry.Accepted, now) >= _headTimeout && _awaitingHead.TryRemove(entry, out _))
+            if (_time.GetElapsedTime(entry.Accepted, now) >= _headTimeout && Forget(entry))
             {
                 closed++;
                 entry.Close();
@@ -177,6 +182,17 @@ public sealed class ConnectionGate
         }
 
         return closed;
+    }
+
+    private bool Forget(Entry entry)
+    {
+        if (!_awaitingHead.TryRemove(entry, out _))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _awaiting);
+        return true;
     }
 
     /// <summary>An IPv4 client of a dual-stack listener is one address, however it is written.</summary>
