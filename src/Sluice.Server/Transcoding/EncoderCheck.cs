@@ -42,7 +42,7 @@ public static partial class EncoderCheck
     private static readonly Lazy<Task<HashSet<string>>> GenericOptions = new(LoadGenericOptionsAsync);
 
     /// <summary>The ffmpeg executable encoders run; "ffmpeg" from PATH unless set.</summary>
-    public static string Ffmpeg { get; set; } = "ffmpeg";
+    public const string Ffmpeg = "ffmpeg";
 
     /// <summary>What <c>ffmpeg -h encoder=NAME</c> says about an encoder.</summary>
     private sealed record EncoderInfo(MediaKind Kind, ImmutableHashSet<string> Options);

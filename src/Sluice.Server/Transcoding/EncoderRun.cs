@@ -85,8 +85,8 @@ internal sealed partial class EncoderRun : IPacketSink
 
     public long DroppedPackets => Interlocked.Read(ref _dropped);
 
-    /// <summary>Set by the feed's ingest thread once the packets from the feed's newest keyframe are queued.</summary>
-    public bool Replayed { get; set; }
+    // Set on the feed's ingest thread once the packets from the feed's newest keyframe are queued.
+    private bool _replayed;
 
     public string CommandLine => "ffmpeg " + string.Join(' ', _arguments.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"'{a}'" : a));
 
@@ -125,8 +125,28 @@ internal sealed partial class EncoderRun : IPacketSink
         return args;
     }
 
+    /// <summary>
+    /// Queues the feed's new packet for ffmpeg (on the feed's ingest thread; never waits). A run starts from the feed's
+    /// newest keyframe (the packet is in the feed's ring already), so a restarted encoder, or one started for a new
+    /// viewer, has pictures to show at once.
+    /// </summary>
+    public void Feed(MediaPacket packet, Feeds.Feed source)
+    {
+        if (_replayed)
+        {
+            Enqueue(packet);
+            return;
+        }
+
+        _replayed = true;
+        foreach (var queued in source.SnapshotFromKeyframe())
+        {
+            Enqueue(queued);
+        }
+    }
+
     /// <summary>Queues a source packet for ffmpeg (on the feed's ingest thread; never waits).</summary>
-    public void Enqueue(MediaPacket packet)
+    private void Enqueue(MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_inputMap.Length || _inputMap[packet.Track] is var track && track < 0)
         {

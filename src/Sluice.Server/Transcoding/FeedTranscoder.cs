@@ -126,19 +126,7 @@ public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
                 continue;
             }
 
-            if (run.Replayed)
-            {
-                run.Enqueue(packet);
-                continue;
-            }
-
-            // A new run starts from the feed's newest keyframe (this packet is in the ring already), so a
-            // restarted encoder, or one started for a new viewer, has pictures to show at once.
-            run.Replayed = true;
-            foreach (var queued in _source.SnapshotFromKeyframe())
-            {
-                run.Enqueue(queued);
-            }
+            run.Feed(packet, _source);
         }
     }
 
