@@ -41,7 +41,7 @@ public static partial class EncoderCheck
     private static readonly ConcurrentDictionary<string, Task<string?>> TestEncodes = new(StringComparer.Ordinal);
     private static readonly Lazy<Task<HashSet<string>>> GenericOptions = new(LoadGenericOptionsAsync);
 
-    /// <summary>The ffmpeg executable encoders run; "ffmpeg" from PATH unless set.</summary>
+    /// <summary>The ffmpeg executable encoders run: "ffmpeg" from PATH.</summary>
     public const string Ffmpeg = "ffmpeg";
 
     /// <summary>What <c>ffmpeg -h encoder=NAME</c> says about an encoder.</summary>
