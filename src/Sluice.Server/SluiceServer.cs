@@ -16,7 +16,7 @@ namespace Sluice.Server;
 /// The running server's state for one configuration: its feeds, the live streams reading them, the
 /// limits and connections. Knows nothing of Kestrel; the HTTP side is in <see cref="Hosting"/>.
 /// </summary>
-public sealed class SluiceServer : IDisposable
+internal sealed class SluiceServer : IDisposable
 {
     public SluiceServer(ServerConfig config, ILoggerFactory loggers, TimeProvider? time = null, EncoderCheck.Result? encoding = null)
     {

@@ -9,7 +9,7 @@ namespace Sluice.Server.Configuration;
 /// the address gets the opposite of the last rule's action (ffserver's behaviour: a list of allows
 /// denies the rest).
 /// </summary>
-public sealed record Acl(ImmutableArray<AclRule> Rules)
+internal sealed record Acl(ImmutableArray<AclRule> Rules)
 {
     public static readonly Acl AllowAll = new(ImmutableArray<AclRule>.Empty);
 
@@ -40,7 +40,7 @@ public sealed record Acl(ImmutableArray<AclRule> Rules)
 }
 
 /// <summary>One ACL line: an inclusive address range of one family.</summary>
-public sealed record AclRule(bool Allow, IPAddress First, IPAddress Last, ConfigLocation Location)
+internal sealed record AclRule(bool Allow, IPAddress First, IPAddress Last, ConfigLocation Location)
 {
     public bool Contains(IPAddress address)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Sluice.Server.Configuration;
 
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     /// <summary>&lt;Feed name&gt; ... &lt;/Feed&gt;, and the ACL lines shared with streams.</summary>
     private sealed partial class Session

@@ -1,6 +1,6 @@
 namespace Sluice.Server.Configuration;
 
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     /// <summary>The global directive with code of its own; the others are read by the table.</summary>
     private sealed partial class Session

@@ -1,6 +1,6 @@
 namespace Sluice.Server.Configuration;
 
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     /// <summary>&lt;Redirect name&gt; URL u &lt;/Redirect&gt;.</summary>
     private sealed partial class Session

@@ -1,6 +1,6 @@
 namespace Sluice.Server.Configuration;
 
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     /// <summary>Opening and closing &lt;Feed&gt;, &lt;Stream&gt; and &lt;Redirect&gt;.</summary>
     private sealed partial class Session

@@ -2,7 +2,7 @@ using Sluice.Media.Formats;
 
 namespace Sluice.Server.Configuration;
 
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     /// <summary>&lt;Stream name&gt; ... &lt;/Stream&gt;: the directives with code of their own, and what a stream gets when it ends.</summary>
     private sealed partial class Session

@@ -3,13 +3,13 @@ using System.Collections.Immutable;
 namespace Sluice.Server.Configuration;
 
 /// <summary>A problem found in a config file, at a line.</summary>
-public sealed record ConfigDiagnostic(ConfigLocation Location, string Message)
+internal sealed record ConfigDiagnostic(ConfigLocation Location, string Message)
 {
     public override string ToString() => $"{Location}: {Message}";
 }
 
 /// <summary>The outcome of parsing: a config when there were no errors, plus every error and warning.</summary>
-public sealed record ConfigParseResult(
+internal sealed record ConfigParseResult(
     ServerConfig? Config,
     ImmutableArray<ConfigDiagnostic> Errors,
     ImmutableArray<ConfigDiagnostic> Warnings)
@@ -18,7 +18,7 @@ public sealed record ConfigParseResult(
 }
 
 /// <summary>Reads ffserver.conf (the language of ffserver 3.4).</summary>
-public static partial class ConfigParser
+internal static partial class ConfigParser
 {
     public static ConfigParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 

@@ -5,7 +5,7 @@ namespace Sluice.Server.Configuration;
 /// (ffserver 3.4 refused them: "Option not found: 'preset'"). Sluice maps an x264 preset name to libvpx's
 /// deadline and cpu-used when it encodes such a stream.
 /// </summary>
-public static class LibvpxPreset
+internal static class LibvpxPreset
 {
     public static bool IsLibvpx(string? codec) =>
         codec is not null && codec.StartsWith("libvpx", StringComparison.OrdinalIgnoreCase);

@@ -7,7 +7,7 @@ namespace Sluice.Server.Configuration;
 /// The whole configuration, immutable. Built by <see cref="ConfigParser"/> from an ffserver.conf;
 /// directive names keep ffserver's spelling.
 /// </summary>
-public sealed record ServerConfig
+internal sealed record ServerConfig
 {
     public const int DefaultPort = 8090;
     public const int DefaultMaxClients = 5;
@@ -85,13 +85,13 @@ public sealed record ServerConfig
 }
 
 /// <summary>Where a directive was written, for messages.</summary>
-public readonly record struct ConfigLocation(string File, int Line)
+internal readonly record struct ConfigLocation(string File, int Line)
 {
     public override string ToString() => $"{File}:{Line}";
 }
 
 /// <summary>A &lt;Feed name&gt; section: where a publisher pushes, and what viewers' streams read.</summary>
-public sealed record FeedConfig
+internal sealed record FeedConfig
 {
     public required string Name { get; init; }
     public ConfigLocation Location { get; init; }
@@ -125,7 +125,7 @@ public sealed record FeedConfig
 }
 
 /// <summary>A &lt;Stream name&gt; section: what viewers request.</summary>
-public sealed record StreamConfig
+internal sealed record StreamConfig
 {
     public required string Name { get; init; }
     public ConfigLocation Location { get; init; }
@@ -187,7 +187,7 @@ public sealed record StreamConfig
 }
 
 /// <summary>Codec directives of one kind (Video* or Audio*) in a stream. Bitrates in kbit/s.</summary>
-public sealed record CodecSettings
+internal sealed record CodecSettings
 {
     /// <summary>VideoCodec / AudioCodec as written (ffmpeg encoder name), or null.</summary>
     public string? Codec { get; init; }
@@ -224,10 +224,10 @@ public sealed record CodecSettings
         || Channels is not null || SampleRate is not null || !Options.IsEmpty;
 }
 
-public sealed record AvOption(string Name, string Value, ConfigLocation Location);
+internal sealed record AvOption(string Name, string Value, ConfigLocation Location);
 
 /// <summary>&lt;Redirect name&gt; URL u &lt;/Redirect&gt;: answered with 301 to <see cref="Url"/>.</summary>
-public sealed record RedirectConfig
+internal sealed record RedirectConfig
 {
     public required string Name { get; init; }
     public required string Url { get; init; }
@@ -239,7 +239,7 @@ public sealed record RedirectConfig
 /// 0.25 s LL-HLS parts (a player holds back 3 parts, 0.75 s), six segments listed, CMAF (fMP4) segments that DASH
 /// shares.
 /// </summary>
-public sealed record HlsSettings
+internal sealed record HlsSettings
 {
     /// <summary>HLS on|off: off serves the stream progressively only (a `Format hls` or `dash` stream cannot be off).</summary>
     public bool Enabled { get; init; } = true;

@@ -7,7 +7,7 @@ namespace Sluice.Server.Delivery;
 /// CustomLog: one line per finished request in the Apache combined format
 /// (<c>host - - [time] "request" status bytes "referer" "user-agent"</c>), to standard output ("-") or a file.
 /// </summary>
-public sealed class AccessLog : IDisposable
+internal sealed class AccessLog : IDisposable
 {
     private readonly TextWriter _writer;
     private readonly bool _owns;

@@ -7,7 +7,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Delivery;
 
 /// <summary>Why a client was refused: every refusal of every protocol is one of these, with one message each.</summary>
-public enum RefusalKind
+internal enum RefusalKind
 {
     /// <summary>The server holds more than MaxHTTPConnections connections.</summary>
     ServerFull,
@@ -50,7 +50,7 @@ public enum RefusalKind
 }
 
 /// <summary>Why a client was refused, with the one message its kind has (ffserver's wording where ffserver had one).</summary>
-public readonly record struct Refusal(RefusalKind Kind, string Reason)
+internal readonly record struct Refusal(RefusalKind Kind, string Reason)
 {
     /// <summary>The HTTP status it is answered with.</summary>
     public int StatusCode => Admission.HttpStatus(Kind);
@@ -63,7 +63,7 @@ public readonly record struct Refusal(RefusalKind Kind, string Reason)
 /// <see cref="RtmpCode"/> are the one mapping from a kind to what each protocol answers; a new protocol adds its own
 /// mapping and calls the same checks.
 /// </summary>
-public sealed class Admission(Limits limits)
+internal sealed class Admission(Limits limits)
 {
     /// <summary>The HTTP status of a refusal of this kind.</summary>
     public static int HttpStatus(RefusalKind kind) => kind switch

@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Sluice.Server.Delivery;
 
-public enum ClientKind
+internal enum ClientKind
 {
     /// <summary>Any other request (pages, 404s...).</summary>
     Request,
@@ -12,7 +12,7 @@ public enum ClientKind
 }
 
 /// <summary>One HTTP request in flight, as the status page and the access log see it.</summary>
-public sealed class ClientConnection
+internal sealed class ClientConnection
 {
     private long _bytesSent;
     private long _bytesReceived;

@@ -5,7 +5,7 @@ using Sluice.Server.Configuration;
 namespace Sluice.Server.Delivery;
 
 /// <summary>Why a connection was closed as soon as it was accepted.</summary>
-public enum ConnectionRefusal
+internal enum ConnectionRefusal
 {
     /// <summary>Its address holds MaxClientsPerAddress connections already.</summary>
     PerAddress,
@@ -28,7 +28,7 @@ public enum ConnectionRefusal
 /// and MaxClientsPerAddress. An HTTP connection that sends no whole request head within RequestHeaderTimeout of its
 /// accept is closed by <see cref="CloseStalled"/>, however slowly it drips bytes.
 /// </summary>
-public sealed class ConnectionGate
+internal sealed class ConnectionGate
 {
     /// <summary>Connections over MaxHTTPConnections that are still accepted, so their requests can be answered.</summary>
     public const int StatusMargin = 16;

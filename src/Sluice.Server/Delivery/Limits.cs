@@ -10,7 +10,7 @@ namespace Sluice.Server.Delivery;
 /// per-stream MaxClients. Admission is decided under one lock so that two clients cannot both take the
 /// last place.
 /// </summary>
-public sealed class Limits
+internal sealed class Limits
 {
     private readonly ServerConfig _config;
     private readonly Lock _lock = new();

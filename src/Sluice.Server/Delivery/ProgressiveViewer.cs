@@ -8,7 +8,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Delivery;
 
 /// <summary>How viewers that fall behind are treated.</summary>
-public sealed record ViewerPolicy
+internal sealed record ViewerPolicy
 {
     /// <summary>A viewer more than this far behind the newest chunk skips to the newest keyframe.</summary>
     public TimeSpan MaxLag { get; init; } = TimeSpan.FromSeconds(3);
@@ -23,7 +23,7 @@ public sealed record ViewerPolicy
 /// newest join point on. Nothing here copies a payload or allocates per packet: the viewer keeps one array
 /// of chunk references, fills it under the ring's short lock, and writes the shared memory to its pipe.
 /// </summary>
-public sealed partial class ProgressiveViewer
+internal sealed partial class ProgressiveViewer
 {
     private const int BatchSize = 64;
 

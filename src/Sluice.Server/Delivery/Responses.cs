@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 namespace Sluice.Server.Delivery;
 
 /// <summary>The short answers a client gets: a status code and a one-line reason, never a stack trace.</summary>
-public static class Responses
+internal static class Responses
 {
     /// <summary>Client input quoted in an answer: at most 100 characters of it, so no answer grows with what was sent.</summary>
     public static string Quote(string text) => text.Length <= 100 ? text : string.Concat(text.AsSpan(0, 100), "...");

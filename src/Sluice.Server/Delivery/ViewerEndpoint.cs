@@ -7,7 +7,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Delivery;
 
 /// <summary>GET /stream: ACL and limits, then an endless progressive response.</summary>
-public sealed partial class ViewerEndpoint
+internal sealed partial class ViewerEndpoint
 {
     private readonly SluiceServer _server;
     private readonly ILogger _logger;

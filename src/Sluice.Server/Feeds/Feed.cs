@@ -12,7 +12,7 @@ namespace Sluice.Server.Feeds;
 /// continuous across publisher sessions, so a viewer that stays connected while the publisher drops
 /// and comes back sees one timeline.
 /// </summary>
-public sealed partial class Feed
+internal sealed partial class Feed
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -234,7 +234,7 @@ public sealed partial class Feed
 }
 
 /// <summary>The one publisher a feed has at a time.</summary>
-public sealed class Publisher : IPacketSink, IDisposable
+internal sealed class Publisher : IPacketSink, IDisposable
 {
     private readonly Feed _feed;
     private long _bytes;

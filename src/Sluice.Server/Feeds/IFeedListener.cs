@@ -6,7 +6,7 @@ namespace Sluice.Server.Feeds;
 /// Receives a feed's packets on the ingest's own thread, synchronously: implementations must be quick
 /// and never wait (no I/O, no viewer).
 /// </summary>
-public interface IFeedListener
+internal interface IFeedListener
 {
     /// <summary>A publisher's tracks are known. <paramref name="continues"/> is false when they differ
     /// from the previous publisher's, so a container header must be written anew.</summary>

@@ -8,7 +8,7 @@ namespace Sluice.Server.Hls;
 /// playlist lately. HLS players hold no connection open, so "players" is an estimate: the distinct addresses with a
 /// playlist request in the last <see cref="PlayerWindow"/> (players behind one NAT or one edge cache count once).
 /// </summary>
-public sealed class HlsAudience
+internal sealed class HlsAudience
 {
     public static readonly TimeSpan PlayerWindow = TimeSpan.FromSeconds(30);
 

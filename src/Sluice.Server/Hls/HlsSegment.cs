@@ -7,19 +7,19 @@ namespace Sluice.Server.Hls;
 /// An init segment (ftyp + moov) of CMAF segments, a new one whenever the tracks change; and for DASH, which wants
 /// one track a representation, an init segment and a writer for each track.
 /// </summary>
-public sealed record HlsInit(int Generation, byte[] Data, DateTimeOffset Created, IReadOnlyList<TrackInfo> Tracks, IReadOnlyList<byte[]> TrackData)
+internal sealed record HlsInit(int Generation, byte[] Data, DateTimeOffset Created, IReadOnlyList<TrackInfo> Tracks, IReadOnlyList<byte[]> TrackData)
 {
     internal FragmentedMp4Muxer[] TrackWriters { get; init; } = [];
 }
 
 /// <summary>An LL-HLS partial segment: one CMAF fragment, immutable once made.</summary>
-public sealed record HlsPart(long Sequence, int Index, byte[] Data, double Duration, bool Independent, DateTimeOffset Created);
+internal sealed record HlsPart(long Sequence, int Index, byte[] Data, double Duration, bool Independent, DateTimeOffset Created);
 
 /// <summary>
 /// A media segment, starting at a keyframe. Parts are added while it grows; <see cref="Data"/> is set when it is
 /// complete (the parts' bytes joined, or the MPEG-TS bytes) and never changes after.
 /// </summary>
-public sealed class HlsSegment
+internal sealed class HlsSegment
 {
     private readonly List<HlsPart> _parts = [];
     private readonly Dictionary<int, byte[]> _trackData = [];

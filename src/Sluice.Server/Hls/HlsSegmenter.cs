@@ -17,7 +17,7 @@ namespace Sluice.Server.Hls;
 /// keep rising for the life of the server; a publisher that comes back starts a new segment marked as a
 /// discontinuity, with a new init segment only when the tracks changed.
 /// </summary>
-public sealed partial class HlsSegmenter : IFeedListener
+internal sealed partial class HlsSegmenter : IFeedListener
 {
     private const long Ticks = MediaTime.TicksPerSecond;
 
@@ -445,7 +445,7 @@ public sealed partial class HlsSegmenter : IFeedListener
 internal sealed record RenderedPlaylist(long Version, byte[] Body);
 
 /// <summary>What a playlist lists at one moment: complete segments, the segment being made and its parts so far.</summary>
-public sealed record HlsSnapshot(
+internal sealed record HlsSnapshot(
     IReadOnlyList<HlsSegment> Segments,
     HlsSegment? Open,
     IReadOnlyList<HlsPart> OpenParts,

@@ -12,7 +12,7 @@ namespace Sluice.Server.Hosting;
 /// Maps every request to what the config names: a feed (publishers), a stream (viewers), a status page,
 /// a redirect, or the index page. Registers the request for the limits, the status page and the access log.
 /// </summary>
-public sealed partial class Dispatcher
+internal sealed partial class Dispatcher
 {
     private readonly SluiceServer _server;
     private readonly HttpIngest _ingest;

@@ -11,7 +11,7 @@ namespace Sluice.Server.Hosting;
 /// blocks only while it has bytes in them, so idle keep-alive connections hold none; at most <see cref="MaxPooled"/>
 /// free blocks are kept, the rest go back to the GC.
 /// </summary>
-public sealed class LargeBlockMemoryPool : MemoryPool<byte>
+internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
 
@@ -86,7 +86,7 @@ public sealed class LargeBlockMemoryPool : MemoryPool<byte>
 }
 
 /// <summary>Hands Kestrel a <see cref="LargeBlockMemoryPool"/> for its connections.</summary>
-public sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
+internal sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 {
     private readonly ConcurrentBag<LargeBlockMemoryPool> _pools = [];
 

@@ -16,7 +16,7 @@ using Sluice.Server.Transcoding;
 namespace Sluice.Server.Hosting;
 
 /// <summary>Options the command line (or a test) gives beside the config.</summary>
-public sealed record SluiceHostOptions
+internal sealed record SluiceHostOptions
 {
     /// <summary>Overrides the config's HTTPPort.</summary>
     public int? Port { get; init; }
@@ -40,7 +40,7 @@ public sealed record SluiceHostOptions
 }
 
 /// <summary>Builds the Kestrel host that serves one configuration.</summary>
-public static partial class SluiceHost
+internal static partial class SluiceHost
 {
     /// <summary>Builds the host; throws <see cref="InvalidOperationException"/> listing the problems when ffmpeg refuses a stream's encoder settings.</summary>
     public static WebApplication Build(ServerConfig config, SluiceHostOptions options)

@@ -14,7 +14,7 @@ namespace Sluice.Server.Hosting;
 /// connection is handed to Kestrel as it came, once its first head has been looked at in place: copying a
 /// player's requests through a second pipe cost a task switch per request.
 /// </summary>
-public static class UntilCloseBody
+internal static class UntilCloseBody
 {
     /// <summary>Set on a request whose body ends when the connection closes.</summary>
     public const string Header = "X-Sluice-Body";

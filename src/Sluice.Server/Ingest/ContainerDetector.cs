@@ -8,7 +8,7 @@ using Sluice.Media.Formats.MpegTs;
 namespace Sluice.Server.Ingest;
 
 /// <summary>Recognizes a feed's container from its first bytes.</summary>
-public static class ContainerDetector
+internal static class ContainerDetector
 {
     /// <summary>Bytes needed to decide.</summary>
     public const int ProbeSize = 4;

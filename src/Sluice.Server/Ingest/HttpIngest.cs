@@ -16,7 +16,7 @@ namespace Sluice.Server.Ingest;
 /// the connection is closed at once, because ffmpeg reads no response while it sends and notices a refusal
 /// only when the connection closes.
 /// </summary>
-public sealed partial class HttpIngest
+internal sealed partial class HttpIngest
 {
     private readonly SluiceServer _server;
     private readonly ILogger _logger;

@@ -10,7 +10,7 @@ namespace Sluice.Server.Logging;
 /// ends with the interval, and beyond <see cref="MaxKinds"/> kinds in one interval the rest are counted together under
 /// <see cref="OtherKinds"/>, so kinds a client can choose (names in a refusal) cannot grow the table or the log.
 /// </remarks>
-public sealed class LogThrottle : IDisposable
+internal sealed class LogThrottle : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;

@@ -9,7 +9,7 @@ namespace Sluice.Server.Processes;
 /// it when its parent goes. The death signal is tied to the thread that forked the child, not the process, so
 /// every child is started from one thread that lives as long as the server.
 /// </summary>
-public static class ChildProcess
+internal static class ChildProcess
 {
     private const string SetPriv = "/usr/bin/setpriv";
 

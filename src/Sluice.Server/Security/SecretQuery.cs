@@ -7,7 +7,7 @@ namespace Sluice.Server.Security;
 /// query parameters (<c>key</c>, <c>signature</c>, <c>token</c>, in any case) replaced by <see cref="Mask"/>, so that
 /// whoever can read a page or a log cannot publish with a key they saw there.
 /// </summary>
-public static class SecretQuery
+internal static class SecretQuery
 {
     public const string Mask = "REDACTED";
 

@@ -6,7 +6,7 @@ using Sluice.Server.Hls;
 namespace Sluice.Server.Status;
 
 /// <summary>The / page: every stream with a player, and links to the status pages.</summary>
-public static class IndexPage
+internal static class IndexPage
 {
     /// <summary>
     /// Starts every HLS player: hls.js with lowLatencyMode where Media Source Extensions exist, else the browser's own

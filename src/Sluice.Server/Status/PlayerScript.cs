@@ -4,7 +4,7 @@ using Sluice.Server.Delivery;
 namespace Sluice.Server.Status;
 
 /// <summary>GET /hls.min.js: the hls.js player of the / page, embedded in the server when it was built.</summary>
-public static class PlayerScript
+internal static class PlayerScript
 {
     public const string Path = "/hls.min.js";
 

@@ -10,7 +10,7 @@ namespace Sluice.Server.Status;
 /// A stream with <c>Format status</c>: ffserver's stat.html, as HTML at its name and as JSON at the same
 /// name with <c>.json</c> in place of its extension (stat.html → stat.json).
 /// </summary>
-public static class StatusPage
+internal static class StatusPage
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -6,7 +6,7 @@ using Sluice.Server.Transcoding;
 namespace Sluice.Server.Status;
 
 /// <summary>What the status page shows, as data: the JSON form and the source of the HTML form.</summary>
-public sealed record StatusSnapshot(
+internal sealed record StatusSnapshot(
     string Server,
     DateTimeOffset Time,
     DateTimeOffset Started,
@@ -99,16 +99,16 @@ public sealed record StatusSnapshot(
 /// The server's pooled blocks (packet payloads, muxer framing): lent so far, made so far (the rest were lent again
 /// after their last holder let go), and bytes free in the pool now.
 /// </summary>
-public sealed record BufferStatus(long BlocksLent, long BlocksMade, long FreeBytes);
+internal sealed record BufferStatus(long BlocksLent, long BlocksMade, long FreeBytes);
 
-public sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks);
+internal sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks);
 
-public sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
+internal sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
 
-public sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, string Mode, IReadOnlyList<TrackStatus> Tracks, HlsStatus? Hls);
+internal sealed record StreamStatus(string Name, string Feed, string Format, string ContentType, long BitRateKbps, int Viewers, long ConnectionsServed, long BytesSent, string Mode, IReadOnlyList<TrackStatus> Tracks, HlsStatus? Hls);
 
 /// <summary>A stream's HLS and DASH: its segments, and what players asked of them (players: distinct addresses with a playlist request in the last 30 s).</summary>
-public sealed record HlsStatus(string SegmentFormat, string? Unavailable, long Segments, long NewestSegment, int TargetDuration, int Players, long Playlists, long SegmentsServed, long PartsServed, long BytesSent)
+internal sealed record HlsStatus(string SegmentFormat, string? Unavailable, long Segments, long NewestSegment, int TargetDuration, int Players, long Playlists, long SegmentsServed, long PartsServed, long BytesSent)
 {
     public static HlsStatus Of(Hls.HlsSegmenter segmenter)
     {
@@ -118,7 +118,7 @@ public sealed record HlsStatus(string SegmentFormat, string? Unavailable, long S
     }
 }
 
-public sealed record TrackStatus(int Index, string Kind, string Codec, int Width, int Height, int SampleRate, int Channels)
+internal sealed record TrackStatus(int Index, string Kind, string Codec, int Width, int Height, int SampleRate, int Channels)
 {
     public static TrackStatus Of(TrackInfo t) =>
         new(t.Index, t.Kind.ToString().ToLowerInvariant(), CodecIds.FfmpegName(t.Codec), t.Width, t.Height, t.SampleRate, t.Channels);
@@ -131,4 +131,4 @@ public sealed record TrackStatus(int Index, string Kind, string Codec, int Width
     };
 }
 
-public sealed record ConnectionStatus(long Id, string Address, string Method, string Url, string Kind, string State, long BitRateKbps, long BytesSent, long BytesReceived, DateTimeOffset Since);
+internal sealed record ConnectionStatus(long Id, string Address, string Method, string Url, string Kind, string State, long BitRateKbps, long BytesSent, long BytesReceived, DateTimeOffset Since);

@@ -9,7 +9,7 @@ namespace Sluice.Server.Streams;
 /// <see cref="Release"/>. The last one to let go releases the pooled blocks its bytes are in and gives the object back
 /// to its ring, which fills it with a later chunk: a reader must not touch a chunk it has released.
 /// </summary>
-public sealed class Chunk
+internal sealed class Chunk
 {
     private readonly ChunkRing? _home;
     private PooledBlock? _prefixOwner;
@@ -76,7 +76,7 @@ public sealed class Chunk
     }
 }
 
-public enum ChunkReadStatus
+internal enum ChunkReadStatus
 {
     /// <summary>Chunks were copied to the buffer.</summary>
     Data,
@@ -99,7 +99,7 @@ public enum ChunkReadStatus
 /// and lets go on eviction; <see cref="Read"/> makes each reader a holder too; a chunk nobody holds any more is kept
 /// for a later append (at most <see cref="MaxFreeChunks"/>), so appending allocates nothing once the ring is full.
 /// </summary>
-public sealed class ChunkRing
+internal sealed class ChunkRing
 {
     private const int Capacity = 1 << 15;
     private const int Mask = Capacity - 1;

@@ -12,7 +12,7 @@ namespace Sluice.Server.Streams;
 /// (viewers see one continuous stream); when the tracks change, the current output ends and a new one
 /// begins (viewers reconnect and get a new header).
 /// </summary>
-public sealed partial class LiveStream : IFeedListener
+internal sealed partial class LiveStream : IFeedListener
 {
     /// <summary>The least a stream keeps for its viewers, whatever the feed's FileMaxSize: how far a slow viewer may fall behind before it skips.</summary>
     public const long MinRingBytes = 4L * 1024 * 1024;
@@ -157,4 +157,4 @@ public sealed partial class LiveStream : IFeedListener
 }
 
 /// <summary>One continuous output: a muxer, its tracks, and the ring its viewers read.</summary>
-public sealed record StreamOutput(IMuxer Muxer, IReadOnlyList<TrackInfo> Tracks, ChunkRing Ring);
+internal sealed record StreamOutput(IMuxer Muxer, IReadOnlyList<TrackInfo> Tracks, ChunkRing Ring);

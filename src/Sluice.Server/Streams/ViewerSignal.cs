@@ -7,7 +7,7 @@ namespace Sluice.Server.Streams;
 /// a chunk arrives (or the viewer's request is aborted). One instance per viewer, reused for every wait, so
 /// waiting allocates nothing.
 /// </summary>
-public sealed class ViewerSignal : IValueTaskSource, IDisposable
+internal sealed class ViewerSignal : IValueTaskSource, IDisposable
 {
     private const int Idle = 0;
     private const int Waiting = 1;

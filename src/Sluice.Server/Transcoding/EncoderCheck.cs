@@ -12,7 +12,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Transcoding;
 
 /// <summary>How one stream is encoded when its feed does not already carry what it asks for.</summary>
-public sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)
+internal sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)
 {
     public static readonly StreamEncoding None = new(null, null);
 }
@@ -24,7 +24,7 @@ public sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)
 /// stream's settings succeeds. A value ffmpeg rejects stops the server with the config line and ffmpeg's own
 /// message, instead of failing later in front of a viewer.
 /// </summary>
-public static partial class EncoderCheck
+internal static partial class EncoderCheck
 {
     public sealed record Result(
         ImmutableDictionary<string, StreamEncoding> Streams,

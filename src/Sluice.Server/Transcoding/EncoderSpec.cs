@@ -13,7 +13,7 @@ namespace Sluice.Server.Transcoding;
 /// codec it makes, the stream's codec directives, and the AVOptions that encoder really has (checked at
 /// start-up, see <see cref="EncoderCheck"/>).
 /// </summary>
-public sealed record EncoderSpec
+internal sealed record EncoderSpec
 {
     public required MediaKind Kind { get; init; }
 

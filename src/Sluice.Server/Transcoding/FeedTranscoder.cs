@@ -7,7 +7,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Transcoding;
 
 /// <summary>What the status page shows of one encoder (one ffmpeg and the streams it encodes).</summary>
-public sealed record EncoderStatus(
+internal sealed record EncoderStatus(
     string Feed,
     IReadOnlyList<string> Streams,
     string State,
@@ -30,7 +30,7 @@ public sealed record EncoderStatus(
 /// its first viewer and stopped a while after its last one leaves: cheaper for renditions rarely watched, at
 /// the price of a slower start.
 /// </summary>
-public sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
+internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
 {
     private readonly Feed _source;
     private readonly ILogger _logger;

@@ -10,7 +10,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Transcoding;
 
 /// <summary>How a stream gets its packets during one publisher session.</summary>
-public enum RenditionMode
+internal enum RenditionMode
 {
     /// <summary>The feed has no publisher.</summary>
     Idle,
@@ -26,7 +26,7 @@ public enum RenditionMode
 /// What one stream reads for one session: the feed tracks it keeps, and the encoder of each (null: the packets
 /// pass unchanged, or are copied through ffmpeg beside an encoded track).
 /// </summary>
-public sealed record RenditionPlan(TrackInfo? Video, TrackInfo? Audio, EncoderSpec? VideoEncoder, EncoderSpec? AudioEncoder, string Reason)
+internal sealed record RenditionPlan(TrackInfo? Video, TrackInfo? Audio, EncoderSpec? VideoEncoder, EncoderSpec? AudioEncoder, string Reason)
 {
     public bool Encodes => VideoEncoder is not null || AudioEncoder is not null;
 }
@@ -36,7 +36,7 @@ public sealed record RenditionPlan(TrackInfo? Video, TrackInfo? Audio, EncoderSp
 /// stream asks for, or what ffmpeg encodes from them. The stream's <see cref="LiveStream"/> reads this feed,
 /// so viewers see one continuous timeline whichever way the packets come and however often an encoder restarts.
 /// </summary>
-public sealed partial class Rendition
+internal sealed partial class Rendition
 {
     private readonly ILogger _logger;
     private Publisher? _passThrough;

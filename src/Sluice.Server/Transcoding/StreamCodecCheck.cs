@@ -6,7 +6,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Transcoding;
 
 /// <summary>Compares what a stream's codec directives ask for with what a feed track carries.</summary>
-public static class StreamCodecCheck
+internal static class StreamCodecCheck
 {
     /// <summary>Maps ffserver/ffmpeg encoder names to the codec they produce.</summary>
     public static CodecId CodecOfEncoder(string encoder) => encoder.ToLowerInvariant() switch

@@ -10,7 +10,7 @@ using Sluice.Server.Hosting;
 namespace Sluice.Tests.Support;
 
 /// <summary>A real Sluice server (Kestrel) on a free loopback port, with its log captured.</summary>
-public sealed class TestServer : IAsyncDisposable
+internal sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 

@@ -1,7 +1,7 @@
 namespace Sluice.Tests.Support;
 
 /// <summary>Real ffmpeg/ffprobe invocations with bounded time.</summary>
-public static class Tools
+internal static class Tools
 {
     /// <summary>Decodes <paramref name="frames"/> video frames from a URL; ffmpeg's -v error output must stay empty.</summary>
     public static Task<ProcessResult> DecodeAsync(string url, int frames, TimeSpan? timeout = null) =>

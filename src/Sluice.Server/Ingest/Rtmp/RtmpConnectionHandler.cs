@@ -9,7 +9,7 @@ namespace Sluice.Server.Ingest.Rtmp;
 /// and players of a stream. Each connection is one <see cref="RtmpSession"/>.
 /// </summary>
 /// <remarks>A singleton of the host's services, disposed with them (its log throttle's timer).</remarks>
-public sealed class RtmpConnectionHandler : ConnectionHandler, IDisposable
+internal sealed class RtmpConnectionHandler : ConnectionHandler, IDisposable
 {
     private readonly SluiceServer _server;
     private readonly ILogger _logger;

@@ -6,7 +6,7 @@ using Sluice.Server.Feeds;
 
 namespace Sluice.Server.Ingest.Rtmp;
 
-public sealed partial class RtmpSession
+internal sealed partial class RtmpSession
 {
     private void Command(ReadOnlySpan<byte> payload)
     {

@@ -13,7 +13,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Ingest.Rtmp;
 
 /// <summary>The player's side of a session: play admits it to a stream, which it then receives as a progressive viewer does.</summary>
-public sealed partial class RtmpSession
+internal sealed partial class RtmpSession
 {
     /// <summary>play: the name is a configured stream's; its ACL and the limits apply as for an HTTP viewer.</summary>
     private void Play(RtmpCommand command)

@@ -9,7 +9,7 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Ingest.Rtmp;
 
 /// <summary>The publisher's side of a session: publish admits it to a feed, and its messages become the feed's packets.</summary>
-public sealed partial class RtmpSession
+internal sealed partial class RtmpSession
 {
     /// <summary>
     /// publish: the name selects the feed (as written, or with ".ffm" added), the feed's ACL and PublishKey apply

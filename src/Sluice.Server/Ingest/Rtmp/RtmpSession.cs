@@ -19,7 +19,7 @@ namespace Sluice.Server.Ingest.Rtmp;
 /// <see cref="RtmpMuxer"/>) through the same delivery as a progressive HTTP viewer, so slow players skip and are
 /// dropped alike. Bad input closes this connection only, with a log line saying why.
 /// </summary>
-public sealed partial class RtmpSession
+internal sealed partial class RtmpSession
 {
     /// <summary>The acknowledgement window Sluice asks of peers and announces as its bandwidth.</summary>
     private const uint Window = 2_500_000;
