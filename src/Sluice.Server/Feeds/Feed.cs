@@ -200,7 +200,7 @@ public sealed partial class Feed
         {
             try
             {
-                listener.OnPacket(shifted);
+                listener.Observe(in shifted);
             }
             catch (Exception ex)
             {
@@ -268,7 +268,7 @@ public sealed class Publisher : IPacketSink, IDisposable
         _feed.StartSession(tracks);
     }
 
-    public void OnPacket(MediaPacket packet) => _feed.Write(packet);
+    public void Accept(MediaPacket packet) => _feed.Write(packet);
 
     public void Dispose() => _feed.Release(this);
 }

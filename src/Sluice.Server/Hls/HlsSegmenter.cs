@@ -253,7 +253,7 @@ public sealed partial class HlsSegmenter : IFeedListener
         }
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Observe(in MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_trackMap.Length || _trackMap[packet.Track] < 0 || (_cmaf is null && _ts is null))
         {

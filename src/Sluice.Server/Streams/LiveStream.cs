@@ -92,7 +92,7 @@ public sealed partial class LiveStream : IFeedListener
         }
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Observe(in MediaPacket packet)
     {
         // Only the ingest thread calls this; _lock guards against a concurrent session change only.
         // A stream served only as segments (Format hls, dash) has no progressive viewers to mux for.

@@ -372,7 +372,7 @@ internal sealed partial class EncoderRun : IPacketSink
         }
     }
 
-    void IPacketSink.OnPacket(MediaPacket packet)
+    void IPacketSink.Accept(MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_route.Length)
         {
@@ -395,7 +395,7 @@ internal sealed partial class EncoderRun : IPacketSink
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);
-            publisher.OnPacket(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
+            publisher.Accept(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
         }
         else
         {

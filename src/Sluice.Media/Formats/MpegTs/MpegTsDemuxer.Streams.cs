@@ -455,7 +455,7 @@ public sealed partial class MpegTsDemuxer
 
         if (_announced)
         {
-            sink.OnPacket(packet);
+            sink.Accept(packet);
             return;
         }
 
@@ -514,7 +514,7 @@ public sealed partial class MpegTsDemuxer
             }
             else
             {
-                sink.OnPacket(held.Packet.AsTrack(held.Stream.Index));
+                sink.Accept(held.Packet.AsTrack(held.Stream.Index));
             }
         }
 
