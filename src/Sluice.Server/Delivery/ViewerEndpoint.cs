@@ -68,7 +68,7 @@ public sealed partial class ViewerEndpoint
     private async Task SnapshotAsync(HttpContext context, LiveStream stream)
     {
         using var watching = _server.Watch(stream.Name);
-        var buffer = new Chunk[1];
+        var buffer = new ChunkLease[1];
         var deadline = DateTime.UtcNow + SnapshotWait;
         while (true)
         {
