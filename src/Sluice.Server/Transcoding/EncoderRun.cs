@@ -181,6 +181,7 @@ internal sealed partial class EncoderRun : IPacketSink
         {
             LastError = $"could not start ffmpeg: {ex.Message}";
             _input.Writer.TryComplete();
+            ReleaseInput();
             return null;
         }
 
@@ -252,6 +253,7 @@ internal sealed partial class EncoderRun : IPacketSink
         finally
         {
             _input.Writer.TryComplete();
+            ReleaseInput();
             try
             {
                 stdin.Close();
@@ -260,6 +262,20 @@ internal sealed partial class EncoderRun : IPacketSink
             {
             }
         }
+    }
+
+    /// <summary>
+    /// After the queue is closed (by its one reader, or before it ever ran): the packets left in it, never written to
+    /// ffmpeg, and the input muxer's framing block go back to the pool. Enqueue releases what it can no longer queue.
+    /// </summary>
+    private void ReleaseInput()
+    {
+        while (_input.Reader.TryRead(out var left))
+        {
+            left.Release();
+        }
+
+        _inputMuxer.Dispose();
     }
 
     private async Task ReadAsync(Stream stdout)
