@@ -69,6 +69,9 @@ public sealed partial class Feed
     /// <summary>The packets from the newest keyframe on (call on the ingest thread to get a consistent view).</summary>
     internal List<MediaPacket> SnapshotFromKeyframe() => _ring.SnapshotFromKeyframe();
 
+    /// <summary>Lets go of the packets the feed keeps for new viewers (the server has stopped; their blocks go back to the pool).</summary>
+    internal void ReleaseBuffers() => _ring.Clear();
+
     public void Subscribe(IFeedListener listener) => ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
 
     /// <summary>Claims the feed for a publisher; null when another one holds it.</summary>

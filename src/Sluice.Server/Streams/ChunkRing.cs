@@ -468,6 +468,24 @@ public sealed class ChunkRing
         }
     }
 
+    /// <summary>
+    /// Closes the ring and lets go of every chunk in it (the server has stopped: no reader is left to drain them; a
+    /// reader still holding one keeps it until it releases its lease).
+    /// </summary>
+    public void Clear()
+    {
+        Complete();
+        lock (_lock)
+        {
+            while (_first < _next)
+            {
+                EvictOldest();
+            }
+
+            _latestJoinPoint = -1;
+        }
+    }
+
     /// <summary>Closes the ring: readers drain what is left and end.</summary>
     public void Complete()
     {

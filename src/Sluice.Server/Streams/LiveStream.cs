@@ -130,6 +130,22 @@ public sealed partial class LiveStream : IFeedListener
         output.Ring.Append(chunk, packet.Dts, wake);
     }
 
+    /// <summary>
+    /// Ends the output for good (the server has stopped, its viewers have gone): the ring lets go of its chunks and the
+    /// muxer of its framing block, so that every block they held goes back to the pool. Later packets are dropped.
+    /// </summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            var output = _output;
+            _output = null;
+            _trackMap = [];
+            output?.Ring.Clear();
+            output?.Muxer.Dispose();
+        }
+    }
+
     public void OnSessionEnd()
     {
         lock (_lock)
