@@ -243,7 +243,7 @@ public sealed class CountingSink : IPacketSink
     {
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Accept(MediaPacket packet)
     {
         Packets++;
         PayloadBytes += packet.Payload.Length;
@@ -260,7 +260,7 @@ public sealed class CollectingSink : IPacketSink
 
     public void OnTracks(IReadOnlyList<TrackInfo> tracks) => Tracks = tracks;
 
-    public void OnPacket(MediaPacket packet) => Packets.Add(packet);
+    public void Accept(MediaPacket packet) => Packets.Add(packet);
 }
 
 /// <summary>
@@ -281,7 +281,7 @@ public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : 
         Bytes += _muxer.Header.Length;
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Accept(MediaPacket packet)
     {
         var chunk = _muxer!.Write(packet);
         Bytes += chunk.Length;

@@ -7,7 +7,9 @@ namespace Sluice.Media;
 /// <see cref="Prefix"/> (framing the muxer wrote) followed by <see cref="Payload"/> (a packet payload,
 /// shared with the feed, never copied). A chunk from <see cref="IMuxer.Write"/> holds one reference to each
 /// pooled block it points into (<see cref="PrefixOwner"/>, <see cref="PayloadOwner"/>): its receiver releases
-/// them with <see cref="Release"/> when done, or keeps them and leaves the blocks to the garbage collector.
+/// them with <see cref="Release"/> once the bytes are copied (or hands them over, as <c>ChunkRing.Append</c> takes
+/// them); one it never releases leaks the blocks until the garbage collector takes them.
+/// The rules of every buffer type are in one table, docs/ownership.md.
 /// </summary>
 public readonly record struct MuxedChunk(ReadOnlyMemory<byte> Prefix, ReadOnlyMemory<byte> Payload, bool IsJoinPoint)
 {

@@ -6,10 +6,11 @@ namespace Sluice.Media;
 /// One compressed frame of one track, a value: every stream and viewer reads the same payload memory.
 /// Times are in <see cref="MediaTime"/> ticks (90 kHz).
 /// <para>
-/// A payload a demuxer made lives in a <see cref="PooledBlock"/> (<see cref="Owner"/>), and a packet handed to an
-/// <see cref="IPacketSink"/> carries one reference to it: the receiver releases it (<see cref="Release"/>) when
-/// nothing it made still points at the payload, or keeps it and leaves the block to the garbage collector.
-/// Whoever keeps a packet past a call that only lends it retains it first (<see cref="Retain"/>).
+/// A payload a demuxer made lives in a <see cref="PooledBlock"/> (<see cref="Owner"/>), and a packet handed to
+/// <see cref="IPacketSink.Accept"/> carries one reference to it: the sink releases it (<see cref="Release"/>) when
+/// nothing it made still points at the payload. A packet passed to an observer (the server's feed listeners) is only
+/// lent: whoever keeps it past the call retains it first (<see cref="Retain"/>) and releases that reference.
+/// The rules of every buffer type are in one table, docs/ownership.md.
 /// </para>
 /// </summary>
 public readonly struct MediaPacket

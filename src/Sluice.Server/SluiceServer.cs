@@ -144,5 +144,27 @@ internal sealed class SluiceServer : IDisposable
         }
     }
 
-    public void Dispose() => AccessLog?.Dispose();
+    /// <summary>
+    /// After the server has stopped (every viewer, publisher and encoder gone): the streams, segmenters and feeds let go
+    /// of what they keep for the next viewer, so every pooled block goes back to <see cref="Buffers"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var stream in Streams.Values.Concat(RtmpStreams.Values))
+        {
+            stream.Close();
+        }
+
+        foreach (var segmenter in Segmenters.Values)
+        {
+            segmenter.Close();
+        }
+
+        foreach (var feed in Feeds.Values.Concat(Streams.Values.Select(s => s.Feed)).Distinct())
+        {
+            feed.ReleaseBuffers();
+        }
+
+        AccessLog?.Dispose();
+    }
 }

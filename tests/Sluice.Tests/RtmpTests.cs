@@ -314,7 +314,7 @@ public sealed class RtmpTests
 
         public void OnTracks(IReadOnlyList<Sluice.Media.TrackInfo> tracks) => Tracks = tracks;
 
-        public void OnPacket(Sluice.Media.MediaPacket packet) => Packets.Add(packet);
+        public void Accept(Sluice.Media.MediaPacket packet) => Packets.Add(packet);
     }
 
     /// <summary>C0, C1 and C2 of a plain handshake.</summary>

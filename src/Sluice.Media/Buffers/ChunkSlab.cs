@@ -5,6 +5,7 @@ namespace Sluice.Media.Buffers;
 /// <see cref="PooledBlock"/>s instead of an allocation each. Every committed piece holds its block (one
 /// reference, handed to the caller with the piece); the slab holds its current block until it moves on. A block
 /// goes back to the pool when the last piece of it is released, so bytes handed out never change while held.
+/// Its owner disposes it; the rules of every buffer type are in one table, docs/ownership.md.
 /// </summary>
 public sealed class ChunkSlab : IDisposable
 {
@@ -57,8 +58,8 @@ public sealed class ChunkSlab : IDisposable
 
     /// <summary>
     /// The first <paramref name="length"/> bytes of the last <see cref="Reserve"/>, now immutable, and the block
-    /// that holds them with one reference for the caller: release it when the piece is no longer used (or
-    /// never, and leave the block to the garbage collector).
+    /// that holds them with one reference for the caller: release it when the piece is no longer used (one never
+    /// released leaks the block, counted as outstanding by its pool).
     /// </summary>
     public ReadOnlyMemory<byte> Commit(int length, out PooledBlock owner)
     {

@@ -3,8 +3,9 @@ namespace Sluice.Media.Buffers;
 /// <summary>
 /// A byte array lent by a <see cref="BlockPool"/>, shared by whatever holds pieces of it (packet payloads, muxer
 /// framing) and counted: it goes back to its pool when the last holder releases it, and only then.
-/// A holder that never releases is safe: the block is then simply left to the garbage collector. Releasing
-/// more often than retained is a bug and throws.
+/// A holder that never releases leaks the block: the pool counts it as outstanding (and, tracking, lists it with
+/// where it was rented) until the garbage collector takes it. Releasing more often than retained is a bug and throws.
+/// Who holds and who releases each kind of piece: docs/ownership.md.
 /// </summary>
 public sealed class PooledBlock
 {
@@ -16,6 +17,12 @@ public sealed class PooledBlock
         Array = array;
         _pool = pool;
     }
+
+    // The pool's list of tracked blocks out (BlockPool.TrackLeaks), guarded by the pool's lock.
+    internal PooledBlock? TrackedNext;
+    internal PooledBlock? TrackedPrevious;
+    internal bool IsTracked;
+    internal string? RentedAt;
 
     public byte[] Array { get; }
 

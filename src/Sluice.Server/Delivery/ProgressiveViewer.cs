@@ -35,7 +35,7 @@ internal sealed partial class ProgressiveViewer
     private readonly ViewerPolicy _policy;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Chunk[] _batch = new Chunk[BatchSize];
+    private readonly ChunkLease[] _batch = new ChunkLease[BatchSize];
 
     public ProgressiveViewer(LiveStream stream, ClientConnection connection, ViewerPolicy policy, ILogger logger, TimeProvider time)
     {
@@ -191,22 +191,41 @@ internal sealed partial class ProgressiveViewer
             }
 
             long bytes = 0;
-            for (int i = 0; i < count; i++)
+            int copied = 0;
+            try
             {
-                var chunk = _batch[i];
-                if (!chunk.Prefix.IsEmpty)
+                for (; copied < count; copied++)
                 {
-                    writer.Write(chunk.Prefix.Span);
-                }
+                    var chunk = _batch[copied];
+                    var prefix = chunk.Prefix;
+                    var payload = chunk.Payload;
+                    if (!prefix.IsEmpty)
+                    {
+                        writer.Write(prefix.Span);
+                    }
 
-                if (!chunk.Payload.IsEmpty)
+                    if (!payload.IsEmpty)
+                    {
+                        writer.Write(payload.Span);
+                    }
+
+                    bytes += prefix.Length + payload.Length;
+                    _batch[copied] = default;
+                    chunk.Release(); // copied into the connection's own buffers
+                }
+            }
+            finally
+            {
+                // A write that throws (the connection has gone) leaves the rest of the batch leased: let go of it.
+                for (int i = copied; i < count; i++)
                 {
-                    writer.Write(chunk.Payload.Span);
+                    var left = _batch[i];
+                    _batch[i] = default;
+                    if (!left.IsEmpty)
+                    {
+                        left.Release();
+                    }
                 }
-
-                bytes += chunk.Length;
-                chunk.Release(); // copied into the connection's own buffers
-                _batch[i] = null!;
             }
 
             position += count;

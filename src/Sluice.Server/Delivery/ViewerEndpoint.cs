@@ -68,7 +68,7 @@ internal sealed partial class ViewerEndpoint
     private async Task SnapshotAsync(HttpContext context, LiveStream stream)
     {
         using var watching = _server.Watch(stream.Name);
-        var buffer = new Chunk[1];
+        var buffer = new ChunkLease[1];
         long started = _server.Time.GetTimestamp();
         while (true)
         {

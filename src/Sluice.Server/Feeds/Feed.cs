@@ -69,6 +69,9 @@ internal sealed partial class Feed
     /// <summary>The packets from the newest keyframe on (call on the ingest thread to get a consistent view).</summary>
     internal List<MediaPacket> SnapshotFromKeyframe() => _ring.SnapshotFromKeyframe();
 
+    /// <summary>Lets go of the packets the feed keeps for new viewers (the server has stopped; their blocks go back to the pool).</summary>
+    internal void ReleaseBuffers() => _ring.Clear();
+
     public void Subscribe(IFeedListener listener) => ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
 
     /// <summary>Claims the feed for a publisher; null when another one holds it.</summary>
@@ -200,7 +203,7 @@ internal sealed partial class Feed
         {
             try
             {
-                listener.OnPacket(shifted);
+                listener.Observe(in shifted);
             }
             catch (Exception ex)
             {
@@ -268,7 +271,7 @@ internal sealed class Publisher : IPacketSink, IDisposable
         _feed.StartSession(tracks);
     }
 
-    public void OnPacket(MediaPacket packet) => _feed.Write(packet);
+    public void Accept(MediaPacket packet) => _feed.Write(packet);
 
     public void Dispose() => _feed.Release(this);
 }

@@ -4,7 +4,8 @@ namespace Sluice.Server.Feeds;
 
 /// <summary>
 /// Receives a feed's packets on the ingest's own thread, synchronously: implementations must be quick
-/// and never wait (no I/O, no viewer).
+/// and never wait (no I/O, no viewer). A listener observes packets it does not own (the feed's ring does);
+/// the rules of every buffer type are in one table, docs/ownership.md.
 /// </summary>
 internal interface IFeedListener
 {
@@ -13,10 +14,11 @@ internal interface IFeedListener
     void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues);
 
     /// <summary>
-    /// A packet with times already made continuous across publisher sessions, lent for the call: a listener that
-    /// keeps it (or hands it to another feed) retains it first (<see cref="MediaPacket.Retain"/>) and releases it when done.
+    /// A packet with times already made continuous across publisher sessions, lent for the call only: the listener
+    /// must not release it. One that keeps it past the call (or hands it to an <see cref="IPacketSink"/>, which takes
+    /// a reference) retains it first (<see cref="MediaPacket.Retain"/>) and releases that reference when done.
     /// </summary>
-    void OnPacket(MediaPacket packet);
+    void Observe(in MediaPacket packet);
 
     /// <summary>The publisher has gone; the same or another may come back.</summary>
     void OnSessionEnd();

@@ -220,11 +220,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
             }
 
             var selected = SelectTracks(tracks);
-            _cmaf?.Dispose();
-            _cmaf = null;
-            _ts?.Dispose();
-            _ts = null;
-            _init = null;
+            DisposeMuxers();
             if (selected.Count == 0)
             {
                 Unavailable = $"its tracks ({string.Join(", ", tracks)}) are not ones HLS {(IsCmaf ? "CMAF" : "MPEG-TS")} segments can carry";
@@ -253,7 +249,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
         }
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Observe(in MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_trackMap.Length || _trackMap[packet.Track] < 0 || (_cmaf is null && _ts is null))
         {
@@ -312,6 +308,47 @@ internal sealed partial class HlsSegmenter : IFeedListener
                 chunk.Release(); // copied: its slab block can be lent again
             }
         }
+    }
+
+    /// <summary>
+    /// Ends the segmenter for good (the server has stopped): every segment lets go of its packets and the muxers of
+    /// their framing blocks, so that every block they held goes back to the pool. Later packets are dropped.
+    /// </summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            foreach (var packet in _segmentPackets)
+            {
+                packet.Release(); // the open segment's: _partPackets shares their references
+            }
+
+            _segmentPackets = [];
+            _partPackets.Clear();
+            _open = null;
+            foreach (var segment in _segments)
+            {
+                segment.ReleasePackets();
+            }
+
+            _segments.Clear();
+            DisposeMuxers();
+            _trackMap = [];
+        }
+    }
+
+    private void DisposeMuxers()
+    {
+        _cmaf?.Dispose();
+        _cmaf = null;
+        _ts?.Dispose();
+        _ts = null;
+        foreach (var writer in _init?.TrackWriters ?? [])
+        {
+            writer.Dispose();
+        }
+
+        _init = null;
     }
 
     public void OnSessionEnd()

@@ -1,22 +1,34 @@
+using System.Diagnostics.CodeAnalysis;
 using Sluice.Media;
 using Sluice.Media.Buffers;
 
 namespace Sluice.Server.Streams;
 
 /// <summary>
-/// One piece of a stream's container output, shared by every viewer. It is counted: its ring holds it while the chunk
-/// is in the ring, and a reader that got it from <see cref="ChunkRing.Read"/> holds it until it calls
-/// <see cref="Release"/>. The last one to let go releases the pooled blocks its bytes are in and gives the object back
-/// to its ring, which fills it with a later chunk: a reader must not touch a chunk it has released.
+/// One piece of a stream's container output, shared by every viewer. The object is recycled: each time it is filled
+/// it starts a new life (its <see cref="Generation"/>), held by its ring while it is in the ring and by every reader
+/// that got a <see cref="ChunkLease"/> on it from <see cref="ChunkRing.Read"/>. When the last of them lets go, the
+/// chunk releases the pooled blocks its bytes are in, moves to its next generation and goes back to its ring, which
+/// fills it with a later chunk. A lease of an older generation can then neither read nor release it: both throw.
+/// The rules of every buffer type are in one table, docs/ownership.md.
 /// </summary>
 internal sealed class Chunk
 {
+    // _state packs the life and its holders, so that a release checks the generation and drops its hold in one
+    // atomic step: generation << 32 | RingHold (the ring still holds it) | readers (leases not yet released).
+    private const long RingHold = 1L << 30;
+    private const long ReaderMask = RingHold - 1;
+    private const long GenerationUnit = 1L << 32;
+
     private readonly ChunkRing? _home;
     private PooledBlock? _prefixOwner;
     private PooledBlock? _payloadOwner;
-    private int _references;
+    private long _state;
 
     internal Chunk(ChunkRing? home) => _home = home;
+
+    /// <summary>Which life of the object this is: it moves on each time the last holder lets go.</summary>
+    public int Generation => (int)(Volatile.Read(ref _state) >> 32);
 
     public long Sequence { get; private set; }
     public ReadOnlyMemory<byte> Prefix { get; private set; }
@@ -40,40 +52,175 @@ internal sealed class Chunk
         Time = time;
         _prefixOwner = muxed.PrefixOwner;
         _payloadOwner = muxed.PayloadOwner;
-        Volatile.Write(ref _references, 1);
+        long generation = Volatile.Read(ref _state) & ~(GenerationUnit - 1);
+        Volatile.Write(ref _state, generation | RingHold);
     }
 
-    internal void Retain() => Interlocked.Increment(ref _references);
-
-    /// <summary>Gives up a reader's hold, once it has copied the bytes out.</summary>
-    public void Release()
+    /// <summary>A reader's hold on this life; only under the ring's lock, while the ring holds the chunk.</summary>
+    internal ChunkLease Lease()
     {
-        if (Drop())
+        long state = Interlocked.Increment(ref _state);
+        return new ChunkLease(this, (int)(state >> 32), Sequence);
+    }
+
+    /// <summary>Throws unless the chunk is still in <paramref name="generation"/> (a lease checks before it reads).</summary>
+    internal void CheckLive(int generation, long sequence)
+    {
+        int current = Generation;
+        if (current != generation)
         {
-            _home?.Recycle(this);
+            ThrowStale("read", generation, current, sequence);
         }
     }
 
-    /// <summary>Gives up one hold; true when it was the last (the blocks are released, the object may be filled again).</summary>
-    internal bool Drop()
+    /// <summary>Gives up a lease's hold; the last holder ends the life (and the ring's reader recycles the object).</summary>
+    internal void Release(int generation, long sequence)
     {
-        int left = Interlocked.Decrement(ref _references);
-        if (left > 0)
+        long state = Volatile.Read(ref _state);
+        while (true)
         {
-            return false;
-        }
+            int current = (int)(state >> 32);
+            if (current != generation)
+            {
+                ThrowStale("released", generation, current, sequence);
+            }
 
-        if (left < 0)
+            if ((state & ReaderMask) == 0)
+            {
+                throw new InvalidOperationException(
+                    $"Chunk {sequence} (generation {generation}) was released by more leases than the ring handed out for it: a lease was released twice.");
+            }
+
+            long next = state - 1;
+            bool last = (next & (RingHold | ReaderMask)) == 0;
+            if (last)
+            {
+                next = unchecked(next + GenerationUnit);
+            }
+
+            long seen = Interlocked.CompareExchange(ref _state, next, state);
+            if (seen == state)
+            {
+                if (last)
+                {
+                    End();
+                    _home?.Recycle(this);
+                }
+
+                return;
+            }
+
+            state = seen;
+        }
+    }
+
+    /// <summary>The ring lets go (eviction); true when it was the last holder (the blocks are released, the object may be filled again).</summary>
+    internal bool DropRingHold()
+    {
+        long state = Volatile.Read(ref _state);
+        while (true)
         {
-            throw new InvalidOperationException("A chunk was released more often than it was held.");
-        }
+            if ((state & RingHold) == 0)
+            {
+                throw new InvalidOperationException($"Chunk {Sequence} (generation {(int)(state >> 32)}) was evicted from its ring twice.");
+            }
 
+            long next = state - RingHold;
+            bool last = (next & ReaderMask) == 0;
+            if (last)
+            {
+                next = unchecked(next + GenerationUnit);
+            }
+
+            long seen = Interlocked.CompareExchange(ref _state, next, state);
+            if (seen == state)
+            {
+                if (last)
+                {
+                    End();
+                }
+
+                return last;
+            }
+
+            state = seen;
+        }
+    }
+
+    private void End()
+    {
         _prefixOwner?.Release();
         _payloadOwner?.Release();
         _prefixOwner = _payloadOwner = null;
         Prefix = Payload = default;
-        return true;
     }
+
+    [DoesNotReturn]
+    private static void ThrowStale(string what, int generation, int current, long sequence) =>
+        throw new InvalidOperationException(
+            $"A lease on chunk {sequence} of generation {generation} was {what} after that life had ended: the object is now in generation {current}. "
+            + "Its holder released it already (or never had it); releasing it again would take another reader's hold.");
+}
+
+/// <summary>
+/// A reader's hold on one life of a <see cref="Chunk"/>, handed out by <see cref="ChunkRing.Read"/>: the reader copies
+/// the bytes out and calls <see cref="Release"/> once, on the thread that copied them. It is a value (no allocation
+/// per read); copies of it are the same hold, so exactly one of them is released. Reading or releasing a lease whose
+/// life has ended throws <see cref="InvalidOperationException"/> instead of touching the chunk's next life.
+/// The rules of every buffer type are in one table, docs/ownership.md.
+/// </summary>
+public readonly struct ChunkLease
+{
+    private readonly Chunk? _chunk;
+    private readonly long _sequence;
+    private readonly int _generation;
+
+    internal ChunkLease(Chunk chunk, int generation, long sequence)
+    {
+        _chunk = chunk;
+        _generation = generation;
+        _sequence = sequence;
+    }
+
+    /// <summary>The life of the chunk this lease holds.</summary>
+    public int Generation => _generation;
+
+    /// <summary>No chunk (a default lease).</summary>
+    public bool IsEmpty => _chunk is null;
+
+    /// <summary>The chunk object itself (tests compare objects across lives).</summary>
+    internal Chunk? Target => _chunk;
+
+    public long Sequence => _sequence;
+    public ReadOnlyMemory<byte> Prefix => Live.Prefix;
+    public ReadOnlyMemory<byte> Payload => Live.Payload;
+
+    /// <summary>A viewer may start here (the container unit begins with a keyframe).</summary>
+    public bool IsJoinPoint => Live.IsJoinPoint;
+
+    /// <summary>Decode time in <see cref="MediaTime"/> ticks.</summary>
+    public long Time => Live.Time;
+
+    public int Length => Live.Length;
+
+    private Chunk Live
+    {
+        get
+        {
+            var chunk = _chunk ?? throw new InvalidOperationException("An empty chunk lease was read.");
+            chunk.CheckLive(_generation, _sequence);
+            return chunk;
+        }
+    }
+
+    /// <summary>Gives up the hold, once the bytes are copied out; after it the lease must not be used.</summary>
+    public void Release()
+    {
+        var chunk = _chunk ?? throw new InvalidOperationException("An empty chunk lease was released.");
+        chunk.Release(_generation, _sequence);
+    }
+
+    public override string ToString() => _chunk is null ? "no chunk" : $"chunk {_sequence} generation {_generation}";
 }
 
 internal enum ChunkReadStatus
@@ -96,8 +243,9 @@ internal enum ChunkReadStatus
 /// Bounded in bytes (keeping at least everything since the newest join point) and in count. Readers copy
 /// chunk references under a short lock into their own buffer and write to their sockets without it;
 /// a reader that has caught up waits on its own reusable <see cref="ViewerSignal"/>. The ring holds each of its chunks
-/// and lets go on eviction; <see cref="Read"/> makes each reader a holder too; a chunk nobody holds any more is kept
-/// for a later append (at most <see cref="MaxFreeChunks"/>), so appending allocates nothing once the ring is full.
+/// and lets go on eviction; <see cref="Read"/> gives each reader a <see cref="ChunkLease"/> on the chunks it reads; a
+/// chunk nobody holds any more is kept for a later append (at most <see cref="MaxFreeChunks"/>), so appending allocates
+/// nothing once the ring is full. The rules of every buffer type are in one table, docs/ownership.md.
 /// </summary>
 internal sealed class ChunkRing
 {
@@ -230,7 +378,7 @@ internal sealed class ChunkRing
     {
         ref var slot = ref _slots[_first & Mask];
         _bytes -= slot.Length;
-        if (slot.Drop()) // readers that still copy it hold it themselves
+        if (slot.DropRingHold()) // readers that still copy it hold it themselves
         {
             Keep(slot);
         }
@@ -277,11 +425,11 @@ internal sealed class ChunkRing
     }
 
     /// <summary>
-    /// Copies the chunks from <paramref name="position"/> on into <paramref name="buffer"/>, each retained for the
-    /// reader: it calls <see cref="Chunk.Release"/> on each once it has copied its bytes out (one it never releases
-    /// is left to the garbage collector).
+    /// Leases the chunks from <paramref name="position"/> on into <paramref name="buffer"/>: the reader calls
+    /// <see cref="ChunkLease.Release"/> on each once it has copied its bytes out (one it never releases keeps its
+    /// blocks out of the pool until the garbage collector takes the chunk).
     /// </summary>
-    public ChunkReadStatus Read(long position, Chunk[] buffer, out int count)
+    public ChunkReadStatus Read(long position, ChunkLease[] buffer, out int count)
     {
         count = 0;
         lock (_lock)
@@ -299,9 +447,7 @@ internal sealed class ChunkRing
             count = (int)Math.Min(buffer.Length, _next - position);
             for (int i = 0; i < count; i++)
             {
-                var chunk = _slots[(position + i) & Mask];
-                chunk.Retain();
-                buffer[i] = chunk;
+                buffer[i] = _slots[(position + i) & Mask].Lease();
             }
 
             return ChunkReadStatus.Data;
@@ -319,6 +465,24 @@ internal sealed class ChunkRing
             }
 
             return _slots[(_next - 1) & Mask].Time - _slots[position & Mask].Time;
+        }
+    }
+
+    /// <summary>
+    /// Closes the ring and lets go of every chunk in it (the server has stopped: no reader is left to drain them; a
+    /// reader still holding one keeps it until it releases its lease).
+    /// </summary>
+    public void Clear()
+    {
+        Complete();
+        lock (_lock)
+        {
+            while (_first < _next)
+            {
+                EvictOldest();
+            }
+
+            _latestJoinPoint = -1;
         }
     }
 

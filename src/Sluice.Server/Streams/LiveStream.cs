@@ -92,7 +92,7 @@ internal sealed partial class LiveStream : IFeedListener
         }
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Observe(in MediaPacket packet)
     {
         // Only the ingest thread calls this; _lock guards against a concurrent session change only.
         // A stream served only as segments (Format hls, dash) has no progressive viewers to mux for.
@@ -128,6 +128,22 @@ internal sealed partial class LiveStream : IFeedListener
         }
 
         output.Ring.Append(chunk, packet.Dts, wake);
+    }
+
+    /// <summary>
+    /// Ends the output for good (the server has stopped, its viewers have gone): the ring lets go of its chunks and the
+    /// muxer of its framing block, so that every block they held goes back to the pool. Later packets are dropped.
+    /// </summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            var output = _output;
+            _output = null;
+            _trackMap = [];
+            output?.Ring.Clear();
+            output?.Muxer.Dispose();
+        }
     }
 
     public void OnSessionEnd()

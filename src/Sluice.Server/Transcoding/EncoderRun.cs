@@ -203,6 +203,7 @@ internal sealed partial class EncoderRun : IPacketSink
         {
             LastError = $"could not start ffmpeg: {ex.Message}";
             _input.Writer.TryComplete();
+            ReleaseInput();
             return null;
         }
 
@@ -274,6 +275,7 @@ internal sealed partial class EncoderRun : IPacketSink
         finally
         {
             _input.Writer.TryComplete();
+            ReleaseInput();
             try
             {
                 stdin.Close();
@@ -282,6 +284,20 @@ internal sealed partial class EncoderRun : IPacketSink
             {
             }
         }
+    }
+
+    /// <summary>
+    /// After the queue is closed (by its one reader, or before it ever ran): the packets left in it, never written to
+    /// ffmpeg, and the input muxer's framing block go back to the pool. Enqueue releases what it can no longer queue.
+    /// </summary>
+    private void ReleaseInput()
+    {
+        while (_input.Reader.TryRead(out var left))
+        {
+            left.Release();
+        }
+
+        _inputMuxer.Dispose();
     }
 
     private async Task ReadAsync(Stream stdout)
@@ -394,7 +410,7 @@ internal sealed partial class EncoderRun : IPacketSink
         }
     }
 
-    void IPacketSink.OnPacket(MediaPacket packet)
+    void IPacketSink.Accept(MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_route.Length)
         {
@@ -417,7 +433,7 @@ internal sealed partial class EncoderRun : IPacketSink
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);
-            publisher.OnPacket(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
+            publisher.Accept(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
         }
         else
         {

@@ -112,7 +112,7 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         }
     }
 
-    public void OnPacket(MediaPacket packet)
+    public void Observe(in MediaPacket packet)
     {
         foreach (var rendition in _passing)
         {

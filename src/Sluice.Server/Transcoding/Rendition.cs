@@ -149,7 +149,7 @@ internal sealed partial class Rendition
         }
 
         packet.Retain(); // the rendition's feed keeps it: a reference of its own
-        _passThrough.OnPacket(packet.AsTrack(track));
+        _passThrough.Accept(packet.AsTrack(track));
     }
 
     internal void StartEncoded(RenditionPlan plan)

@@ -203,7 +203,7 @@ public class PooledBufferTests
         {
         }
 
-        public void OnPacket(MediaPacket packet)
+        public void Accept(MediaPacket packet)
         {
             _describer.Packets.Clear();
             _describer.Packets.Add(packet);
@@ -224,7 +224,7 @@ public class PooledBufferTests
 
         public void Dispose() => _muxer?.Dispose();
 
-        public void OnPacket(MediaPacket packet)
+        public void Accept(MediaPacket packet)
         {
             var chunk = _muxer!.Write(packet);
             output.Write(chunk.Prefix.Span);

@@ -10,7 +10,7 @@ internal sealed class PacketRecorder : IPacketSink
 
     public void OnTracks(IReadOnlyList<TrackInfo> tracks) => TrackCalls.Add(tracks);
 
-    public void OnPacket(MediaPacket packet) => Packets.Add(packet);
+    public void Accept(MediaPacket packet) => Packets.Add(packet);
 
     /// <summary>A line per packet, payload included as a hash, for comparing two runs.</summary>
     public List<string> Describe() =>

@@ -18,7 +18,7 @@ public sealed class FeedTests
         public int Ends { get; private set; }
 
         public void OnSessionStart(IReadOnlyList<TrackInfo> tracks, bool continues) => Sessions.Add(continues);
-        public void OnPacket(MediaPacket packet) => Packets.Add(packet);
+        public void Observe(in MediaPacket packet) => Packets.Add(packet);
         public void OnSessionEnd() => Ends++;
     }
 
@@ -52,16 +52,16 @@ public sealed class FeedTests
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             p.OnTracks([Video, Audio]);
-            p.OnPacket(Packet(0, 5000, key: true));
-            p.OnPacket(Packet(1, 5010));
-            p.OnPacket(Packet(0, 5033));
+            p.Accept(Packet(0, 5000, key: true));
+            p.Accept(Packet(1, 5010));
+            p.Accept(Packet(0, 5033));
         }
 
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             p.OnTracks([Video, Audio]);      // its clock starts again at 0
-            p.OnPacket(Packet(0, 0, key: true));
-            p.OnPacket(Packet(0, 33));
+            p.Accept(Packet(0, 0, key: true));
+            p.Accept(Packet(0, 33));
         }
 
         Assert.Equal([false, true], recorder.Sessions);
@@ -77,18 +77,18 @@ public sealed class FeedTests
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             p.OnTracks([Video, Audio]);
-            p.OnPacket(Packet(0, 967, key: true));
-            p.OnPacket(Packet(1, 990));
-            p.OnPacket(Packet(0, 1000));            // video is the newest packet, 33 ms after the one before
+            p.Accept(Packet(0, 967, key: true));
+            p.Accept(Packet(1, 990));
+            p.Accept(Packet(0, 1000));            // video is the newest packet, 33 ms after the one before
         }
 
         using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             p.OnTracks([Video, Audio]);
-            p.OnPacket(Packet(1, 21));              // audio comes first, 21 ms after the video's start
-            p.OnPacket(Packet(0, 0, key: true));
-            p.OnPacket(Packet(1, 42));
-            p.OnPacket(Packet(0, 33));
+            p.Accept(Packet(1, 21));              // audio comes first, 21 ms after the video's start
+            p.Accept(Packet(0, 0, key: true));
+            p.Accept(Packet(1, 42));
+            p.Accept(Packet(0, 33));
         }
 
         var video = recorder.Packets.Where(x => x.Track == 0).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();

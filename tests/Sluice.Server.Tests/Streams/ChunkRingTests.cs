@@ -20,7 +20,7 @@ public sealed class ChunkRingTests
         ring.Append(Chunk(100, join: false), 4);
 
         Assert.Equal(3, ring.LatestJoinPoint);
-        var buffer = new Chunk[8];
+        var buffer = new ChunkLease[8];
         Assert.Equal(ChunkReadStatus.Data, ring.Read(3, buffer, out int count));
         Assert.Equal(2, count);
         Assert.Equal([3L, 4L], buffer.Take(count).Select(c => c.Sequence));
@@ -41,7 +41,7 @@ public sealed class ChunkRingTests
 
         ring.Append(Chunk(100, join: false), 1);
         await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, new Chunk[4], out int count));
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, new ChunkLease[4], out int count));
         Assert.Equal(2, count);
     }
 
@@ -52,7 +52,7 @@ public sealed class ChunkRingTests
         ring.Append(Chunk(40_000, join: true), 0);
         ring.Append(Chunk(40_000, join: false), 1);
         // Over budget, but everything is in the newest GOP: nothing goes.
-        var buffer = new Chunk[8];
+        var buffer = new ChunkLease[8];
         Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out int count));
         Assert.Equal(2, count);
 
@@ -81,7 +81,7 @@ public sealed class ChunkRingTests
         Assert.False(next.IsCompleted);
         ring.Complete();
         await next.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(ChunkReadStatus.Completed, ring.Read(1, new Chunk[1], out _));
+        Assert.Equal(ChunkReadStatus.Completed, ring.Read(1, new ChunkLease[1], out _));
 
         var other = new ChunkRing(1 << 20);
         var stalled = other.WaitAsync(0, signal);
@@ -114,7 +114,7 @@ public sealed class ChunkRingTests
     {
         var ring = new ChunkRing(1 << 30);
         var signals = Enumerable.Range(0, viewers).Select(_ => new ViewerSignal(CancellationToken.None)).ToArray();
-        var buffers = Enumerable.Range(0, viewers).Select(_ => new Chunk[64]).ToArray();
+        var buffers = Enumerable.Range(0, viewers).Select(_ => new ChunkLease[64]).ToArray();
         var positions = new long[viewers];
         var muxed = Chunk(10, join: true);
 
@@ -182,25 +182,25 @@ public sealed class ChunkRingTests
         slab.Dispose(); // the prefix's block is now held by the chunk alone
         ring.Append(new MuxedChunk(prefix, payload.Array.AsMemory(0, 40 * 1024), IsJoinPoint: true) { PrefixOwner = prefixOwner, PayloadOwner = payload }, 0);
 
-        var buffer = new Chunk[4];
+        var buffer = new ChunkLease[4];
         Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out int count));
         Assert.Equal(1, count);
 
         // Two more join points push the first chunk out of the ring while the reader still holds it.
         ring.Append(new MuxedChunk(new byte[4], new byte[40 * 1024], IsJoinPoint: true), 1);
         ring.Append(new MuxedChunk(new byte[4], new byte[40 * 1024], IsJoinPoint: true), 2);
-        Assert.Equal(ChunkReadStatus.Lagged, ring.Read(0, new Chunk[1], out _));
+        Assert.Equal(ChunkReadStatus.Lagged, ring.Read(0, new ChunkLease[1], out _));
         Assert.Equal(0, pool.FreeBytes);
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, buffer[0].Prefix.ToArray());
 
-        var first = buffer[0];
-        first.Release();
+        var first = buffer[0].Target;
+        buffer[0].Release();
         Assert.Equal(40 * 1024 + 4096, pool.FreeBytes);
 
         // The chunk object itself is filled again by a later append instead of a new one.
         ring.Append(new MuxedChunk(new byte[4], new byte[8], IsJoinPoint: false), 3);
         Assert.Equal(ChunkReadStatus.Data, ring.Read(3, buffer, out count));
-        Assert.Same(first, buffer[0]);
+        Assert.Same(first, buffer[0].Target);
         Assert.Equal(3, buffer[0].Sequence);
         Assert.Equal(12, buffer[0].Length);
         buffer[0].Release();
@@ -211,17 +211,122 @@ public sealed class ChunkRingTests
     {
         var ring = new ChunkRing(64 * 1024);
         var seen = new HashSet<Chunk>(ReferenceEqualityComparer.Instance);
-        var buffer = new Chunk[64];
+        var buffer = new ChunkLease[64];
         for (int i = 0; i < 200; i++)
         {
             ring.Append(Chunk(8 * 1024, join: i % 4 == 0), i);
             Assert.Equal(ChunkReadStatus.Data, ring.Read(i, buffer, out int count));
             Assert.Equal(1, count);
-            seen.Add(buffer[0]);
+            seen.Add(buffer[0].Target!);
             buffer[0].Release();
         }
 
         // 64 KiB holds 8 chunks of 8 KiB, plus the rest of the newest GOP: a dozen objects serve 200 chunks.
         Assert.True(seen.Count <= 16, $"{seen.Count} chunk objects for 200 chunks");
+    }
+
+    [Fact]
+    public void A_current_lease_reads_and_releases_and_the_chunk_moves_to_its_next_life()
+    {
+        var ring = new ChunkRing(64 * 1024);
+        ring.Append(Chunk(40_000, join: true), 0);
+        var buffer = new ChunkLease[1];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out _));
+        var lease = buffer[0];
+        int generation = lease.Generation;
+        Assert.Equal(generation, lease.Target!.Generation);
+        Assert.Equal(40_000, lease.Length);
+
+        ring.Append(Chunk(40_000, join: true), 1); // evicts chunk 0: the lease is its last holder
+        Assert.Equal(generation, lease.Target.Generation);
+        lease.Release();
+        Assert.Equal(generation + 1, lease.Target.Generation);
+    }
+
+    [Fact]
+    public void A_stale_lease_throws_instead_of_taking_a_hold_of_the_chunks_next_life()
+    {
+        var ring = new ChunkRing(64 * 1024);
+        var buffer = new ChunkLease[1];
+        ring.Append(Chunk(40_000, join: true), 0);
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out _));
+        var old = buffer[0];
+        ring.Append(Chunk(40_000, join: true), 1); // chunk 0 leaves the ring
+        old.Release();                             // its last holder: the object is free for a later append
+
+        ring.Append(Chunk(40_000, join: true), 2); // the same object, filled again, in its next generation
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(2, buffer, out _));
+        var current = buffer[0];
+        Assert.Same(old.Target, current.Target);
+        Assert.Equal(old.Generation + 1, current.Generation);
+
+        var released = Assert.Throws<InvalidOperationException>(old.Release);
+        Assert.Contains($"chunk 0 of generation {old.Generation}", released.Message);
+        Assert.Contains($"now in generation {current.Generation}", released.Message);
+        Assert.Throws<InvalidOperationException>(() => old.Payload);
+
+        // The current reader's hold is untouched: it reads, and its release is the one that counts.
+        Assert.Equal(2, current.Sequence);
+        Assert.Equal(40_000, current.Length);
+        current.Release();
+    }
+
+    [Fact]
+    public void A_lease_released_twice_throws_in_the_same_life_and_after_it()
+    {
+        var ring = new ChunkRing(64 * 1024);
+        var buffer = new ChunkLease[1];
+        ring.Append(Chunk(40_000, join: true), 0);
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, buffer, out _));
+        var lease = buffer[0];
+        lease.Release();
+        // The ring still holds the chunk: the second release finds no lease left to give up, and the ring's hold stays.
+        var twice = Assert.Throws<InvalidOperationException>(lease.Release);
+        Assert.Contains("released twice", twice.Message);
+        Assert.Equal(40_000, ring.Read(0, buffer, out _) == ChunkReadStatus.Data ? buffer[0].Length : -1);
+
+        var second = buffer[0];
+        ring.Append(Chunk(40_000, join: true), 1); // evicted: the lease is the last holder
+        second.Release();
+        Assert.Throws<InvalidOperationException>(second.Release); // that life has ended
+    }
+
+    [Fact]
+    public void Leasing_and_releasing_allocates_nothing()
+    {
+        var ring = new ChunkRing(64 * 1024);
+        var buffer = new ChunkLease[8];
+        var muxed = Chunk(8 * 1024, join: true);
+        long position = 0;
+
+        void Round(int i)
+        {
+            ring.Append(muxed, i);
+            if (ring.Read(position, buffer, out int count) != ChunkReadStatus.Data)
+            {
+                throw new InvalidOperationException($"nothing to read at {position}"); // not Assert.Equal: it boxes
+            }
+
+            for (int c = 0; c < count; c++)
+            {
+                _ = buffer[c].Payload;
+                buffer[c].Release();
+            }
+
+            position += count;
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Round(i); // warm up: the free chunks are there
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 10_100; i++)
+        {
+            Round(i);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }

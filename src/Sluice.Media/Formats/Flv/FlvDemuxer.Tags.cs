@@ -397,7 +397,7 @@ public sealed partial class FlvDemuxer
     {
         if (Tracks is not null)
         {
-            sink.OnPacket(packet);
+            sink.Accept(packet);
             return;
         }
 
@@ -453,7 +453,7 @@ public sealed partial class FlvDemuxer
         sink.OnTracks(tracks);
         foreach (var held in _pending)
         {
-            sink.OnPacket(held.AsTrack(held.Track == 0 ? _videoIndex : _audioIndex));
+            sink.Accept(held.AsTrack(held.Track == 0 ? _videoIndex : _audioIndex));
         }
 
         _pending.Clear();

@@ -325,5 +325,16 @@ public sealed partial class FlvDemuxer : IDemuxer
     [DoesNotReturn]
     private static void Throw(long offset, string message) => throw new MediaFormatException(Flv.FormatName, offset, message);
 
-    public void Dispose() => _payloads.Dispose();
+    /// <summary>Lets go of the payload slab and of the packets still held for a track that was never described.</summary>
+    public void Dispose()
+    {
+        foreach (var packet in _pending)
+        {
+            packet.Release();
+        }
+
+        _pending.Clear();
+        _pendingBytes = 0;
+        _payloads.Dispose();
+    }
 }

@@ -311,7 +311,7 @@ public sealed partial class MatroskaDemuxer
             reader.Advance(sizes[i]);
             long pts = time + (i * frameDuration) + _lead;
             long dts = _timelines[index] is { } timeline ? timeline.Next(pts) : pts;
-            sink.OnPacket(new MediaPacket(index, dts, pts, keyframe, payload, frameDuration, owner));
+            sink.Accept(new MediaPacket(index, dts, pts, keyframe, payload, frameDuration, owner));
         }
     }
 

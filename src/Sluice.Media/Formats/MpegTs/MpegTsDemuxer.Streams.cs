@@ -467,7 +467,7 @@ public sealed partial class MpegTsDemuxer
 
         if (_announced)
         {
-            sink.OnPacket(packet);
+            sink.Accept(packet);
             return;
         }
 
@@ -526,7 +526,7 @@ public sealed partial class MpegTsDemuxer
             }
             else
             {
-                sink.OnPacket(held.Packet.AsTrack(held.Stream.Index));
+                sink.Accept(held.Packet.AsTrack(held.Stream.Index));
             }
         }
 

@@ -404,5 +404,16 @@ public sealed partial class MpegTsDemuxer : IDemuxer
 
     private readonly record struct HeldPacket(StreamState Stream, MediaPacket Packet);
 
-    public void Dispose() => _payloads.Dispose();
+    /// <summary>Lets go of the payload slab and of the packets still held for a stream that was never described.</summary>
+    public void Dispose()
+    {
+        foreach (var held in _held)
+        {
+            held.Packet.Release();
+        }
+
+        _held.Clear();
+        _heldBytes = 0;
+        _payloads.Dispose();
+    }
 }
