@@ -224,6 +224,7 @@ public sealed class HttpIngestTests : IDisposable
 
         Assert.Equal(400, request.Context.Response.StatusCode);
         Assert.Equal("the feed ended after 2 bytes, before a container could be recognized\n", request.Text);
+        AssertNoReadLeftOpen(request);
     }
 
     [Fact]
@@ -238,6 +239,7 @@ public sealed class HttpIngestTests : IDisposable
         Assert.Equal("feed.ffm", request.Connection.Name);
         Assert.Contains(_log.Entries, e => e.Id == 401 && e.Message == "Feed feed.ffm: publisher 127.0.0.1 connected (HTTP POST)");
         Assert.Contains(_log.Entries, e => e.Id == 402 && e.Message == "Feed feed.ffm: publisher 127.0.0.1 finished after 0 bytes");
+        AssertNoReadLeftOpen(request);
     }
 
     [Fact]
@@ -251,6 +253,7 @@ public sealed class HttpIngestTests : IDisposable
 
         Assert.Equal(400, request.Context.Response.StatusCode);
         Assert.Equal("FLV: input ended before the end of the FLV header (5 of 9 bytes present) (at byte 0)\n", request.Text);
+        AssertNoReadLeftOpen(request);
     }
 
     [Fact]
