@@ -114,7 +114,9 @@ internal sealed partial class HttpIngest
                     {
                         if (result.IsCompleted)
                         {
-                            return buffer.IsEmpty ? (true, "") : (false, $"the feed ended after {buffer.Length} bytes, before a container could be recognized");
+                            long received = buffer.Length;
+                            reader.AdvanceTo(buffer.End);
+                            return received == 0 ? (true, "") : (false, $"the feed ended after {received} bytes, before a container could be recognized");
                         }
 
                         reader.AdvanceTo(buffer.Start, buffer.End);
@@ -150,8 +152,15 @@ internal sealed partial class HttpIngest
                 connection.AddReceived(length);
                 if (result.IsCompleted)
                 {
-                    demuxer.Complete(buffer.Slice(consumed));
-                    reader.AdvanceTo(buffer.End);
+                    try
+                    {
+                        demuxer.Complete(buffer.Slice(consumed));
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(buffer.End); // also when the feed ended inside an element: the refusal reads on
+                    }
+
                     return (true, "");
                 }
 
