@@ -51,10 +51,10 @@ public sealed class DashManifestTests
         for (int i = 0; i < frames; i++)
         {
             long t = firstTicks + (i * Frame);
-            publisher.OnPacket(new MediaPacket(0, t, t, keyframe(i), new byte[200]));
+            publisher.Accept(new MediaPacket(0, t, t, keyframe(i), new byte[200]));
             if (audio)
             {
-                publisher.OnPacket(new MediaPacket(1, t + 100, t + 100, true, new byte[50]));
+                publisher.Accept(new MediaPacket(1, t + 100, t + 100, true, new byte[50]));
             }
         }
     }
@@ -154,7 +154,7 @@ public sealed class DashManifestTests
         for (int i = 0; i < 100; i++)
         {
             long t = i * 1920; // 1024 samples at 48 kHz
-            publisher.OnPacket(new MediaPacket(0, t, t, true, new byte[50]));
+            publisher.Accept(new MediaPacket(0, t, t, true, new byte[50]));
         }
 
         string manifest = Manifest(segmenter, 100_000, Start);

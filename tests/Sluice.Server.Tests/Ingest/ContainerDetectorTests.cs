@@ -9,39 +9,40 @@ namespace Sluice.Server.Tests.Ingest;
 
 public sealed class ContainerDetectorTests
 {
-    public static TheoryData<string, byte[], ContainerDetector.Result> Heads => new()
+    // The expected result by name: a public test method cannot take the server's internal enum.
+    public static TheoryData<string, byte[], string> Heads => new()
     {
-        { "EBML header", [0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86], ContainerDetector.Result.Matroska },
-        { "TS sync byte", [0x47, 0x40, 0x00, 0x10], ContainerDetector.Result.MpegTs },
-        { "TS sync byte, any continuation", [0x47, 0xFF, 0xFF, 0xFF, 0x00], ContainerDetector.Result.MpegTs },
-        { "FLV signature", [(byte)'F', (byte)'L', (byte)'V', 0x01, 0x05], ContainerDetector.Result.Flv },
-        { "FLV signature, other version", [(byte)'F', (byte)'L', (byte)'V', 0x02], ContainerDetector.Result.Flv },
-        { "EBML id with one byte wrong", [0x1A, 0x45, 0xDF, 0xA4], ContainerDetector.Result.Unknown },
-        { "lowercase flv", [(byte)'f', (byte)'l', (byte)'v', 0x01], ContainerDetector.Result.Unknown },
-        { "an HTTP request line", "POST / HTTP/1.1"u8.ToArray(), ContainerDetector.Result.Unknown },
-        { "RIFF (WAV, AVI)", "RIFF"u8.ToArray(), ContainerDetector.Result.Unknown },
-        { "MP4 box", [0x00, 0x00, 0x00, 0x20, (byte)'f', (byte)'t', (byte)'y', (byte)'p'], ContainerDetector.Result.Unknown },
+        { "EBML header", [0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86], nameof(ContainerDetector.Result.Matroska) },
+        { "TS sync byte", [0x47, 0x40, 0x00, 0x10], nameof(ContainerDetector.Result.MpegTs) },
+        { "TS sync byte, any continuation", [0x47, 0xFF, 0xFF, 0xFF, 0x00], nameof(ContainerDetector.Result.MpegTs) },
+        { "FLV signature", [(byte)'F', (byte)'L', (byte)'V', 0x01, 0x05], nameof(ContainerDetector.Result.Flv) },
+        { "FLV signature, other version", [(byte)'F', (byte)'L', (byte)'V', 0x02], nameof(ContainerDetector.Result.Flv) },
+        { "EBML id with one byte wrong", [0x1A, 0x45, 0xDF, 0xA4], nameof(ContainerDetector.Result.Unknown) },
+        { "lowercase flv", [(byte)'f', (byte)'l', (byte)'v', 0x01], nameof(ContainerDetector.Result.Unknown) },
+        { "an HTTP request line", "POST / HTTP/1.1"u8.ToArray(), nameof(ContainerDetector.Result.Unknown) },
+        { "RIFF (WAV, AVI)", "RIFF"u8.ToArray(), nameof(ContainerDetector.Result.Unknown) },
+        { "MP4 box", [0x00, 0x00, 0x00, 0x20, (byte)'f', (byte)'t', (byte)'y', (byte)'p'], nameof(ContainerDetector.Result.Unknown) },
     };
 
     [Theory]
     [MemberData(nameof(Heads))]
-    public void The_first_four_bytes_name_the_container(string what, byte[] head, ContainerDetector.Result expected)
+    public void The_first_four_bytes_name_the_container(string what, byte[] head, string expected)
     {
-        Assert.Equal(expected, ContainerDetector.Detect(new ReadOnlySequence<byte>(head)));
+        Assert.Equal(Enum.Parse<ContainerDetector.Result>(expected), ContainerDetector.Detect(new ReadOnlySequence<byte>(head)));
         _ = what;
     }
 
     [Theory]
     [MemberData(nameof(Heads))]
-    public void The_same_bytes_one_a_segment_give_the_same_answer(string what, byte[] head, ContainerDetector.Result expected)
+    public void The_same_bytes_one_a_segment_give_the_same_answer(string what, byte[] head, string expected)
     {
-        Assert.Equal(expected, ContainerDetector.Detect(OneBytePerSegment(head)));
+        Assert.Equal(Enum.Parse<ContainerDetector.Result>(expected), ContainerDetector.Detect(OneBytePerSegment(head)));
         _ = what;
     }
 
     [Theory]
     [MemberData(nameof(Heads))]
-    public void Every_strict_prefix_of_the_probe_needs_more(string what, byte[] head, ContainerDetector.Result expected)
+    public void Every_strict_prefix_of_the_probe_needs_more(string what, byte[] head, string expected)
     {
         for (int length = 0; length < ContainerDetector.ProbeSize; length++)
         {

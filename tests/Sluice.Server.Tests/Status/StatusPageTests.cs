@@ -65,8 +65,8 @@ public sealed class StatusPageTests : IDisposable
         publisher.Format = "Matroska";
         publisher.AddBytes(1234);
         publisher.OnTracks([Vp8, Vorbis]);
-        publisher.OnPacket(new MediaPacket(0, 0, 0, true, new byte[100]));
-        publisher.OnPacket(new MediaPacket(1, 900, 900, true, new byte[20]));
+        publisher.Accept(new MediaPacket(0, 0, 0, true, new byte[100]));
+        publisher.Accept(new MediaPacket(1, 900, 900, true, new byte[20]));
 
         _time.Advance(TimeSpan.FromSeconds(1));
         var viewing = Connect(IPAddress.Parse("::ffff:198.51.100.4"), "GET", "/live.webm");

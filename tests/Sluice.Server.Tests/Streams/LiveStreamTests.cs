@@ -25,9 +25,9 @@ public sealed class LiveStreamTests
     private static MediaPacket Packet(int track, long ms, bool key = false) =>
         new(track, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, new byte[10]);
 
-    private static List<Chunk> ReadAll(ChunkRing ring, long from)
+    private static List<ChunkLease> ReadAll(ChunkRing ring, long from)
     {
-        var buffer = new Chunk[64];
+        var buffer = new ChunkLease[64];
         Assert.Equal(ChunkReadStatus.Data, ring.Read(from, buffer, out int count));
         return [.. buffer.Take(count)];
     }
@@ -51,14 +51,14 @@ public sealed class LiveStreamTests
         Assert.Equal([Vp8, Vorbis], output.Tracks);
         Assert.Equal(0, output.Ring.Next);
 
-        publisher.OnPacket(Packet(0, 0));           // a delta frame: nobody could start there
-        publisher.OnPacket(Packet(1, 10));          // audio before the picture starts
+        publisher.Accept(Packet(0, 0));           // a delta frame: nobody could start there
+        publisher.Accept(Packet(1, 10));          // audio before the picture starts
         Assert.Equal(0, output.Ring.Next);
         Assert.Equal(-1, output.Ring.LatestJoinPoint);
 
-        publisher.OnPacket(Packet(0, 40, key: true));
-        publisher.OnPacket(Packet(1, 50));
-        publisher.OnPacket(Packet(0, 80));
+        publisher.Accept(Packet(0, 40, key: true));
+        publisher.Accept(Packet(1, 50));
+        publisher.Accept(Packet(0, 80));
         Assert.Equal(3, output.Ring.Next);
         Assert.Equal(0, output.Ring.LatestJoinPoint);
 
@@ -77,8 +77,8 @@ public sealed class LiveStreamTests
         publisher.OnTracks([Vp8, Vorbis]);
         for (int frame = 0; frame < 12; frame++)
         {
-            publisher.OnPacket(Packet(0, frame * 40, key: frame % 5 == 0)); // keyframes at 0, 200, 400 ms
-            publisher.OnPacket(Packet(1, (frame * 40) + 20));
+            publisher.Accept(Packet(0, frame * 40, key: frame % 5 == 0)); // keyframes at 0, 200, 400 ms
+            publisher.Accept(Packet(1, (frame * 40) + 20));
         }
 
         var ring = stream.Output!.Ring;
@@ -102,9 +102,9 @@ public sealed class LiveStreamTests
         var stream = new LiveStream(WebmStream with { NoAudio = true }, _feed, OutputFormat.WebM, NullLogger.Instance);
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
         publisher.OnTracks([Vp8, Vorbis]);
-        publisher.OnPacket(Packet(0, 0, key: true));
-        publisher.OnPacket(Packet(1, 10));
-        publisher.OnPacket(Packet(0, 40));
+        publisher.Accept(Packet(0, 0, key: true));
+        publisher.Accept(Packet(1, 10));
+        publisher.Accept(Packet(0, 40));
 
         Assert.Equal([Vp8], stream.Output!.Tracks);
         Assert.Equal([0L, 40], ReadAll(stream.Output.Ring, 0).Select(c => MediaTime.ToMilliseconds(c.Time)));
@@ -124,8 +124,8 @@ public sealed class LiveStreamTests
         Assert.Equal(200, id);
         Assert.Equal("Stream live.webm: feed track #0 video h264 320x240 cannot be carried by Format webm (it carries vp8, vp9, av1, vorbis, opus); the track is left out", message);
 
-        publisher.OnPacket(Packet(0, 0, key: true)); // the H.264 keyframe: not the stream's
-        publisher.OnPacket(Packet(1, 10, key: true)); // every audio packet is a keyframe (as demuxers mark them)
+        publisher.Accept(Packet(0, 0, key: true)); // the H.264 keyframe: not the stream's
+        publisher.Accept(Packet(1, 10, key: true)); // every audio packet is a keyframe (as demuxers mark them)
         Assert.Equal([10L], ReadAll(stream.Output.Ring, 0).Select(c => MediaTime.ToMilliseconds(c.Time)));
     }
 
@@ -136,8 +136,8 @@ public sealed class LiveStreamTests
         using (var first = _feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             first.OnTracks([Vp8, Vorbis]);
-            first.OnPacket(Packet(0, 0, key: true));
-            first.OnPacket(Packet(0, 40));
+            first.Accept(Packet(0, 0, key: true));
+            first.Accept(Packet(0, 40));
         }
 
         var output = stream.Output!;
@@ -146,8 +146,8 @@ public sealed class LiveStreamTests
         Assert.Same(output, stream.Output);
         Assert.False(output.Ring.IsCompleted);
 
-        second.OnPacket(Packet(0, 0));              // waits for a keyframe again
-        second.OnPacket(Packet(0, 40, key: true));
+        second.Accept(Packet(0, 0));              // waits for a keyframe again
+        second.Accept(Packet(0, 40, key: true));
         Assert.Equal(3, output.Ring.Next);
         Assert.Equal(2, output.Ring.LatestJoinPoint);
     }
@@ -159,7 +159,7 @@ public sealed class LiveStreamTests
         using (var first = _feed.TryAcquire(IPAddress.Loopback, "test")!)
         {
             first.OnTracks([Vp8, Vorbis]);
-            first.OnPacket(Packet(0, 0, key: true));
+            first.Accept(Packet(0, 0, key: true));
         }
 
         var old = stream.Output!;
@@ -168,7 +168,7 @@ public sealed class LiveStreamTests
 
         Assert.NotSame(old, stream.Output);
         Assert.True(old.Ring.IsCompleted);
-        Assert.Equal(ChunkReadStatus.Data, old.Ring.Read(0, new Chunk[4], out int left)); // its viewers drain what is left
+        Assert.Equal(ChunkReadStatus.Data, old.Ring.Read(0, new ChunkLease[4], out int left)); // its viewers drain what is left
         Assert.Equal(1, left);
         Assert.Equal(640, stream.Output!.Tracks[0].Width);
         Assert.Equal(0, stream.Output.Ring.Next);
@@ -180,7 +180,7 @@ public sealed class LiveStreamTests
         var stream = new LiveStream(WebmStream with { Format = "dash" }, _feed, OutputFormat.Dash, NullLogger.Instance);
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
         publisher.OnTracks([Vp8 with { Codec = CodecId.VP9 }]);
-        publisher.OnPacket(Packet(0, 0, key: true));
+        publisher.Accept(Packet(0, 0, key: true));
 
         Assert.Equal(0, stream.Output!.Ring.Next);
     }
@@ -191,22 +191,22 @@ public sealed class LiveStreamTests
         var stream = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance, holdAudioForVideo: true);
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
         publisher.OnTracks([Vp8, Vorbis]);
-        publisher.OnPacket(Packet(0, 0, key: true));
+        publisher.Accept(Packet(0, 0, key: true));
         var ring = stream.Output!.Ring;
         using var aborted = new CancellationTokenSource();
         using var signal = new ViewerSignal(aborted.Token);
 
         var wait = ring.WaitAsync(ring.Next, signal);
-        publisher.OnPacket(Packet(1, 20));          // audio 20 ms after the last wake: held
+        publisher.Accept(Packet(1, 20));          // audio 20 ms after the last wake: held
         Assert.False(wait.IsCompleted);
-        publisher.OnPacket(Packet(0, 40));          // video: wakes, and the audio goes with it
+        publisher.Accept(Packet(0, 40));          // video: wakes, and the audio goes with it
         Assert.True(wait.IsCompleted);
 
         wait = ring.WaitAsync(ring.Next, signal);
-        publisher.OnPacket(Packet(1, 60));
-        publisher.OnPacket(Packet(1, 100));
+        publisher.Accept(Packet(1, 60));
+        publisher.Accept(Packet(1, 100));
         Assert.False(wait.IsCompleted);
-        publisher.OnPacket(Packet(1, 140));         // 100 ms of audio since the last wake (40 ms): woken anyway
+        publisher.Accept(Packet(1, 140));         // 100 ms of audio since the last wake (40 ms): woken anyway
         Assert.True(wait.IsCompleted);
     }
 
@@ -216,12 +216,12 @@ public sealed class LiveStreamTests
         var stream = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance);
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
         publisher.OnTracks([Vp8, Vorbis]);
-        publisher.OnPacket(Packet(0, 0, key: true));
+        publisher.Accept(Packet(0, 0, key: true));
         var ring = stream.Output!.Ring;
         using var signal = new ViewerSignal(CancellationToken.None);
 
         var wait = ring.WaitAsync(ring.Next, signal);
-        publisher.OnPacket(Packet(1, 20));
+        publisher.Accept(Packet(1, 20));
         Assert.True(wait.IsCompleted);
     }
 
@@ -236,9 +236,9 @@ public sealed class LiveStreamTests
         var measured = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance);
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
         publisher.OnTracks([Vp8]);
-        publisher.OnPacket(new MediaPacket(0, 0, 0, true, new byte[1000]));
+        publisher.Accept(new MediaPacket(0, 0, 0, true, new byte[1000]));
         _time.Advance(TimeSpan.FromSeconds(2));
-        publisher.OnPacket(new MediaPacket(0, MediaTime.FromMilliseconds(40), MediaTime.FromMilliseconds(40), false, new byte[1500]));
+        publisher.Accept(new MediaPacket(0, MediaTime.FromMilliseconds(40), MediaTime.FromMilliseconds(40), false, new byte[1500]));
         // The first packet closes the window open since the clock's start and opens the next: 1500 bytes in 2 s,
         // 6000 bit/s, 6 kbit/s (rounded up).
         Assert.Equal(6_000, _feed.MeasuredBitRate);
