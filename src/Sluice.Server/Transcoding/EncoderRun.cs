@@ -223,7 +223,7 @@ internal sealed partial class EncoderRun : IPacketSink
             {
                 // The feed ended or the server stops: ffmpeg gets the end of its input and a moment to finish.
                 _input.Writer.TryComplete();
-                using var grace = new CancellationTokenSource(StopGrace);
+                using var grace = new CancellationTokenSource(StopGrace, _time);
                 try
                 {
                     await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
@@ -235,7 +235,7 @@ internal sealed partial class EncoderRun : IPacketSink
             }
 
             _input.Writer.TryComplete();
-            await Task.WhenAll(writer, reader, errors).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(writer, reader, errors).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
             ReleasePublishers();
             ProcessId = null;
             return process.HasExited ? process.ExitCode : null;

@@ -228,7 +228,7 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         await _disposed.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(groups.Select(g => g.StopAsync())).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(groups.Select(g => g.StopAsync())).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
