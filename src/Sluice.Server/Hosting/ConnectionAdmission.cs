@@ -60,23 +60,15 @@ internal sealed partial class ConnectionAdmission : IDisposable
     /// </summary>
     public async Task AdmitAsync(ConnectionContext connection, ConnectionDelegate next, bool http)
     {
-        var endpoint = connection.RemoteEndPoint as IPEndPoint;
-        var remote = endpoint?.Address ?? IPAddress.None;
-        if (remote.IsIPv4MappedToIPv6 && endpoint is not null)
+        if (connection.RemoteEndPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped)
         {
             // An IPv4 client of a dual-stack listener: logs, ACLs and limits see the IPv4 address it has.
-            remote = remote.MapToIPv4();
-            connection.RemoteEndPoint = new IPEndPoint(remote, endpoint.Port);
+            connection.RemoteEndPoint = new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port);
         }
 
-        // A transport other than Sluice's own (tests may run one) has not counted it yet.
-        var entry = connection.Features.Get<ConnectionGate.Entry>() ?? Enter(remote, connection.Abort);
-        if (entry is null)
-        {
-            connection.Abort();
-            return;
-        }
-
+        // Every listener's transport is Sluice's own, which counted the connection at accept.
+        var entry = connection.Features.Get<ConnectionGate.Entry>()
+            ?? throw new InvalidOperationException("A connection reached the admission without the gate's entry: its listener is not FirstByteListenerFactory's.");
         if (!http)
         {
             _gate.HeadReceived(entry);

@@ -30,6 +30,7 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
     private readonly Func<ConnectionAdmission> _admission;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Logging.LogThrottle _acceptErrors;
     private readonly bool _epoll;
 
     /// <param name="admission">The admission, asked for at the first accept (it is made once the server exists).</param>
@@ -48,6 +49,7 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
         _admission = admission;
         _logger = loggers.CreateLogger("Sluice.Connections");
         _time = time;
+        _acceptErrors = new Logging.LogThrottle(time, Logging.LogThrottle.DefaultInterval, (_, count, last) => LogAcceptFailedMore(_logger, count, last));
     }
 
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
@@ -76,7 +78,11 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
         return ValueTask.FromResult<IConnectionListener>(listener);
     }
 
-    public void Dispose() => _connections.Dispose();
+    public void Dispose()
+    {
+        _acceptErrors.Dispose();
+        _connections.Dispose();
+    }
 
     // The transport's options take the connection buffers only through an internal setter (Kestrel's own transport
     // sets it from the services); without it connections would buffer in 4 KiB blocks (LargeBlockMemoryPool says why not).
@@ -85,6 +91,9 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
 
     [LoggerMessage(EventId = 523, Level = LogLevel.Warning, Message = "Accepting on {EndPoint} failed ({Error}); trying again in 100 ms")]
     private static partial void LogAcceptFailed(ILogger logger, EndPoint endPoint, string error);
+
+    [LoggerMessage(EventId = 532, Level = LogLevel.Warning, Message = "Accepting failed {Count} more times in the last 10 s (the last: {Last})")]
+    private static partial void LogAcceptFailedMore(ILogger logger, int count, string last);
 
     private sealed class Listener : IConnectionListener
     {
@@ -97,7 +106,6 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
         private readonly FirstByteWaiter _waiter;
         private ConnectionAdmission _admission = null!;
         private Task _accepting = Task.CompletedTask;
-        private long? _lastAcceptError;
 
         public Listener(FirstByteListenerFactory factory, Socket socket)
         {
@@ -171,16 +179,14 @@ internal sealed partial class FirstByteListenerFactory : IConnectionListenerFact
                 catch (SocketException e)
                 {
                     // Out of descriptors or memory: wait instead of spinning on an accept that fails at once.
-                    var time = _factory._time;
-                    if (_lastAcceptError is not { } last || time.GetElapsedTime(last) > Logging.LogThrottle.DefaultInterval)
+                    if (_factory._acceptErrors.ShouldLog(e.SocketErrorCode.ToString(), $"{EndPoint}: {e.Message}"))
                     {
-                        _lastAcceptError = time.GetTimestamp();
                         LogAcceptFailed(_factory._logger, EndPoint, e.Message);
                     }
 
                     try
                     {
-                        await Task.Delay(AcceptRetry, time, _stop.Token).ConfigureAwait(false);
+                        await Task.Delay(AcceptRetry, _factory._time, _stop.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {

@@ -74,8 +74,9 @@ internal abstract partial class FirstByteWaiter : IDisposable
     internal void Gone(WaitingSocket waiting) => _gone(waiting);
 
     /// <summary>
-    /// A zero-byte receive per socket: portable, but each waiting socket holds the runtime's receive state (about
-    /// 700 bytes more than with epoll).
+    /// A zero-byte receive per socket: portable, but each waiting socket holds the runtime's receive state (a heap
+    /// dump at 10,000 waiting sockets: its event args, receive operation, callback and the wait's state machine, about
+    /// 800 bytes).
     /// </summary>
     private sealed class ReceiveWaiter(Action<WaitingSocket> readable, Action<WaitingSocket> gone) : FirstByteWaiter(readable, gone)
     {

@@ -116,7 +116,7 @@ internal static partial class SluiceHost
         // to the thread pool: a hop less per read (bench/README, "Inline scheduling"). Nothing Sluice runs there waits
         // for another thread; the one synchronous I/O is CustomLog's line per request.
         builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new FirstByteListenerFactory(
-            connectionBuffers, () => admission!, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>()));
+            connectionBuffers, () => admission!, sp.GetRequiredService<SluiceServer>().Time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
         builder.Services.AddSingleton<RtmpConnectionHandler>();

@@ -20,7 +20,7 @@ internal static class EventIds
         new(300, 399, "Sluice.Server.Delivery", "progressive viewers", NextFree: 311),
         new(400, 449, "Sluice.Server.Ingest", "HTTP publishers", NextFree: 405),
         new(450, 499, "Sluice.Server.Ingest.Rtmp", "RTMP publishers and players", NextFree: 457),
-        new(500, 599, "Sluice.Server.Hosting", "requests, connections and memory", NextFree: 532),
+        new(500, 599, "Sluice.Server.Hosting", "requests, connections and memory", NextFree: 533),
         new(600, 699, "Sluice.Server.Feeds", "Launch: a feed's own ffmpeg", NextFree: 605),
         new(700, 799, "Sluice.Server.Hls", "HLS and DASH segmenting", NextFree: 701),
     ];
