@@ -12,6 +12,7 @@ namespace Sluice.Tests;
 /// the server refuses what does not fit instead of dying at the limit, logs it once with a count, keeps serving the
 /// status page and its viewer, and gives the memory back afterwards.
 /// </summary>
+[Collection(FloodCollection.Name)]
 public sealed partial class ConnectionFloodTests(ITestOutputHelper output)
 {
     private const string Config = """

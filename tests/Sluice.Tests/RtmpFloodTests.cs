@@ -10,6 +10,7 @@ namespace Sluice.Tests;
 /// RTMP clients that never publish or play, against the real executable: they may hold no memory beyond what they
 /// send, no time beyond RequestHeaderTimeout, and leave a line an interval in the log, not one each.
 /// </summary>
+[Collection(FloodCollection.Name)]
 public sealed partial class RtmpFloodTests(ITestOutputHelper output)
 {
     private static string Config(int rtmpPort, double headerTimeout = 10) => $"""

@@ -321,12 +321,21 @@ public sealed class ChunkRingTests
             Round(i); // warm up: the free chunks are there
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 100; i < 10_100; i++)
+        // Three windows of 10,000 rounds: one of them may hold the runtime's own one-time work (a method's code
+        // replaced while it runs), so the quietest window must allocate nothing at all.
+        var windows = new long[3];
+        int round = 100;
+        for (int w = 0; w < windows.Length; w++)
         {
-            Round(i);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int end = round + 10_000; round < end; round++)
+            {
+                Round(round);
+            }
+
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, windows.Min());
     }
 }
