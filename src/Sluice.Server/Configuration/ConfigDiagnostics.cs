@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Sluice.Server.Configuration;
 
 /// <summary>The errors and warnings of one file, as the parser and the validators find them.</summary>
@@ -10,6 +12,21 @@ internal sealed class ConfigDiagnostics(string file)
     public void Error(int line, string message) => Errors.Add(new ConfigDiagnostic(new ConfigLocation(file, line), message));
 
     public void Warn(int line, string message) => Warnings.Add(new ConfigDiagnostic(new ConfigLocation(file, line), message));
+
+    /// <summary>
+    /// The warnings, each text said once: one given on several lines (a File line in each of 255 streams) comes
+    /// once, on its first line, with the count and every line ("... (255 times, on lines 4, 12, 20, ...)").
+    /// </summary>
+    public IEnumerable<ConfigDiagnostic> MergedWarnings() =>
+        Warnings.GroupBy(w => w.Message, StringComparer.Ordinal).Select(same =>
+        {
+            var lines = same.Select(w => w.Location.Line).Distinct().Order().ToList();
+            return lines.Count == 1
+                ? same.First()
+                : new ConfigDiagnostic(
+                    new ConfigLocation(file, lines[0]),
+                    $"{same.Key} ({lines.Count.ToString(CultureInfo.InvariantCulture)} times, on lines {string.Join(", ", lines.Select(l => l.ToString(CultureInfo.InvariantCulture)))})");
+        });
 }
 
 /// <summary>One use of a table directive: its line, its argument as written, and the value read from it.</summary>

@@ -31,7 +31,7 @@ internal static partial class ConfigDirectives
         (Arg("MaxClients", G | S, ValueKind.Limit, "MaxClients <1-65535>") with { Example = "100" })
             .Global<long>((g, v) => g with { MaxClients = (int)v }).Stream<long>((s, v) => s with { MaxClients = (int)v }),
         Arg("MaxBandwidth", G, ValueKind.Whole(10, 10_000_000, "kbit/s"), "MaxBandwidth <kbit/s>").Global<long>((g, v) => g with { MaxBandwidth = v }),
-        Arg("CustomLog", G, ValueKind.Text, "CustomLog <path or ->").Global<string>((g, v) => g with { CustomLog = v }),
+        (Arg("CustomLog", G, ValueKind.Text, "CustomLog <path or ->") with { Ffserver34 = HashAs("the log file's name") }).Global<string>((g, v) => g with { CustomLog = v }),
         // Sluice's own, and the three below: connection hygiene
         Arg("SlowViewerTimeout", G, ValueKind.Seconds, "SlowViewerTimeout <seconds>")
             .Global<double>((g, v) => g with { SlowViewerTimeout = v > 0 ? v : ServerConfig.DefaultSlowViewerTimeout }),
@@ -57,14 +57,24 @@ internal static partial class ConfigDirectives
         Own("NoDefaults", G | S, 0, 0, "NoDefaults"),
 
         // <Feed>
-        Arg("File", F | S, ValueKind.Text, "File <path>").Feed<string>((f, v) => f with { File = v, ReadOnly = false }),
-        Arg("ReadOnlyFile", F | S, ValueKind.Text, "ReadOnlyFile <path>").Feed<string>((f, v) => f with { File = v, ReadOnly = true }),
+        (Arg("File", F | S, ValueKind.Text, "File <path>") with { Ffserver34 = HashAs("the file's name") }).Feed<string>((f, v) => f with { File = v, ReadOnly = false }),
+        (Arg("ReadOnlyFile", F | S, ValueKind.Text, "ReadOnlyFile <path>") with { Ffserver34 = HashAs("the file's name") }).Feed<string>((f, v) => f with { File = v, ReadOnly = true }),
         // "Truncate N" was deprecated in ffserver; any argument other than 0 still meant true.
-        Optional("Truncate", F, ValueKind.Custom("write Truncate alone, with no argument", text => ConfigValues.Double(text, double.MinValue, double.MaxValue), "1", "yes"), "Truncate", 1.0)
+        (Optional("Truncate", F, ValueKind.Custom("write Truncate alone, with no argument", text => ConfigValues.Double(text, double.MinValue, double.MaxValue), "1", "yes"), "Truncate", 1.0)
+            with { Ffserver34 = HashAs("the number of the deprecated 'Truncate N', read it as 0 and did not truncate the feed") })
             .Feed<double>((f, v) => f with { Truncate = v != 0 }),
         Arg("FileMaxSize", F, ValueKind.FileSize, "FileMaxSize <size>K|M|G").Feed<long>((f, v) => f with { FileMaxSize = v }),
-        Own("Launch", F, 1, Rest, "Launch <program> [arguments...]"),
-        Own("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>] | <address>/<prefix-length>"),
+        Own("Launch", F, 1, Rest, "Launch <program> [arguments...]") with
+        {
+            Ffserver34 = (_, _) => "passed '#' and every word after it to the program as arguments",
+        },
+        Own("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>] | <address>/<prefix-length>") with
+        {
+            // ffserver_parse_acl_row printed "ACL refers to invalid host or IP address '#'" and went on.
+            Ffserver34 = (words, section) => words.Count == 2 && !words[1].Contains('/', StringComparison.Ordinal)
+                ? $"took '#' as the last address of the range, refused this line and applied no rule, so the {(section == F ? "feed took any publisher" : "stream served any viewer")} this line was meant to limit"
+                : null,
+        },
         // Sluice's own: the key an RTMP publisher must give
         Arg("PublishKey", F, ValueKind.Text, "PublishKey <key>").Feed<string>((f, v) => f with { PublishKey = v }),
         // Sluice's own: a web origin allowed to publish
@@ -74,15 +84,18 @@ internal static partial class ConfigDirectives
         (Arg("Feed", S, ValueKind.Text, "Feed <feed name>") with { Example = "live.ffm" }).Stream<string>((s, v) => s with { Feed = v }),
         Own("Format", S, 1, 1, "Format <format>"),
         Arg("InputFormat", S, ValueKind.Text, "InputFormat <format>"),
-        Arg("FaviconURL", S, ValueKind.Text, "FaviconURL <url>"),
-        Line("Author", S, "Author <text>").Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("author", v) }),
-        Line("Comment", S, "Comment <text>").Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("comment", v) }),
-        Line("Copyright", S, "Copyright <text>").Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("copyright", v) }),
-        Line("Title", S, "Title <text>").Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("title", v) }),
-        Own("Metadata", S, 2, Rest, "Metadata <key> <value>"),
-        Arg("Preroll", S, ValueKind.Seconds, "Preroll <seconds>").Stream<double>((s, v) => s with { Preroll = v }),
+        Arg("FaviconURL", S, ValueKind.Text, "FaviconURL <url>") with { Ffserver34 = HashAs("the icon's URL") },
+        (Line("Author", S, "Author <text>") with { Ffserver34 = HashAs("the author") }).Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("author", v) }),
+        (Line("Comment", S, "Comment <text>") with { Ffserver34 = HashAs("the comment") }).Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("comment", v) }),
+        (Line("Copyright", S, "Copyright <text>") with { Ffserver34 = HashAs("the copyright") }).Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("copyright", v) }),
+        (Line("Title", S, "Title <text>") with { Ffserver34 = HashAs("the title") }).Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("title", v) }),
+        Own("Metadata", S, 2, Rest, "Metadata <key> <value>") with
+        {
+            Ffserver34 = (words, _) => words.Count == 1 ? $"took '#' as the value of {words[0]}" : null,
+        },
+        (Arg("Preroll", S, ValueKind.Seconds, "Preroll <seconds>") with { Ffserver34 = HashAs("the number of seconds and read it as 0") }).Stream<double>((s, v) => s with { Preroll = v }),
         Flag("StartSendOnKey", S).Stream<bool>((s, _) => s with { StartSendOnKey = true }),
-        Arg("MaxTime", S, ValueKind.Seconds, "MaxTime <seconds>").Stream<double>((s, v) => s with { MaxTime = v }),
+        (Arg("MaxTime", S, ValueKind.Seconds, "MaxTime <seconds>") with { Ffserver34 = HashAs("the number of seconds and read it as 0 (no limit)") }).Stream<double>((s, v) => s with { MaxTime = v }),
         Arg("AudioCodec", S, ValueKind.Text, "AudioCodec <encoder>")
             .Stream<string>((s, v, at) => s with { Audio = s.Audio with { Codec = v, CodecLocation = at } }),
         Arg("VideoCodec", S, ValueKind.Text, "VideoCodec <encoder>")
@@ -108,7 +121,7 @@ internal static partial class ConfigDirectives
         Arg("VideoQMin", S, ValueKind.Whole(0, 69), "VideoQMin <q>").Stream<long>((s, v) => s with { Video = s.Video with { QMin = (int)v } }),
         Arg("VideoQMax", S, ValueKind.Whole(0, 69), "VideoQMax <q>").Stream<long>((s, v) => s with { Video = s.Video with { QMax = (int)v } }),
         Arg("VideoQDiff", S, ValueKind.Text, "VideoQDiff <q>"),
-        Arg("VideoTag", S, ValueKind.Text, "VideoTag <fourcc>"),
+        Arg("VideoTag", S, ValueKind.Text, "VideoTag <fourcc>") with { Ffserver34 = HashAs("the tag and ignored it (a tag has four characters)") },
         Arg("Qscale", S, ValueKind.AnyWhole, "Qscale <q>"),
         Arg("LumiMask", S, ValueKind.Text, "LumiMask <value>"),
         Arg("DarkMask", S, ValueKind.Text, "DarkMask <value>"),
@@ -119,12 +132,12 @@ internal static partial class ConfigDirectives
         Arg("Strict", S, ValueKind.Text, "Strict <level>"),
         Own("AVOptionVideo", S, 2, 2, "AVOptionVideo <option> <value>"),
         Own("AVOptionAudio", S, 2, 2, "AVOptionAudio <option> <value>"),
-        Arg("AVPresetVideo", S, ValueKind.Text, "AVPresetVideo <preset>").Stream<string>((s, v) => s with { Video = s.Video with { Preset = v } }),
-        Arg("AVPresetAudio", S, ValueKind.Text, "AVPresetAudio <preset>").Stream<string>((s, v) => s with { Audio = s.Audio with { Preset = v } }),
+        (Arg("AVPresetVideo", S, ValueKind.Text, "AVPresetVideo <preset>") with { Ffserver34 = HashAs(NoPreset) }).Stream<string>((s, v) => s with { Video = s.Video with { Preset = v } }),
+        (Arg("AVPresetAudio", S, ValueKind.Text, "AVPresetAudio <preset>") with { Ffserver34 = HashAs(NoPreset) }).Stream<string>((s, v) => s with { Audio = s.Audio with { Preset = v } }),
         Flag("NoVideo", S).Stream<bool>((s, _) => s with { NoVideo = true }),
         Flag("NoAudio", S).Stream<bool>((s, _) => s with { NoAudio = true }),
-        Arg("DynamicACL", S, ValueKind.Text, "DynamicACL <file>"),
-        Arg("RTSPOption", S, ValueKind.Text, "RTSPOption <option>"),
+        Arg("DynamicACL", S, ValueKind.Text, "DynamicACL <file>") with { Ffserver34 = HashAs("the ACL file's name") },
+        Arg("RTSPOption", S, ValueKind.Text, "RTSPOption <option>") with { Ffserver34 = HashAs("the option") },
         Arg("MulticastAddress", S, ValueKind.Address, "MulticastAddress <ip-address>"),
         Arg("MulticastPort", S, ValueKind.Port, "MulticastPort <port>"),
         Arg("MulticastTTL", S, ValueKind.AnyWhole, "MulticastTTL <ttl>"),
@@ -137,6 +150,12 @@ internal static partial class ConfigDirectives
     /// <summary>The table by name, case-insensitive (in this file: static fields of one part are set in order).</summary>
     public static readonly FrozenDictionary<string, DirectiveInfo> ByName =
         List.ToFrozenDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+
+    private const string NoPreset = "the preset's name, found no preset file of that name and went on";
+
+    /// <summary>ffserver 3.4's reading of a line whose comment stands where its one value should be: it took '#' as that value.</summary>
+    private static Func<IReadOnlyList<string>, ConfigSection, string?> HashAs(string what) =>
+        (words, _) => words.Count == 0 ? $"took '#' as {what}" : null;
 
     /// <summary>A directive of one argument.</summary>
     private static DirectiveInfo Arg(string name, ConfigSection sections, ValueKind value, string usage) =>

@@ -23,6 +23,17 @@ internal sealed record DirectiveInfo(string Name, ConfigSection Sections, int Mi
     /// <summary>The value when the optional argument is left out (a flag: true; OnDemand: its default linger).</summary>
     public object? Absent { get; init; }
 
+    /// <summary>
+    /// How ffserver 3.4 read a line of this directive that ends in a comment, where that differs from Sluice's
+    /// reading: given the words before the comment (and the section), what 3.4 did with the comment's '#' ("took '#'
+    /// as the last address of the range, ..."), or null when it read the line as Sluice does. 3.4 read a fixed number
+    /// of words and ignored the rest, so only a directive that reads an optional word or every word reaches a
+    /// comment after a complete line (ACL, Truncate, Launch); the others reach it only when it stands where their
+    /// value should be, and are listed here where 3.4 then took '#' as the value and started (a Title, a file name);
+    /// where 3.4 refused '#' as the value (a port, a codec), Sluice reports the missing value instead.
+    /// </summary>
+    public Func<IReadOnlyList<string>, ConfigSection, string?>? Ffserver34 { get; init; }
+
     /// <summary>A valid value for this directive when the kind's sample does not fit it (MaxClients at most MaxHTTPConnections).</summary>
     public string? Example { get; init; }
 
@@ -67,8 +78,6 @@ internal static partial class ConfigDirectives
         ("File", F, "File is not supported yet; the feed is kept in memory only (bounded by FileMaxSize) and no feed file is written"),
         ("ReadOnlyFile", F, "ReadOnlyFile is not supported yet; the feed is kept in memory only and the file is not read"),
         ("Truncate", F, "Truncate is not supported yet; there is no feed file, every feed starts empty"),
-        ("File", S, "File inside <Stream> is not supported; files are not streamed, the stream reads its Feed"),
-        ("ReadOnlyFile", S, "ReadOnlyFile inside <Stream> is not supported; files are not streamed, the stream reads its Feed"),
         ("InputFormat", S, "InputFormat is not supported; the feed's format is detected from what the publisher sends"),
         ("FaviconURL", S, "FaviconURL is not supported; the status page has no favicon"),
         ("Debug", S, "Debug is not supported; encoders run without debug flags"),

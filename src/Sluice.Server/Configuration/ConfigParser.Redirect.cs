@@ -21,17 +21,48 @@ internal static partial class ConfigParser
                 return;
             }
 
+            // ffserver 3.4 sent the URL as written, relative ones too ("status.html", "url/"): so does Sluice.
             var url = args[0];
-            if ((Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "rtsp" or "rtmp")
-                || (url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal)))
+            if (url.Length == 0)
             {
-                _redirectUrl = url;
-            }
-            else
-            {
-                Error($"invalid URL '{url}' for <Redirect {_redirectName}>: expected an absolute http(s) URL such as http://example.com/live.webm or a path starting with /");
+                Error($"URL of <Redirect {_redirectName}> is empty; write the address to send clients to, such as http://example.com/live.webm, /live.webm or status.html");
                 _redirectUrl = "";
+                return;
             }
+
+            _redirectUrl = LocationText(url);
+            if (_redirectUrl != url)
+            {
+                Warn($"URL '{url}' of <Redirect {_redirectName}> has characters an HTTP Location header cannot carry; Sluice sends it percent-encoded: {_redirectUrl}");
+            }
+        }
+
+        /// <summary>The URL with every character outside printable ASCII (spaces, control and non-ASCII characters) percent-encoded as UTF-8.</summary>
+        private static string LocationText(string url)
+        {
+            if (url.All(c => c is > ' ' and < '\x7f'))
+            {
+                return url;
+            }
+
+            var encoded = new System.Text.StringBuilder();
+            Span<byte> bytes = stackalloc byte[4];
+            foreach (var rune in url.EnumerateRunes())
+            {
+                if (rune.Value is > ' ' and < 0x7f)
+                {
+                    encoded.Append((char)rune.Value);
+                    continue;
+                }
+
+                var length = rune.EncodeToUtf8(bytes);
+                foreach (var b in bytes[..length])
+                {
+                    encoded.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            return encoded.ToString();
         }
 
         private void EndRedirect()

@@ -42,6 +42,14 @@ internal static partial class ConfigParser
             }
 
             var kind = section.ToString();
+            if (closed && words.Count > 0 && words[^1].Length > 1 && words[^1].EndsWith('>'))
+            {
+                // "<Redirect index.html>>": ffserver cut the name at its last '>' only.
+                var read = words[^1];
+                words[^1] = read.TrimEnd('>');
+                Warn($"'<{kind} {read}>' has more than one closing '>'; ffserver 3.4 named it '{read}', a URL no client asks for, Sluice names it '{words[^1]}'");
+            }
+
             var valid = true;
             if (!closed)
             {
@@ -71,9 +79,16 @@ internal static partial class ConfigParser
                 return;
             }
 
-            if (!ConfigValues.IsPathSegment(name))
+            if (section == ConfigSection.Stream ? !ConfigValues.IsPath(name) : !ConfigValues.IsPathSegment(name))
             {
+                if (section == ConfigSection.Stream)
+                {
+                    Error($"stream name '{name}' is not a URL path (http://host:port/{name}); use letters, digits and . - _ ~ only, with '/' between the parts (live/cam.webm), no '?', '#', '%' or spaces");
+                }
+                else
+                {
                 Error($"{kind.ToLowerInvariant()} name '{name}' is not a URL path segment (http://host:port/{name}); use letters, digits and . - _ ~ only, no '/', '?', '#', '%' or spaces");
+                }
             }
 
             if (_names.TryGetValue(name, out var previous))

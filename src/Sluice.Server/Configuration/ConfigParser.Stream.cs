@@ -24,8 +24,14 @@ internal static partial class ConfigParser
             }.Except(ServedFormats),
         ];
 
+        /// <summary>Formats ffserver served to RTSP clients (and by multicast): read, and the stream skipped until RTSP is served.</summary>
+        private static readonly string[] RtspFormats = ["rtp", "rtsp"];
+
         private StreamConfig? _stream;
         private bool _streamFormatSet;
+
+        /// <summary>False once the stream is known not to be served (an RTP stream): it is read and validated, then left out.</summary>
+        private bool _streamServed;
         private int _streamDefaultsLine;
         private readonly Dictionary<(bool Video, string Name), (string Value, int Line)> _streamOptions = [];
 
@@ -33,6 +39,7 @@ internal static partial class ConfigParser
         {
             _stream = new StreamConfig { Name = name, Location = Here, UseDefaults = _useDefaults };
             _streamFormatSet = false;
+            _streamServed = true;
             _streamDefaultsLine = 0;
             _streamOptions.Clear();
         }
@@ -75,7 +82,13 @@ internal static partial class ConfigParser
         {
             var format = arg.ToLowerInvariant();
             _streamFormatSet = true;
-            if (ServedFormats.Contains(format))
+            if (RtspFormats.Contains(format))
+            {
+                _stream = s with { Format = format };
+                _streamServed = false;
+                Warn($"Format {format}: RTSP/RTP is not served yet, so <Stream {s.Name}> is skipped (the other streams are served)");
+            }
+            else if (ServedFormats.Contains(format))
             {
                 _stream = s with { Format = format };
             }
@@ -131,12 +144,27 @@ internal static partial class ConfigParser
                 s = s with { Format = guessed.Name };
             }
 
-            if (!s.IsStatus)
+            var written = Written;
+            var readsFile = ConfigValidator.ReadsFile(s, written);
+            foreach (var directive in new[] { "File", "ReadOnlyFile" })
+            {
+                foreach (var file in written.All(directive))
+                {
+                    // ffserver streamed the file only when the stream had no Feed.
+                    Warn(file.Line, readsFile
+                        ? $"<Stream {s.Name}> reads the file {file.Text} and no Feed: Sluice does not stream files yet, so this stream is not served (the other streams are)"
+                        : $"{directive} inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did");
+                }
+            }
+
+            // ffserver 3.4 filled in codec defaults only for a stream that reads a feed (none for a file stream).
+            var served = _streamServed && !readsFile;
+            if (!s.IsStatus && served)
             {
                 s = ApplyDefaults(s);
             }
 
-            _streams.Add((s, Written));
+            _streams.Add((s, written, served));
         }
 
         /// <summary>

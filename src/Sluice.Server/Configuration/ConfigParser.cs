@@ -34,7 +34,8 @@ internal static partial class ConfigParser
     {
         private readonly ConfigDiagnostics _diagnostics = new(file);
         private readonly List<(FeedConfig Feed, SectionDirectives Written)> _feeds = [];
-        private readonly List<(StreamConfig Stream, SectionDirectives Written)> _streams = [];
+        /// <summary>Every stream read; one not <c>Served</c> (RTP, a file with no feed) is validated, warned about and left out of the config.</summary>
+        private readonly List<(StreamConfig Stream, SectionDirectives Written, bool Served)> _streams = [];
         private readonly List<RedirectConfig> _redirects = [];
 
         /// <summary>The table directives written outside any section.</summary>
@@ -47,6 +48,10 @@ internal static partial class ConfigParser
         private readonly Dictionary<string, (string Kind, int Line)> _names = new(StringComparer.Ordinal);
 
         private int _line;
+
+        /// <summary>The comment that ends the line being read ("# port"), or null when it has none.</summary>
+        private string? _comment;
+
         private ConfigSection _section = ConfigSection.Global;
         private string _sectionName = "";
         private int _sectionLine;
@@ -103,7 +108,7 @@ internal static partial class ConfigParser
             Validate();
 
             var errors = _diagnostics.Errors.OrderBy(d => d.Location.Line).ToImmutableArray();
-            var warnings = _diagnostics.Warnings.OrderBy(d => d.Location.Line).ToImmutableArray();
+            var warnings = _diagnostics.MergedWarnings().OrderBy(d => d.Location.Line).ToImmutableArray();
             var config = errors.IsEmpty ? BuildConfig() : null;
             return new ConfigParseResult(config, errors, warnings);
         }
@@ -121,10 +126,17 @@ internal static partial class ConfigParser
 
         private void Warn(int line, string message) => _diagnostics.Warn(line, message);
 
-        /// <summary>Splits a line into words as ffserver did: whitespace separates, '...' or "..." quotes.</summary>
+        /// <summary>
+        /// Splits a line into words as ffserver did: whitespace separates, '...' or "..." quotes. A word that begins
+        /// with '#' (outside quotes) starts a comment that runs to the end of the line (<see cref="_comment"/>); a
+        /// '#' inside a word or a quoted value is part of it. ffserver 3.4 had no such rule: each directive read the
+        /// words it needed and ignored the rest of the line, so a comment after a complete line was ignored there
+        /// too, and the directives that read further are listed in the table (<see cref="DirectiveInfo.Ffserver34"/>).
+        /// </summary>
         private bool Tokenize(string line, List<string> tokens)
         {
             var i = 0;
+            _comment = null;
             while (true)
             {
                 while (i < line.Length && char.IsWhiteSpace(line[i]))
@@ -138,6 +150,12 @@ internal static partial class ConfigParser
                 }
 
                 var c = line[i];
+                if (c == '#')
+                {
+                    _comment = line[i..].TrimEnd();
+                    return true;
+                }
+
                 if (c is '"' or '\'')
                 {
                     var end = line.IndexOf(c, i + 1);
@@ -187,10 +205,22 @@ internal static partial class ConfigParser
                 return;
             }
 
+            if (_comment is { } comment && info.Ffserver34?.Invoke(args, _section) is { } reading)
+            {
+                // ffserver 3.4 read the comment's first word(s) as value(s) of this line.
+                var ignored = args.Count < info.MinArgs;
+                Warn($"ffserver 3.4 {reading}; Sluice reads '{comment}' as a comment and {(ignored ? "ignores this line" : $"reads the line as '{string.Join(" ", [name, .. args])}'")}");
+                if (ignored)
+                {
+                    return;
+                }
+            }
+
             if (args.Count < info.MinArgs)
             {
                 var count = info.MinArgs == 1 ? "an argument" : $"{info.MinArgs} arguments";
-                Error($"{name} needs {count}; usage: {info.Usage}");
+                var hint = _comment is { } c ? $" ('{c}' is a comment; quote a value that begins with #)" : "";
+                Error($"{name} needs {count}; usage: {info.Usage}{hint}");
                 return;
             }
 
@@ -272,7 +302,7 @@ internal static partial class ConfigParser
             }
 
             var feedNames = _feeds.Select(f => f.Feed.Name).ToList();
-            foreach (var (stream, written) in _streams)
+            foreach (var (stream, written, _) in _streams)
             {
                 ConfigValidator.Stream(stream, written, feedNames, _diagnostics);
             }
@@ -282,7 +312,7 @@ internal static partial class ConfigParser
         {
             Source = file,
             Feeds = [.. _feeds.Select(f => f.Feed)],
-            Streams = [.. _streams.Select(s => s.Stream)],
+            Streams = [.. _streams.Where(s => s.Served).Select(s => s.Stream)],
             Redirects = [.. _redirects],
         };
     }

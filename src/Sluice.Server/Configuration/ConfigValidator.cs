@@ -47,7 +47,9 @@ internal static class ConfigValidator
             diagnostics.Error(line, $"<Stream {stream.Name}> has VideoQMin {qmin} above VideoQMax {qmax}; swap them");
         }
 
-        if (!stream.IsStatus && !stream.UseDefaults)
+        // ffserver 3.4 checked (and filled in) codec settings only for a stream that reads a feed.
+        var readsFile = ReadsFile(stream, written);
+        if (!stream.IsStatus && !stream.UseDefaults && !readsFile)
         {
             if (!stream.NoAudio && stream.Audio.IsSet)
             {
@@ -61,7 +63,10 @@ internal static class ConfigValidator
             }
         }
 
-        FeedOf(stream, written.LastLine("Feed"), feeds, diagnostics);
+        if (!readsFile)
+        {
+            FeedOf(stream, written.LastLine("Feed"), feeds, diagnostics);
+        }
 
         void Require<T>(T? value, string usage)
             where T : struct
@@ -72,6 +77,10 @@ internal static class ConfigValidator
             }
         }
     }
+
+    /// <summary>A stream with a File (or ReadOnlyFile) and no Feed: ffserver streamed that file; Sluice does not yet.</summary>
+    public static bool ReadsFile(StreamConfig stream, SectionDirectives written) =>
+        stream.Feed is null && (written.All("File").Count > 0 || written.All("ReadOnlyFile").Count > 0);
 
     /// <summary>A stream reads a feed that is defined (a status page reads none).</summary>
     private static void FeedOf(StreamConfig stream, int feedLine, IReadOnlyList<string> feeds, ConfigDiagnostics diagnostics)

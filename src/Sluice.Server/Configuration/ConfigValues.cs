@@ -159,7 +159,13 @@ internal static class ConfigValues
         return Double(text, double.Epsilon, 1_001_000);
     }
 
-    /// <summary>A name usable as one URL path segment (a feed, stream or redirect name).</summary>
+    /// <summary>
+    /// A name usable as a URL path of one or more segments joined by '/' (a stream name: <c>live/cam.webm</c>),
+    /// with no empty segment and no segment "." or "..".
+    /// </summary>
+    public static bool IsPath(string name) => name.Split('/').All(IsPathSegment);
+
+    /// <summary>A name usable as one URL path segment (a feed or redirect name, a part of a stream name).</summary>
     public static bool IsPathSegment(string name) =>
         name.Length > 0 && name is not "." and not ".." && name.All(c => char.IsAsciiLetterOrDigit(c) || "-._~!$&'()*+,;=:@".Contains(c, StringComparison.Ordinal));
 }

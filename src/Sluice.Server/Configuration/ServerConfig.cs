@@ -184,6 +184,9 @@ internal sealed record StreamConfig
         (NoVideo ? 0 : Video.BitRate ?? 0) + (NoAudio ? 0 : Audio.BitRate ?? 0);
 
     public bool IsStatus => string.Equals(Format, "status", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The stream's URL path, each part of its name escaped: <c>/live/cam.webm</c> for <c>&lt;Stream live/cam.webm&gt;</c>.</summary>
+    public string UrlPath => "/" + string.Join('/', Name.Split('/').Select(Uri.EscapeDataString));
 }
 
 /// <summary>Codec directives of one kind (Video* or Audio*) in a stream. Bitrates in kbit/s.</summary>

@@ -146,7 +146,7 @@ internal sealed class HlsEndpoint
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))
             {
-                variants.Add(($"../{Uri.EscapeDataString(name)}/{MediaUrl.MediaPlaylistName}", other, SegmentedResponses.BandwidthOf(sibling, other)));
+                variants.Add(($"{sibling.Config.UrlPath}/{MediaUrl.MediaPlaylistName}", other, SegmentedResponses.BandwidthOf(sibling, other)));
             }
         }
 

@@ -127,7 +127,24 @@ internal sealed partial class Dispatcher
         }
 
 
-        int slash = name.IndexOf('/', StringComparison.Ordinal);
+        // A stream's name may have '/' in it (live/cam.webm): the whole path is a stream first, else the part before
+        // its last '/' is a segmented stream and the rest one of its HLS or DASH names.
+        if (_server.Streams.TryGetValue(name, out var stream))
+        {
+            if (stream.Format.IsSegmentedOnly)
+            {
+                // A Format hls or dash stream has no progressive form: send the player to its playlist.
+                string entry = stream.Format == Sluice.Media.Formats.OutputFormat.Dash ? MediaUrl.ManifestName : MediaUrl.MultivariantName;
+                context.Response.Headers.Location = $"{stream.Config.UrlPath}/{entry}";
+                await Responses.TextAsync(context, 302, $"Stream {name} is served as {stream.Format.Name}: /{name}/{entry}.").ConfigureAwait(false);
+                return;
+            }
+
+            await _viewers.HandleAsync(context, stream, connection).ConfigureAwait(false);
+            return;
+        }
+
+        int slash = name.LastIndexOf('/');
         if (slash > 0 && _server.Streams.TryGetValue(name[..slash], out var segmented))
         {
             if (_server.Segmenters.TryGetValue(segmented.Name, out var segmenter))
@@ -139,21 +156,6 @@ internal sealed partial class Dispatcher
                 await Responses.TextAsync(context, 404, $"Stream {segmented.Name} is served progressively only (HLS off, {segmented.Config.Location}): watch /{segmented.Name}.").ConfigureAwait(false);
             }
 
-            return;
-        }
-
-        if (_server.Streams.TryGetValue(name, out var stream))
-        {
-            if (stream.Format.IsSegmentedOnly)
-            {
-                // A Format hls or dash stream has no progressive form: send the player to its playlist.
-                string entry = stream.Format == Sluice.Media.Formats.OutputFormat.Dash ? MediaUrl.ManifestName : MediaUrl.MultivariantName;
-                context.Response.Headers.Location = $"/{Uri.EscapeDataString(name)}/{entry}";
-                await Responses.TextAsync(context, 302, $"Stream {name} is served as {stream.Format.Name}: /{name}/{entry}.").ConfigureAwait(false);
-                return;
-            }
-
-            await _viewers.HandleAsync(context, stream, connection).ConfigureAwait(false);
             return;
         }
 

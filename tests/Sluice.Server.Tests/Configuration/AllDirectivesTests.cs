@@ -41,8 +41,8 @@ public sealed class AllDirectivesTests
             "85: MulticastPort is not supported; the stream is not sent by multicast (viewers use HTTP)",
             "86: MulticastTTL is not supported; the stream is not sent by multicast (viewers use HTTP)",
             "87: NoLoop is not supported; the stream is not sent by multicast, so there is nothing to loop",
-            "88: File inside <Stream> is not supported; files are not streamed, the stream reads its Feed",
-            "89: ReadOnlyFile inside <Stream> is not supported; files are not streamed, the stream reads its Feed",
+            "88: File inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did",
+            "89: ReadOnlyFile inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did",
             "101: FaviconURL is not supported; the status page has no favicon",
         ];
         Assert.Equal(expected.Select(w => $"{path}:{w}"), result.Warnings.Select(w => w.ToString()));

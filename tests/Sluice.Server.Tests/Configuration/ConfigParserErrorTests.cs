@@ -210,9 +210,9 @@ public sealed class ConfigParserErrorTests
             ["t.conf:1: <Redirect old> has no URL; add 'URL <url>' inside it"]
         },
         {
-            "redirect with a bad URL",
-            "<Redirect old>\nURL ftp:/x\n</Redirect>\n",
-            ["t.conf:2: invalid URL 'ftp:/x' for <Redirect old>: expected an absolute http(s) URL such as http://example.com/live.webm or a path starting with /"]
+            "redirect with an empty URL",
+            "<Redirect old>\nURL \"\"\n</Redirect>\n",
+            ["t.conf:2: URL of <Redirect old> is empty; write the address to send clients to, such as http://example.com/live.webm, /live.webm or status.html"]
         },
         {
             "unterminated quote",
