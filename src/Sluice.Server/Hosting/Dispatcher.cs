@@ -114,12 +114,6 @@ internal sealed partial class Dispatcher
             return;
         }
 
-        if (path == "/" || path == "/index.html")
-        {
-            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
-            return;
-        }
-
         if (path == PlayerScript.Path)
         {
             await PlayerScript.WriteAsync(context).ConfigureAwait(false);
@@ -177,6 +171,13 @@ internal sealed partial class Dispatcher
         {
             context.Response.Headers.Location = redirect.Url;
             await Responses.TextAsync(context, 301, $"Moved to {redirect.Url}.").ConfigureAwait(false);
+            return;
+        }
+
+        // After the config's names: a <Redirect index.html> (or a stream of that name) wins over the index page.
+        if (path == "/" || path == "/index.html")
+        {
+            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
             return;
         }
 
