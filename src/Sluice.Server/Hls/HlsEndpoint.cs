@@ -138,6 +138,8 @@ internal sealed class HlsEndpoint
         }
 
         // Variants: this stream first, then every other stream of the same feed served in the same segment form.
+        // Relative to this playlist (so a proxy's path prefix is kept): one "../" for each part of this stream's name.
+        string root = string.Concat(Enumerable.Repeat("../", stream.Name.Count(c => c == '/') + 1));
         var variants = new List<(string, HlsSegmenter, long)> { (MediaUrl.MediaPlaylistName, segmenter, SegmentedResponses.BandwidthOf(stream, segmenter)) };
         foreach (var (name, other) in _server.Segmenters)
         {
@@ -146,7 +148,7 @@ internal sealed class HlsEndpoint
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))
             {
-                variants.Add(($"{sibling.Config.UrlPath}/{MediaUrl.MediaPlaylistName}", other, SegmentedResponses.BandwidthOf(sibling, other)));
+                variants.Add(($"{root}{sibling.Config.UrlPath[1..]}/{MediaUrl.MediaPlaylistName}", other, SegmentedResponses.BandwidthOf(sibling, other)));
             }
         }
 
