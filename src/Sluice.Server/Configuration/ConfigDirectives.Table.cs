@@ -66,13 +66,13 @@ internal static partial class ConfigDirectives
         Arg("FileMaxSize", F, ValueKind.FileSize, "FileMaxSize <size>K|M|G").Feed<long>((f, v) => f with { FileMaxSize = v }),
         Own("Launch", F, 1, Rest, "Launch <program> [arguments...]") with
         {
-            Ffserver34 = (_, _) => "passed '#' and every word after it to the program as arguments",
+            Ffserver34 = (_, word, _) => $"passed '{word}' and every word after it to the program as arguments",
         },
         Own("ACL", F | S, 2, 3, "ACL allow|deny <first-address> [<last-address>] | <address>/<prefix-length>") with
         {
             // ffserver_parse_acl_row printed "ACL refers to invalid host or IP address '#'" and went on.
-            Ffserver34 = (words, section) => words.Count == 2 && !words[1].Contains('/', StringComparison.Ordinal)
-                ? $"took '#' as the last address of the range, refused this line and applied no rule, so the {(section == F ? "feed took any publisher" : "stream served any viewer")} this line was meant to limit"
+            Ffserver34 = (words, word, section) => words.Count == 2 && !words[1].Contains('/', StringComparison.Ordinal)
+                ? $"took '{word}' as the last address of the range, refused this line and applied no rule, so the {(section == F ? "feed took any publisher" : "stream served any viewer")} this line was meant to limit"
                 : null,
         },
         // Sluice's own: the key an RTMP publisher must give
@@ -91,7 +91,7 @@ internal static partial class ConfigDirectives
         (Line("Title", S, "Title <text>") with { Ffserver34 = HashAs("the title") }).Stream<string>((s, v) => s with { Metadata = s.Metadata.SetItem("title", v) }),
         Own("Metadata", S, 2, Rest, "Metadata <key> <value>") with
         {
-            Ffserver34 = (words, _) => words.Count == 1 ? $"took '#' as the value of {words[0]}" : null,
+            Ffserver34 = (words, word, _) => words.Count == 1 ? $"took '{word}' as the value of {words[0]}" : null,
         },
         (Arg("Preroll", S, ValueKind.Seconds, "Preroll <seconds>") with { Ffserver34 = HashAs("the number of seconds and read it as 0") }).Stream<double>((s, v) => s with { Preroll = v }),
         Flag("StartSendOnKey", S).Stream<bool>((s, _) => s with { StartSendOnKey = true }),
@@ -153,9 +153,9 @@ internal static partial class ConfigDirectives
 
     private const string NoPreset = "the preset's name, found no preset file of that name and went on";
 
-    /// <summary>ffserver 3.4's reading of a line whose comment stands where its one value should be: it took '#' as that value.</summary>
-    private static Func<IReadOnlyList<string>, ConfigSection, string?> HashAs(string what) =>
-        (words, _) => words.Count == 0 ? $"took '#' as {what}" : null;
+    /// <summary>ffserver 3.4's reading of a line whose comment stands where its one value should be: it took the comment's first word as that value.</summary>
+    private static Func<IReadOnlyList<string>, string, ConfigSection, string?> HashAs(string what) =>
+        (words, word, _) => words.Count == 0 ? $"took '{word}' as {what}" : null;
 
     /// <summary>A directive of one argument.</summary>
     private static DirectiveInfo Arg(string name, ConfigSection sections, ValueKind value, string usage) =>

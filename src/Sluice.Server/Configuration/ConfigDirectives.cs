@@ -25,14 +25,15 @@ internal sealed record DirectiveInfo(string Name, ConfigSection Sections, int Mi
 
     /// <summary>
     /// How ffserver 3.4 read a line of this directive that ends in a comment, where that differs from Sluice's
-    /// reading: given the words before the comment (and the section), what 3.4 did with the comment's '#' ("took '#'
-    /// as the last address of the range, ..."), or null when it read the line as Sluice does. 3.4 read a fixed number
+    /// reading: given the words before the comment, the comment's first word (which 3.4 read as a word like any
+    /// other) and the section, what 3.4 did with that word ("took '#' as the last address of the range, ..."), or
+    /// null when it read the line as Sluice does. 3.4 read a fixed number
     /// of words and ignored the rest, so only a directive that reads an optional word or every word reaches a
     /// comment after a complete line (ACL, Truncate, Launch); the others reach it only when it stands where their
     /// value should be, and are listed here where 3.4 then took '#' as the value and started (a Title, a file name);
     /// where 3.4 refused '#' as the value (a port, a codec), Sluice reports the missing value instead.
     /// </summary>
-    public Func<IReadOnlyList<string>, ConfigSection, string?>? Ffserver34 { get; init; }
+    public Func<IReadOnlyList<string>, string, ConfigSection, string?>? Ffserver34 { get; init; }
 
     /// <summary>A valid value for this directive when the kind's sample does not fit it (MaxClients at most MaxHTTPConnections).</summary>
     public string? Example { get; init; }

@@ -205,11 +205,11 @@ internal static partial class ConfigParser
                 return;
             }
 
-            if (_comment is { } comment && info.Ffserver34?.Invoke(args, _section) is { } reading)
+            if (_comment is { } comment && info.Ffserver34?.Invoke(args, comment.Split(' ', '\t')[0], _section) is { } reading)
             {
                 // ffserver 3.4 read the comment's first word(s) as value(s) of this line.
                 var ignored = args.Count < info.MinArgs;
-                Warn($"ffserver 3.4 {reading}; Sluice reads '{comment}' as a comment and {(ignored ? "ignores this line" : $"reads the line as '{string.Join(" ", [name, .. args])}'")}");
+                Warn($"ffserver 3.4 {reading}; Sluice reads '{comment}' as a comment and {(ignored ? "ignores this line (quote a value that begins with #)" : $"reads the line as '{string.Join(" ", [name, .. args])}'")}");
                 if (ignored)
                 {
                     return;

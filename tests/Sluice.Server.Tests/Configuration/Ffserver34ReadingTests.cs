@@ -27,6 +27,7 @@ public sealed class Ffserver34ReadingTests
     [InlineData("HTTPPort 8090\t# port")]
     [InlineData("HTTPPort \"8090\"# port")]
     [InlineData("HTTPPort 8090 # port # and more")]
+    [InlineData("HTTPPort 8090 # the viewers' port, not \"quoted")]
     public void A_comment_after_the_arguments_is_a_comment(string line) =>
         Assert.Equal(8090, ParseOk(line + "\n").HTTPPort);
 
@@ -98,11 +99,20 @@ public sealed class Ffserver34ReadingTests
     {
         var config = ParseOk(
             Feed + "<Stream s.webm>\nFeed f.ffm\nTitle # to do\nPreroll # later\nMetadata author # someone\n</Stream>\n",
-            "t.conf:5: ffserver 3.4 took '#' as the title; Sluice reads '# to do' as a comment and ignores this line",
-            "t.conf:6: ffserver 3.4 took '#' as the number of seconds and read it as 0; Sluice reads '# later' as a comment and ignores this line",
-            "t.conf:7: ffserver 3.4 took '#' as the value of author; Sluice reads '# someone' as a comment and ignores this line");
+            "t.conf:5: ffserver 3.4 took '#' as the title; Sluice reads '# to do' as a comment and ignores this line (quote a value that begins with #)",
+            "t.conf:6: ffserver 3.4 took '#' as the number of seconds and read it as 0; Sluice reads '# later' as a comment and ignores this line (quote a value that begins with #)",
+            "t.conf:7: ffserver 3.4 took '#' as the value of author; Sluice reads '# someone' as a comment and ignores this line (quote a value that begins with #)");
         Assert.Empty(config.Streams[0].Metadata);
         Assert.Null(config.Streams[0].Preroll);
+    }
+
+    [Fact]
+    public void A_value_that_begins_with_a_hash_unquoted_is_a_comment_and_the_warning_names_the_word_ffserver_took()
+    {
+        var config = ParseOk(
+            Feed + "<Stream s.webm>\nFeed f.ffm\nTitle #1 camera\nTitle \"#2 camera\"\n</Stream>\n",
+            "t.conf:5: ffserver 3.4 took '#1' as the title; Sluice reads '#1 camera' as a comment and ignores this line (quote a value that begins with #)");
+        Assert.Equal("#2 camera", config.Streams[0].Metadata["title"]);
     }
 
     /// <summary>Every directive of the table, written with nothing but a comment after its name: one reading each.</summary>
@@ -124,11 +134,11 @@ public sealed class Ffserver34ReadingTests
         var result = Parse(text);
         var errors = result.Errors.Where(e => e.Location.Line == line).Select(e => e.Message).ToList();
         var readings = result.Warnings.Where(w => w.Location.Line == line && w.Message.StartsWith("ffserver 3.4 ", StringComparison.Ordinal)).ToList();
-        if (directive.Ffserver34?.Invoke([], section) is { } reading)
+        if (directive.Ffserver34?.Invoke([], "#", section) is { } reading)
         {
             // ffserver took '#' as the value: a warning saying so, and no error.
             Assert.Empty(errors);
-            Assert.Equal($"ffserver 3.4 {reading}; Sluice reads '# note' as a comment and {(directive.MinArgs > 0 ? "ignores this line" : $"reads the line as '{name}'")}", Assert.Single(readings).Message);
+            Assert.Equal($"ffserver 3.4 {reading}; Sluice reads '# note' as a comment and {(directive.MinArgs > 0 ? "ignores this line (quote a value that begins with #)" : $"reads the line as '{name}'")}", Assert.Single(readings).Message);
         }
         else if (directive.MinArgs > 0)
         {
