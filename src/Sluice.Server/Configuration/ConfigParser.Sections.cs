@@ -18,6 +18,15 @@ internal static partial class ConfigParser
             var words = new List<string>(args);
             var tag = command[1..];
             var closed = false;
+            if (words.FindIndex(w => w.Contains(">#", StringComparison.Ordinal)) is var gluedWord and >= 0)
+            {
+                // "<Stream a.webm>#front door": ffserver cut the name at its '>', so what is glued after it is a comment.
+                var word = words[gluedWord];
+                var end = word.IndexOf(">#", StringComparison.Ordinal) + 1;
+                _comment = string.Join(" ", [word[end..], .. words.Skip(gluedWord + 1)]);
+                words = [.. words.Take(gluedWord), word[..end]];
+            }
+
             if (tag.EndsWith('>'))
             {
                 (tag, closed) = (tag[..^1], true);

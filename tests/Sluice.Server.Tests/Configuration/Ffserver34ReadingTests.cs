@@ -44,6 +44,10 @@ public sealed class Ffserver34ReadingTests
         Assert.True(stream.NoAudio);
     }
 
+    [Fact]
+    public void A_comment_glued_to_the_closing_bracket_of_a_section_tag_is_a_comment() =>
+        Assert.Equal("a.webm", ParseOk(Feed + "<Stream a.webm>#front door\nFeed f.ffm\n</Stream>\n").Streams[0].Name);
+
     [Theory]
     [InlineData("Title \"Cam #1\"", "Cam #1")]
     [InlineData("Title 'Cam #1' # the front door", "Cam #1")]
