@@ -30,8 +30,9 @@ internal static partial class ConfigParser
         private StreamConfig? _stream;
         private bool _streamFormatSet;
 
-        /// <summary>False once the stream is known not to be served (an RTP stream): it is read and validated, then left out.</summary>
+        /// <summary>False once the stream is known not to be served (Format rtp or rtsp): it is read and validated, then left out.</summary>
         private bool _streamServed;
+
         private int _streamDefaultsLine;
         private readonly Dictionary<(bool Video, string Name), (string Value, int Line)> _streamOptions = [];
 

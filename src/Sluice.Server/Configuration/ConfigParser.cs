@@ -34,8 +34,10 @@ internal static partial class ConfigParser
     {
         private readonly ConfigDiagnostics _diagnostics = new(file);
         private readonly List<(FeedConfig Feed, SectionDirectives Written)> _feeds = [];
+
         /// <summary>Every stream read; one not <c>Served</c> (RTP, a file with no feed) is validated, warned about and left out of the config.</summary>
         private readonly List<(StreamConfig Stream, SectionDirectives Written, bool Served)> _streams = [];
+
         private readonly List<RedirectConfig> _redirects = [];
 
         /// <summary>The table directives written outside any section.</summary>

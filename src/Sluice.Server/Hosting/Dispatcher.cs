@@ -114,6 +114,13 @@ internal sealed partial class Dispatcher
             return;
         }
 
+        // A config's <Redirect index.html> (or stream of that name) wins over the index page.
+        if (path == "/" || (path == "/index.html" && !_server.Streams.ContainsKey(name) && !_server.Config.Redirects.Any(r => r.Name == name)))
+        {
+            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
+            return;
+        }
+
         if (path == PlayerScript.Path)
         {
             await PlayerScript.WriteAsync(context).ConfigureAwait(false);
@@ -121,8 +128,23 @@ internal sealed partial class Dispatcher
         }
 
 
-        // A stream's name may have '/' in it (live/cam.webm): the whole path is a stream first, else the part before
-        // its last '/' is a segmented stream and the rest one of its HLS or DASH names.
+        // A stream's name may have '/' in it (live/cam.webm): a path that is not a stream's whole name is a segmented
+        // stream's name up to its last '/', then one of its HLS or DASH names.
+        int slash = name.LastIndexOf('/');
+        if (slash > 0 && !_server.Streams.ContainsKey(name) && _server.Streams.TryGetValue(name[..slash], out var segmented))
+        {
+            if (_server.Segmenters.TryGetValue(segmented.Name, out var segmenter))
+            {
+                await _hls.HandleAsync(context, segmented, segmenter, name[(slash + 1)..], connection).ConfigureAwait(false);
+            }
+            else
+            {
+                await Responses.TextAsync(context, 404, $"Stream {segmented.Name} is served progressively only (HLS off, {segmented.Config.Location}): watch /{segmented.Name}.").ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         if (_server.Streams.TryGetValue(name, out var stream))
         {
             if (stream.Format.IsSegmentedOnly)
@@ -135,21 +157,6 @@ internal sealed partial class Dispatcher
             }
 
             await _viewers.HandleAsync(context, stream, connection).ConfigureAwait(false);
-            return;
-        }
-
-        int slash = name.LastIndexOf('/');
-        if (slash > 0 && _server.Streams.TryGetValue(name[..slash], out var segmented))
-        {
-            if (_server.Segmenters.TryGetValue(segmented.Name, out var segmenter))
-            {
-                await _hls.HandleAsync(context, segmented, segmenter, name[(slash + 1)..], connection).ConfigureAwait(false);
-            }
-            else
-            {
-                await Responses.TextAsync(context, 404, $"Stream {segmented.Name} is served progressively only (HLS off, {segmented.Config.Location}): watch /{segmented.Name}.").ConfigureAwait(false);
-            }
-
             return;
         }
 
@@ -171,13 +178,6 @@ internal sealed partial class Dispatcher
         {
             context.Response.Headers.Location = redirect.Url;
             await Responses.TextAsync(context, 301, $"Moved to {redirect.Url}.").ConfigureAwait(false);
-            return;
-        }
-
-        // After the config's names: a <Redirect index.html> (or a stream of that name) wins over the index page.
-        if (path == "/" || path == "/index.html")
-        {
-            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
             return;
         }
 
