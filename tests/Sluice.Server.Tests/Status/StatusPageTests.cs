@@ -8,6 +8,7 @@ using Sluice.Media;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hosting;
 using Sluice.Server.Status;
 
 namespace Sluice.Server.Tests.Status;
@@ -81,7 +82,7 @@ public sealed class StatusPageTests : IDisposable
     public void A_server_without_publishers_shows_its_limits_its_feeds_and_its_idle_streams()
     {
         _time.Advance(TimeSpan.FromSeconds(30));
-        var snapshot = StatusSnapshot.Capture(_server);
+        var snapshot = EndpointWiring.Status(_server);
 
         Assert.Equal("Sluice", snapshot.Server);
         Assert.Equal(Start + TimeSpan.FromSeconds(30), snapshot.Time);
@@ -104,7 +105,7 @@ public sealed class StatusPageTests : IDisposable
     public void A_publisher_and_a_viewer_are_counted_with_their_tracks_and_the_key_is_never_shown()
     {
         using var publisher = PublishAndWatch();
-        var snapshot = StatusSnapshot.Capture(_server);
+        var snapshot = EndpointWiring.Status(_server);
 
         Assert.Equal(2, snapshot.Clients);
         Assert.Equal(320, snapshot.BandwidthKbps);
@@ -133,7 +134,7 @@ public sealed class StatusPageTests : IDisposable
     {
         using var publisher = PublishAndWatch();
         Connect(IPAddress.Loopback, "GET", "/<script>alert(1)</script>?token=abc");
-        string html = StatusPage.Html(StatusSnapshot.Capture(_server));
+        string html = StatusPage.Html(EndpointWiring.Status(_server));
 
         Assert.DoesNotContain("s3cret", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
@@ -157,7 +158,7 @@ public sealed class StatusPageTests : IDisposable
         var body = new MemoryStream();
         context.Response.Body = body;
 
-        await StatusPage.WriteAsync(context, _server, json: true);
+        await StatusPage.WriteAsync(context, EndpointWiring.Status(_server), json: true);
 
         Assert.Equal("application/json", context.Response.ContentType);
         Assert.Equal("no-cache", context.Response.Headers.CacheControl.ToString());
@@ -189,7 +190,7 @@ public sealed class StatusPageTests : IDisposable
         context.Request.Method = "GET";
         var body = new MemoryStream();
         context.Response.Body = body;
-        await StatusPage.WriteAsync(context, _server, json: false);
+        await StatusPage.WriteAsync(context, EndpointWiring.Status(_server), json: false);
         Assert.Equal("text/html; charset=utf-8", context.Response.ContentType);
         Assert.StartsWith("<!DOCTYPE html>", Encoding.UTF8.GetString(body.ToArray()), StringComparison.Ordinal);
         long length = body.Length;
@@ -198,7 +199,7 @@ public sealed class StatusPageTests : IDisposable
         head.Request.Method = "HEAD";
         var none = new MemoryStream();
         head.Response.Body = none;
-        await StatusPage.WriteAsync(head, _server, json: false);
+        await StatusPage.WriteAsync(head, EndpointWiring.Status(_server), json: false);
         Assert.Equal(length, head.Response.ContentLength);
         Assert.Equal(0, none.Length);
     }
