@@ -85,7 +85,7 @@ internal sealed partial class HttpIngest
         LogDisconnected(_logger, feed.Name, remote.ToString(), reason2);
         if (!context.RequestAborted.IsCancellationRequested)
         {
-            await Responses.RefuseAndCloseAsync(context, 400, reason2).ConfigureAwait(false);
+            await Responses.RefuseAndCloseAsync(context, 400, reason2, _time).ConfigureAwait(false);
         }
     }
 
@@ -97,7 +97,7 @@ internal sealed partial class HttpIngest
             LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);
         }
 
-        await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+        await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason, _time).ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)

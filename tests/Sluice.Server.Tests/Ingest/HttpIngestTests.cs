@@ -89,10 +89,25 @@ public sealed class HttpIngestTests : IDisposable
             }
         }
 
+        /// <summary>The token of the latest read begun.</summary>
+        public CancellationToken LastToken
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _lastToken;
+                }
+            }
+        }
+
+        private CancellationToken _lastToken;
+
         public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
             lock (_lock)
             {
+                _lastToken = cancellationToken;
                 _reads++;
                 foreach (var wait in _waits.Where(w => w.Count <= _reads).ToList())
                 {
@@ -153,6 +168,28 @@ public sealed class HttpIngestTests : IDisposable
         Assert.Equal("Wrong publish key for feed.ffm.\n", request.Text);
         Assert.Null(_feed.CurrentPublisher);
         Assert.Equal([(400, "Feed feed.ffm: refused publisher 127.0.0.1: Wrong publish key for feed.ffm.")], _log.Entries);
+    }
+
+    [Fact]
+    public async Task A_refused_publisher_that_keeps_sending_is_cut_off_a_second_later_on_the_server_s_clock()
+    {
+        var request = NewRequest("?key=wrong");
+        var handling = HandleAsync(request);
+        await request.Reader.ReadBegun(1); // the refusal reads and drops what the publisher still sends
+        var discarding = request.Reader.LastToken;
+        await request.SendAsync(new byte[1000]);
+        await request.Reader.ReadBegun(2);
+
+        _time.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
+        Assert.False(discarding.IsCancellationRequested);
+        Assert.False(handling.IsCompleted);
+
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.True(discarding.IsCancellationRequested); // by the server's clock's own timer
+        await handling.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(403, request.Context.Response.StatusCode);
+        Assert.Equal("Wrong publish key for feed.ffm.\n", request.Text);
+        Assert.Null(_feed.CurrentPublisher);
     }
 
     [Fact]
