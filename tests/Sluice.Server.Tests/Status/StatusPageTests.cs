@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -5,11 +6,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hls;
 using Sluice.Server.Hosting;
 using Sluice.Server.Status;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Tests.Status;
 
@@ -99,6 +103,40 @@ public sealed class StatusPageTests : IDisposable
         Assert.Equal(new HlsStatus("fmp4", "no publisher has sent it yet", 0, -1, 2, 0, 0, 0, 0, 0), stream.Hls);
         Assert.Empty(snapshot.Encoders);
         Assert.Empty(snapshot.ConnectionList);
+    }
+
+    [Fact]
+    public void A_snapshot_is_taken_from_the_parts_it_reads_without_a_server()
+    {
+        var buffers = new BlockPool();
+        var limits = new Limits(Config, _time);
+        var feed = new Feed(Config.Feeds[0], NullLogger.Instance, _time, buffers);
+        var directory = new StreamDirectory(
+            new Dictionary<string, Feed> { [feed.Name] = feed }.ToFrozenDictionary(),
+            FrozenDictionary<string, LiveStream>.Empty,
+            FrozenDictionary<string, LiveStream>.Empty,
+            FrozenDictionary<string, HlsSegmenter>.Empty);
+        using (var publisher = feed.TryAcquire(IPAddress.Loopback, "HTTP PUT")!)
+        {
+            publisher.OnTracks([Vp8]);
+            for (int i = 0; i <= 8; i++)
+            {
+                // 2500 bytes every 250 ms: 80 kbit/s over the feed's first window of 2 s.
+                publisher.Accept(new MediaPacket(0, i * 250 * MediaTime.TicksPerMillisecond, i * 250 * MediaTime.TicksPerMillisecond, i == 0, new byte[2500]));
+                _time.Advance(TimeSpan.FromMilliseconds(250));
+            }
+        }
+
+        var snapshot = StatusSnapshot.Capture(directory, [], limits, Config, buffers, _time, Start - TimeSpan.FromMinutes(1));
+
+        Assert.Equal((Start + TimeSpan.FromMilliseconds(2250), Start - TimeSpan.FromMinutes(1)), (snapshot.Time, snapshot.Started));
+        Assert.Equal((5, 1000L), (snapshot.MaxClients, snapshot.MaxBandwidthKbps));
+        var status = Assert.Single(snapshot.Feeds);
+        Assert.Equal(("feed.ffm", (PublisherStatus?)null, 80L, 9L), (status.Name, status.Publisher, status.BitRateKbps, status.Packets));
+        Assert.Empty(snapshot.Streams);
+        Assert.Empty(snapshot.Encoders);
+        Assert.Equal(buffers.Rented, snapshot.Buffers.BlocksLent);
+        feed.ReleaseBuffers();
     }
 
     [Fact]
