@@ -7,22 +7,13 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Delivery;
 
 /// <summary>GET /stream: ACL and limits, then an endless progressive response.</summary>
-internal sealed partial class ViewerEndpoint
+internal sealed partial class ViewerEndpoint(Admission admission, ViewerPolicy policy, WatchStream watch, TimeProvider time, ILogger logger)
 {
-    private readonly Admission _admission;
-    private readonly ViewerPolicy _policy;
-    private readonly WatchStream _watch;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-
-    public ViewerEndpoint(Admission admission, ViewerPolicy policy, WatchStream watch, TimeProvider time, ILogger logger)
-    {
-        _admission = admission;
-        _policy = policy;
-        _watch = watch;
-        _time = time;
-        _logger = logger;
-    }
+    private readonly Admission _admission = admission;
+    private readonly ViewerPolicy _policy = policy;
+    private readonly WatchStream _watch = watch;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, ClientConnection connection)
     {

@@ -14,55 +14,40 @@ namespace Sluice.Server.Hosting;
 /// Maps every request to what the config names: a feed (publishers), a stream (viewers), a status page,
 /// a redirect, or the index page. Registers the request for the limits, the status page and the access log.
 /// </summary>
-internal sealed partial class Dispatcher
+/// <param name="config">The status streams and redirects, looked up by name.</param>
+/// <param name="directory">The feeds and streams, looked up by name.</param>
+/// <param name="limits">Counts every request (MaxHTTPConnections, the status page).</param>
+/// <param name="admission">Who may read a status page.</param>
+/// <param name="accessLog">CustomLog, when the config has one: a line a request.</param>
+/// <param name="status">Reads the status page's snapshot of the server.</param>
+/// <param name="ingest">Publishers' POST and PUT to a feed.</param>
+/// <param name="viewers">Progressive viewers of a stream.</param>
+/// <param name="hls">A segmented stream's playlists, manifest and segments.</param>
+/// <param name="time">The server's clock: the times of the status page and the access log.</param>
+internal sealed partial class Dispatcher(
+    ServerConfig config,
+    StreamDirectory directory,
+    Limits limits,
+    Admission admission,
+    AccessLog? accessLog,
+    Func<StatusSnapshot> status,
+    HttpIngest ingest,
+    ViewerEndpoint viewers,
+    HlsEndpoint hls,
+    TimeProvider time,
+    ILogger logger)
 {
-    private readonly ServerConfig _config;
-    private readonly StreamDirectory _directory;
-    private readonly Limits _limits;
-    private readonly Admission _admission;
-    private readonly AccessLog? _accessLog;
-    private readonly Func<StatusSnapshot> _status;
-    private readonly HttpIngest _ingest;
-    private readonly ViewerEndpoint _viewers;
-    private readonly HlsEndpoint _hls;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-
-    /// <param name="config">The status streams and redirects, looked up by name.</param>
-    /// <param name="directory">The feeds and streams, looked up by name.</param>
-    /// <param name="limits">Counts every request (MaxHTTPConnections, the status page).</param>
-    /// <param name="admission">Who may read a status page.</param>
-    /// <param name="accessLog">CustomLog, when the config has one: a line a request.</param>
-    /// <param name="status">Reads the status page's snapshot of the server.</param>
-    /// <param name="ingest">Publishers' POST and PUT to a feed.</param>
-    /// <param name="viewers">Progressive viewers of a stream.</param>
-    /// <param name="hls">A segmented stream's playlists, manifest and segments.</param>
-    /// <param name="time">The server's clock: the times of the status page and the access log.</param>
-    public Dispatcher(
-        ServerConfig config,
-        StreamDirectory directory,
-        Limits limits,
-        Admission admission,
-        AccessLog? accessLog,
-        Func<StatusSnapshot> status,
-        HttpIngest ingest,
-        ViewerEndpoint viewers,
-        HlsEndpoint hls,
-        TimeProvider time,
-        ILogger logger)
-    {
-        _config = config;
-        _directory = directory;
-        _limits = limits;
-        _admission = admission;
-        _accessLog = accessLog;
-        _status = status;
-        _ingest = ingest;
-        _viewers = viewers;
-        _hls = hls;
-        _time = time;
-        _logger = logger;
-    }
+    private readonly ServerConfig _config = config;
+    private readonly StreamDirectory _directory = directory;
+    private readonly Limits _limits = limits;
+    private readonly Admission _admission = admission;
+    private readonly AccessLog? _accessLog = accessLog;
+    private readonly Func<StatusSnapshot> _status = status;
+    private readonly HttpIngest _ingest = ingest;
+    private readonly ViewerEndpoint _viewers = viewers;
+    private readonly HlsEndpoint _hls = hls;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     public async Task HandleAsync(HttpContext context)
     {

@@ -17,8 +17,8 @@ namespace Sluice.Server.Tests.Ingest;
 /// <summary>
 /// A publisher's request driven through <see cref="HttpIngest"/> with a <see cref="DefaultHttpContext"/> and a
 /// <see cref="Pipe"/> for its body: no host, no socket, and no server either: the ingest is built from the parts it
-/// takes (the admission over the limits, a pool, the clock) and publishes to a feed made on its own. The body's reader tells when each read begins, so a test
-/// advances the fake clock only once the ingest has armed its idle timer for that read.
+/// takes (the admission over the limits, a pool, the clock) and publishes to a feed made on its own. The body's reader
+/// tells when each read begins, so a test advances the fake clock only once the ingest has armed its timer for that read.
 /// </summary>
 public sealed class HttpIngestTests : IDisposable
 {
