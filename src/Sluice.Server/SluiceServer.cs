@@ -15,7 +15,7 @@ namespace Sluice.Server;
 /// <summary>
 /// The running server's state for one configuration: its feeds, the live streams reading them, the
 /// limits and connections. Knows nothing of Kestrel; the HTTP side is in <see cref="Hosting"/>, whose wiring
-/// (<c>SluiceHost.Wiring.cs</c>) gives each endpoint the few of these parts it uses.
+/// (<c>Hosting/EndpointWiring.cs</c>) gives each endpoint the few of these parts it uses.
 /// </summary>
 internal sealed class SluiceServer : IDisposable
 {
