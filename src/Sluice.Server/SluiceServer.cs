@@ -14,7 +14,8 @@ namespace Sluice.Server;
 
 /// <summary>
 /// The running server's state for one configuration: its feeds, the live streams reading them, the
-/// limits and connections. Knows nothing of Kestrel; the HTTP side is in <see cref="Hosting"/>.
+/// limits and connections. Knows nothing of Kestrel; the HTTP side is in <see cref="Hosting"/>, whose wiring
+/// (<c>Hosting/EndpointWiring.cs</c>) gives each endpoint the few of these parts it uses.
 /// </summary>
 internal sealed class SluiceServer : IDisposable
 {
@@ -30,7 +31,7 @@ internal sealed class SluiceServer : IDisposable
         ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
         AccessLog = AccessLog.Open(config.CustomLog);
 
-        Feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time, Buffers), StringComparer.Ordinal);
+        var feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time, Buffers), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
@@ -39,7 +40,7 @@ internal sealed class SluiceServer : IDisposable
         var segmenters = new Dictionary<string, HlsSegmenter>(StringComparer.Ordinal);
         foreach (var stream in config.Streams)
         {
-            if (stream.IsStatus || stream.Feed is null || !Feeds.TryGetValue(stream.Feed, out var feed))
+            if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out var feed))
             {
                 continue;
             }
@@ -67,12 +68,14 @@ internal sealed class SluiceServer : IDisposable
             }
         }
 
-        Streams = streams.ToFrozenDictionary(StringComparer.Ordinal);
-        RtmpStreams = rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal);
-        Segmenters = segmenters.ToFrozenDictionary(StringComparer.Ordinal);
+        Directory = new StreamDirectory(
+            feeds,
+            streams.ToFrozenDictionary(StringComparer.Ordinal),
+            rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal),
+            segmenters.ToFrozenDictionary(StringComparer.Ordinal));
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
-            r => new FeedTranscoder(Feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
+            r => new FeedTranscoder(feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
             StringComparer.Ordinal);
     }
 
@@ -117,14 +120,15 @@ internal sealed class SluiceServer : IDisposable
     public Admission Admission { get; }
 
     public AccessLog? AccessLog { get; }
-    public FrozenDictionary<string, Feed> Feeds { get; }
-    public FrozenDictionary<string, LiveStream> Streams { get; }
 
-    /// <summary>The output for RTMP players of each stream whose Format can carry a codec RTMP carries (empty without RTMPPort).</summary>
-    public FrozenDictionary<string, LiveStream> RtmpStreams { get; }
+    /// <summary>The feeds and streams by name, as the endpoints look them up.</summary>
+    public StreamDirectory Directory { get; }
 
-    /// <summary>The HLS/DASH segmenter of each stream served that way (all but those with HLS off).</summary>
-    public FrozenDictionary<string, HlsSegmenter> Segmenters { get; }
+    // The directory's, for the host's wiring and for tests.
+    public FrozenDictionary<string, Feed> Feeds => Directory.Feeds;
+    public FrozenDictionary<string, LiveStream> Streams => Directory.Streams;
+    public FrozenDictionary<string, LiveStream> RtmpStreams => Directory.RtmpStreams;
+    public FrozenDictionary<string, HlsSegmenter> Segmenters => Directory.Segmenters;
     public ViewerPolicy ViewerPolicy { get; }
     public DateTimeOffset Started { get; }
 

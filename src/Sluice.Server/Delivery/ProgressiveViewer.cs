@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
@@ -147,18 +146,11 @@ internal sealed partial class ProgressiveViewer
         Account(headerBytes);
 
         _connection.State = "SEND_DATA";
-        var flushTimeout = new StrongBox<CancellationTokenSource>(CancellationTokenSource.CreateLinkedTokenSource(aborted));
-        try
-        {
-            return await SendChunksAsync(ring, position, maxLag, writer, signal, flushTimeout, aborted).ConfigureAwait(false);
-        }
-        finally
-        {
-            flushTimeout.Value!.Dispose();
-        }
+        using var deadline = new WriteDeadline(_time, aborted);
+        return await SendChunksAsync(ring, position, maxLag, writer, signal, deadline, aborted).ConfigureAwait(false);
     }
 
-    private async Task<bool> SendChunksAsync(ChunkRing ring, long position, long maxLag, PipeWriter writer, ViewerSignal signal, StrongBox<CancellationTokenSource> flushTimeout, CancellationToken aborted)
+    private async Task<bool> SendChunksAsync(ChunkRing ring, long position, long maxLag, PipeWriter writer, ViewerSignal signal, WriteDeadline deadline, CancellationToken aborted)
     {
         long behindSince = -1;
         while (!aborted.IsCancellationRequested)
@@ -235,11 +227,10 @@ internal sealed partial class ProgressiveViewer
             // the connection, which cancels the request's token too, on another thread and sometimes first: so the
             // time decides whether the viewer was dropped, not which token looks canceled by the time it is checked.
             long flushStart = _time.GetTimestamp();
-            flushTimeout.Value!.CancelAfter(_policy.SlowViewerTimeout);
             FlushResult result;
             try
             {
-                result = await writer.FlushAsync(flushTimeout.Value.Token).ConfigureAwait(false);
+                result = await writer.FlushAsync(deadline.Start(_policy.SlowViewerTimeout)).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_time.GetElapsedTime(flushStart) >= _policy.SlowViewerTimeout - TimerSlack)
             {
@@ -247,12 +238,7 @@ internal sealed partial class ProgressiveViewer
                 return false;
             }
 
-            if (!flushTimeout.Value.TryReset())
-            {
-                // The timer fired just as the write completed: the write counts, the next one needs a fresh timer.
-                flushTimeout.Value.Dispose();
-                flushTimeout.Value = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            }
+            deadline.Stop();
             if (result.IsCompleted || result.IsCanceled)
             {
                 return false;
@@ -314,6 +300,59 @@ internal sealed partial class ProgressiveViewer
     {
         _connection.AddSent(bytes);
         _stream.AddBytesSent(bytes);
+    }
+
+    /// <summary>
+    /// The deadline of a viewer's writes on the server's clock: its token is canceled when a write is not taken within
+    /// the timeout, or when the viewer's request is aborted. One a viewer, reused write after write without allocating.
+    /// </summary>
+    private sealed class WriteDeadline : IDisposable
+    {
+        private readonly TimeProvider _time;
+        private readonly CancellationToken _aborted;
+        private CancellationTokenSource _source;
+        private CancellationTokenRegistration _abort;
+
+        public WriteDeadline(TimeProvider time, CancellationToken aborted)
+        {
+            _time = time;
+            _aborted = aborted;
+            (_source, _abort) = Create();
+        }
+
+        /// <summary>Arms the deadline for one write: the token is canceled once <paramref name="timeout"/> has passed.</summary>
+        public CancellationToken Start(TimeSpan timeout)
+        {
+            _source.CancelAfter(timeout);
+            return _source.Token;
+        }
+
+        /// <summary>Disarms it: the write was taken.</summary>
+        public void Stop()
+        {
+            if (!_source.TryReset())
+            {
+                // The timer fired just as the write completed: the write counts, the next one needs a fresh source.
+                Dispose();
+                (_source, _abort) = Create();
+            }
+        }
+
+        public void Dispose()
+        {
+            _abort.Dispose();
+            _source.Dispose();
+        }
+
+        /// <summary>
+        /// A source of the server's clock (a linked source could take no TimeProvider, and its CancelAfter would run on
+        /// the system's timers), canceled by the request's abort through a registration of its own.
+        /// </summary>
+        private (CancellationTokenSource, CancellationTokenRegistration) Create()
+        {
+            var source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+            return (source, _aborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), source));
+        }
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Viewer {Remote} of {Stream} skipped to the newest keyframe: {Why}")]

@@ -31,7 +31,8 @@ internal static class Responses
     /// "Connection: close" makes Kestrel end the connection after the response without reading the rest of
     /// the body, so a client that waits for the answer reads it, and one that keeps sending (ffmpeg) is cut off.
     /// </summary>
-    public static async Task RefuseAndCloseAsync(HttpContext context, int status, string reason)
+    /// <param name="time">The server's clock, for the bound on reading what the client still sends.</param>
+    public static async Task RefuseAndCloseAsync(HttpContext context, int status, string reason, TimeProvider time)
     {
         try
         {
@@ -42,7 +43,7 @@ internal static class Responses
             // read and dropped, up to a bound. Then the connection is closed, not left to Kestrel's drain of an endless
             // body: a publisher that keeps sending (ffmpeg sent its whole 5 s feed into a refusal) notices within a
             // second, and no drain fails in the log.
-            await DiscardAsync(context.Request.BodyReader).ConfigureAwait(false);
+            await DiscardAsync(context.Request.BodyReader, time).ConfigureAwait(false);
             context.Abort();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
@@ -56,9 +57,9 @@ internal static class Responses
     private const long DiscardBytes = 1 << 20;
 
     /// <summary>Reads and drops a refused request's body until it ends, 1 MiB has come, or a second has passed.</summary>
-    private static async Task DiscardAsync(System.IO.Pipelines.PipeReader body)
+    private static async Task DiscardAsync(System.IO.Pipelines.PipeReader body, TimeProvider time)
     {
-        using var limit = new CancellationTokenSource(DiscardTime);
+        using var limit = new CancellationTokenSource(DiscardTime, time);
         long read = 0;
         try
         {

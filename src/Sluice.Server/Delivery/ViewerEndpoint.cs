@@ -7,20 +7,17 @@ using Sluice.Server.Streams;
 namespace Sluice.Server.Delivery;
 
 /// <summary>GET /stream: ACL and limits, then an endless progressive response.</summary>
-internal sealed partial class ViewerEndpoint
+internal sealed partial class ViewerEndpoint(Admission admission, ViewerPolicy policy, WatchStream watch, TimeProvider time, ILogger logger)
 {
-    private readonly SluiceServer _server;
-    private readonly ILogger _logger;
-
-    public ViewerEndpoint(SluiceServer server)
-    {
-        _server = server;
-        _logger = server.Loggers.CreateLogger("Sluice.Viewer");
-    }
+    private readonly Admission _admission = admission;
+    private readonly ViewerPolicy _policy = policy;
+    private readonly WatchStream _watch = watch;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     public async Task HandleAsync(HttpContext context, LiveStream stream, ClientConnection connection)
     {
-        if (_server.Admission.Watch(stream, connection) is { } refusal)
+        if (_admission.Watch(stream, connection) is { } refusal)
         {
             LogRefused(_logger, stream.Name, connection.Remote.ToString(), refusal.Reason);
             await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
@@ -46,7 +43,7 @@ internal sealed partial class ViewerEndpoint
         }
 
         stream.CountConnection();
-        using var watching = _server.Watch(stream.Name);
+        using var watching = _watch(stream.Name);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         ProgressiveViewer.LimitSendBuffer(context.Features);
         if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } rate)
@@ -56,7 +53,7 @@ internal sealed partial class ViewerEndpoint
             rate.MinDataRate = null;
         }
 
-        var viewer = new ProgressiveViewer(stream, connection, _server.ViewerPolicy, _logger, _server.Time);
+        var viewer = new ProgressiveViewer(stream, connection, _policy, _logger, _time);
         await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         await viewer.RunAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
     }
@@ -67,9 +64,9 @@ internal sealed partial class ViewerEndpoint
     /// <summary>Format jpeg: the newest frame as one image/jpeg response.</summary>
     private async Task SnapshotAsync(HttpContext context, LiveStream stream)
     {
-        using var watching = _server.Watch(stream.Name);
+        using var watching = _watch(stream.Name);
         var buffer = new ChunkLease[1];
-        long started = _server.Time.GetTimestamp();
+        long started = _time.GetTimestamp();
         while (true)
         {
             if (stream.Output?.Ring is { } ring && ring.LatestJoinPoint is var position and >= 0
@@ -90,13 +87,13 @@ internal sealed partial class ViewerEndpoint
                 }
             }
 
-            if (_server.Time.GetElapsedTime(started) >= SnapshotWait)
+            if (_time.GetElapsedTime(started) >= SnapshotWait)
             {
                 await Responses.TextAsync(context, 503, $"Stream {stream.Name} has no picture yet: its feed has no publisher.").ConfigureAwait(false);
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50), _server.Time, context.RequestAborted).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, context.RequestAborted).ConfigureAwait(false);
         }
     }
 

@@ -31,7 +31,8 @@ internal sealed partial class Feed
     private bool[] _trackSeenInSession = [];
     private int _videoTrack = -1;
 
-    // bitrate measurement over a sliding window
+    // bitrate measurement over windows of 2 s or more, the first from the feed's first packet on
+    private bool _measuring;
     private long _windowStartTicks;
     private long _windowBytes;
     private long _measuredBitsPerSecond;
@@ -216,6 +217,14 @@ internal sealed partial class Feed
     private void Measure(int bytes)
     {
         long now = _time.GetTimestamp();
+        if (!_measuring)
+        {
+            // The first packet opens the first window; a window counts the bytes that come after its start.
+            _measuring = true;
+            _windowStartTicks = now;
+            return;
+        }
+
         _windowBytes += bytes;
         var elapsed = _time.GetElapsedTime(_windowStartTicks, now);
         if (elapsed >= TimeSpan.FromSeconds(2))

@@ -23,18 +23,21 @@ internal sealed class HlsEndpoint
     /// <summary>A live playlist offers a player its start point this many segments from the end (RFC 8216 6.3.3).</summary>
     private const int StartSegments = 3;
 
-    private readonly SluiceServer _server;
+    private readonly StreamDirectory _directory;
     private readonly SegmentedResponses _responses;
     private readonly DashEndpoint _dash;
     private readonly Func<HlsSnapshot, HlsSegmenter, string> _renderMedia;
 
-    public HlsEndpoint(SluiceServer server)
+    /// <param name="directory">The streams whose segmenters a multivariant playlist lists as variants of each other.</param>
+    /// <param name="started">When the server started: part of every body's name.</param>
+    /// <param name="time">The server's clock, for the waits of blocking requests.</param>
+    public HlsEndpoint(StreamDirectory directory, DateTimeOffset started, TimeProvider time)
     {
-        _server = server;
+        _directory = directory;
         // Part of every segment's name: after a restart the same numbers are other bytes, and a cache must not mix them.
-        Epoch = server.Started.ToUnixTimeSeconds();
-        _responses = new SegmentedResponses(Epoch, server.Time);
-        _dash = new DashEndpoint(_responses, server.Time);
+        Epoch = started.ToUnixTimeSeconds();
+        _responses = new SegmentedResponses(Epoch, time);
+        _dash = new DashEndpoint(_responses, time);
         _renderMedia = (snapshot, segmenter) => HlsPlaylist.Media(snapshot, segmenter, Epoch);
     }
 
@@ -141,10 +144,10 @@ internal sealed class HlsEndpoint
         // Relative to this playlist (so a proxy's path prefix is kept): one "../" for each part of this stream's name.
         string root = string.Concat(Enumerable.Repeat("../", stream.Name.Count(c => c == '/') + 1));
         var variants = new List<(string, HlsSegmenter, long)> { (MediaUrl.MediaPlaylistName, segmenter, SegmentedResponses.BandwidthOf(stream, segmenter)) };
-        foreach (var (name, other) in _server.Segmenters)
+        foreach (var (name, other) in _directory.Segmenters)
         {
             if (other != segmenter && other.Config.Feed == stream.Config.Feed && other.IsCmaf == segmenter.IsCmaf
-                && other.SegmentsMade > 0 && other.Unavailable is null && _server.Streams.TryGetValue(name, out var sibling)
+                && other.SegmentsMade > 0 && other.Unavailable is null && _directory.Streams.TryGetValue(name, out var sibling)
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))
             {

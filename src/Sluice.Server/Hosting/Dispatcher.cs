@@ -1,10 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Hls;
 using Sluice.Server.Ingest;
 using Sluice.Server.Status;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Hosting;
 
@@ -12,40 +14,58 @@ namespace Sluice.Server.Hosting;
 /// Maps every request to what the config names: a feed (publishers), a stream (viewers), a status page,
 /// a redirect, or the index page. Registers the request for the limits, the status page and the access log.
 /// </summary>
-internal sealed partial class Dispatcher
+/// <param name="config">The status streams and redirects, looked up by name.</param>
+/// <param name="directory">The feeds and streams, looked up by name.</param>
+/// <param name="limits">Counts every request (MaxHTTPConnections, the status page).</param>
+/// <param name="admission">Who may read a status page.</param>
+/// <param name="accessLog">CustomLog, when the config has one: a line a request.</param>
+/// <param name="status">Reads the status page's snapshot of the server.</param>
+/// <param name="ingest">Publishers' POST and PUT to a feed.</param>
+/// <param name="viewers">Progressive viewers of a stream.</param>
+/// <param name="hls">A segmented stream's playlists, manifest and segments.</param>
+/// <param name="time">The server's clock: the times of the status page and the access log.</param>
+internal sealed partial class Dispatcher(
+    ServerConfig config,
+    StreamDirectory directory,
+    Limits limits,
+    Admission admission,
+    AccessLog? accessLog,
+    Func<StatusSnapshot> status,
+    HttpIngest ingest,
+    ViewerEndpoint viewers,
+    HlsEndpoint hls,
+    TimeProvider time,
+    ILogger logger)
 {
-    private readonly SluiceServer _server;
-    private readonly HttpIngest _ingest;
-    private readonly ViewerEndpoint _viewers;
-    private readonly HlsEndpoint _hls;
-    private readonly ILogger _logger;
-
-    public Dispatcher(SluiceServer server)
-    {
-        _server = server;
-        _logger = server.Loggers.CreateLogger("Sluice.Http");
-        _ingest = new HttpIngest(server, server.Loggers.CreateLogger("Sluice.Ingest"));
-        _viewers = new ViewerEndpoint(server);
-        _hls = new HlsEndpoint(server);
-    }
+    private readonly ServerConfig _config = config;
+    private readonly StreamDirectory _directory = directory;
+    private readonly Limits _limits = limits;
+    private readonly Admission _admission = admission;
+    private readonly AccessLog? _accessLog = accessLog;
+    private readonly Func<StatusSnapshot> _status = status;
+    private readonly HttpIngest _ingest = ingest;
+    private readonly ViewerEndpoint _viewers = viewers;
+    private readonly HlsEndpoint _hls = hls;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         if (context.Features.Get<ConnectionGate.Entry>() is { } gated)
         {
-            _server.Limits.Gate.HeadReceived(gated);
+            _limits.Gate.HeadReceived(gated);
         }
 
         var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
         string target = request.Path.Value + request.QueryString.Value;
-        var connection = new ClientConnection(_server.Limits.NextId(), remote, request.Method, target, request.Protocol, _server.Time.GetUtcNow())
+        var connection = new ClientConnection(_limits.NextId(), remote, request.Method, target, request.Protocol, _time.GetUtcNow())
         {
             Abort = context.Abort,
         };
         try
         {
-            if (_server.Limits.Open(connection, status: _server.Limits.OverConnectionLimit && IsStatus(request.Path.Value)) is { } refusal)
+            if (_limits.Open(connection, status: _limits.OverConnectionLimit && IsStatus(request.Path.Value)) is { } refusal)
             {
                 await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
                 return;
@@ -67,13 +87,13 @@ internal sealed partial class Dispatcher
         }
         finally
         {
-            _server.Limits.Close(connection);
+            _limits.Close(connection);
             if (connection.BytesSent == 0 && context.Response.ContentLength is long length && !HttpMethods.IsHead(request.Method))
             {
                 connection.AddSent(length);
             }
 
-            _server.AccessLog?.Write(AccessLog.Format(connection, context.Response.StatusCode, _server.Time.GetUtcNow(),
+            _accessLog?.Write(AccessLog.Format(connection, context.Response.StatusCode, _time.GetUtcNow(),
                 request.Headers.Referer.ToString(), request.Headers.UserAgent.ToString()));
         }
     }
@@ -93,14 +113,14 @@ internal sealed partial class Dispatcher
     }
 
     /// <summary>Whether the path asks for a status page (served within the connection margin kept for them).</summary>
-    private bool IsStatus(string? path) => path is { Length: > 1 } && StatusPage.Find(_server.Config, path[1..], out _) is not null;
+    private bool IsStatus(string? path) => path is { Length: > 1 } && StatusPage.Find(_config, path[1..], out _) is not null;
 
     private async Task RouteAsync(HttpContext context, ClientConnection connection)
     {
         string path = context.Request.Path.Value ?? "/";
         string method = context.Request.Method;
         string name = path.TrimStart('/');
-        if (_server.Feeds.TryGetValue(name, out var feed))
+        if (_directory.Feeds.TryGetValue(name, out var feed))
         {
             await FeedAsync(context, feed, name, connection).ConfigureAwait(false);
             return;
@@ -115,9 +135,9 @@ internal sealed partial class Dispatcher
         }
 
         // A config's <Redirect index.html> (or stream of that name) wins over the index page.
-        if (path == "/" || (path == "/index.html" && !_server.Streams.ContainsKey(name) && !_server.Config.Redirects.Any(r => r.Name == name)))
+        if (path == "/" || (path == "/index.html" && !_directory.Streams.ContainsKey(name) && !_config.Redirects.Any(r => r.Name == name)))
         {
-            await IndexPage.WriteAsync(context, _server).ConfigureAwait(false);
+            await IndexPage.WriteAsync(context, _directory, _config).ConfigureAwait(false);
             return;
         }
 
@@ -131,9 +151,9 @@ internal sealed partial class Dispatcher
         // A stream's name may have '/' in it (live/cam.webm): a path that is not a stream's whole name is a segmented
         // stream's name up to its last '/', then one of its HLS or DASH names.
         int slash = name.LastIndexOf('/');
-        if (slash > 0 && !_server.Streams.ContainsKey(name) && _server.Streams.TryGetValue(name[..slash], out var segmented))
+        if (slash > 0 && !_directory.Streams.ContainsKey(name) && _directory.Streams.TryGetValue(name[..slash], out var segmented))
         {
-            if (_server.Segmenters.TryGetValue(segmented.Name, out var segmenter))
+            if (_directory.Segmenters.TryGetValue(segmented.Name, out var segmenter))
             {
                 await _hls.HandleAsync(context, segmented, segmenter, name[(slash + 1)..], connection).ConfigureAwait(false);
             }
@@ -145,7 +165,7 @@ internal sealed partial class Dispatcher
             return;
         }
 
-        if (_server.Streams.TryGetValue(name, out var stream))
+        if (_directory.Streams.TryGetValue(name, out var stream))
         {
             if (stream.Format.IsSegmentedOnly)
             {
@@ -160,20 +180,20 @@ internal sealed partial class Dispatcher
             return;
         }
 
-        var statusStream = StatusPage.Find(_server.Config, name, out bool json);
+        var statusStream = StatusPage.Find(_config, name, out bool json);
         if (statusStream is not null)
         {
-            if (_server.Admission.Status(statusStream, connection) is { } refusal)
+            if (_admission.Status(statusStream, connection) is { } refusal)
             {
                 await Responses.TextAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
                 return;
             }
 
-            await StatusPage.WriteAsync(context, _server, json).ConfigureAwait(false);
+            await StatusPage.WriteAsync(context, _status(), json).ConfigureAwait(false);
             return;
         }
 
-        var redirect = _server.Config.Redirects.FirstOrDefault(r => r.Name == name);
+        var redirect = _config.Redirects.FirstOrDefault(r => r.Name == name);
         if (redirect is not null)
         {
             context.Response.Headers.Location = redirect.Url;

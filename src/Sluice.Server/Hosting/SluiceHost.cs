@@ -119,7 +119,7 @@ internal static partial class SluiceHost
             connectionBuffers, () => admission!, sp.GetRequiredService<SluiceServer>().Time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(sp => new SluiceServer(config, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System, encoding));
-        builder.Services.AddSingleton<RtmpConnectionHandler>();
+        builder.Services.AddSingleton(sp => EndpointWiring.Rtmp(sp.GetRequiredService<SluiceServer>()));
         var launchHost = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.ToString();
         if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !address.Equals(IPAddress.IPv6Any))
         {
@@ -158,7 +158,7 @@ internal static partial class SluiceHost
             }
         }
 
-        var dispatcher = new Dispatcher(server);
+        var dispatcher = EndpointWiring.Dispatcher(server);
         app.Lifetime.ApplicationStopping.Register(server.CloseStreamingConnections);
         app.Lifetime.ApplicationStopping.Register(() => server.StopEncodersAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Run(dispatcher.HandleAsync);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Hosting;
@@ -18,16 +19,23 @@ namespace Sluice.Server.Ingest;
 /// </summary>
 internal sealed partial class HttpIngest
 {
-    private readonly SluiceServer _server;
+    private readonly Admission _admission;
+    private readonly BlockPool _buffers;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     private readonly Logging.LogThrottle _refusals;
 
-    public HttpIngest(SluiceServer server, ILogger logger)
+    /// <param name="admission">Decides who may publish to a feed.</param>
+    /// <param name="buffers">The pool the publishers' demuxers copy payloads into.</param>
+    /// <param name="time">The server's clock: the idle timeout and the refusal log's interval.</param>
+    public HttpIngest(Admission admission, BlockPool buffers, TimeProvider time, ILogger logger)
     {
-        _server = server;
+        _admission = admission;
+        _buffers = buffers;
+        _time = time;
         _logger = logger;
-        _refusals = new Logging.LogThrottle(server.Time, Logging.LogThrottle.DefaultInterval,
+        _refusals = new Logging.LogThrottle(time, Logging.LogThrottle.DefaultInterval,
             (feed, count, last) => LogRefusedMore(_logger, feed, count, Logging.LogThrottle.DefaultInterval.TotalSeconds, last));
     }
 
@@ -38,7 +46,7 @@ internal sealed partial class HttpIngest
     {
         var remote = connection.Remote;
         string origin = context.Request.Headers.Origin.ToString();
-        if (_server.Admission.Publish(feed, connection, context.Request.Query["key"].ToString(), "the key query parameter, ?key=...", origin, launchToken: true) is { } refusal)
+        if (_admission.Publish(feed, connection, context.Request.Query["key"].ToString(), "the key query parameter, ?key=...", origin, launchToken: true) is { } refusal)
         {
             await RefuseAsync(context, feed, remote, refusal).ConfigureAwait(false);
             return;
@@ -77,7 +85,7 @@ internal sealed partial class HttpIngest
         LogDisconnected(_logger, feed.Name, remote.ToString(), reason2);
         if (!context.RequestAborted.IsCancellationRequested)
         {
-            await Responses.RefuseAndCloseAsync(context, 400, reason2).ConfigureAwait(false);
+            await Responses.RefuseAndCloseAsync(context, 400, reason2, _time).ConfigureAwait(false);
         }
     }
 
@@ -89,14 +97,14 @@ internal sealed partial class HttpIngest
             LogRefused(_logger, feed.Name, remote.ToString(), refusal.Reason);
         }
 
-        await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason).ConfigureAwait(false);
+        await Responses.RefuseAndCloseAsync(context, refusal.StatusCode, refusal.Reason, _time).ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, string Reason)> ReceiveAsync(PipeReader reader, Publisher publisher, ClientConnection connection, bool untilClose, CancellationToken aborted)
     {
         // Not linked to the request's abort: a publisher that sends its last bytes and closes at once (ffmpeg's way)
         // aborts the request while those bytes are still buffered, and they must be read, not dropped.
-        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _server.Time);
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         IDemuxer? demuxer = null;
         long offset = 0;
         long pending = 0; // bytes received but not yet consumed by the demuxer (an element still arriving)
@@ -123,7 +131,7 @@ internal sealed partial class HttpIngest
                         continue;
                     }
 
-                    demuxer = ContainerDetector.CreateDemuxer(detected, _server.Buffers, out string? why);
+                    demuxer = ContainerDetector.CreateDemuxer(detected, _buffers, out string? why);
                     if (demuxer is null)
                     {
                         reader.AdvanceTo(buffer.Start, buffer.End); // every read ends in AdvanceTo: the refusal reads on

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Sluice.Server.Configuration;
 using Sluice.Server.Hls;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Status;
 
@@ -41,17 +43,19 @@ internal static class IndexPage
         }
         """;
 
-    public static async Task WriteAsync(HttpContext context, SluiceServer server)
+    /// <param name="directory">The streams the page shows, each with its player.</param>
+    /// <param name="config">The config's status streams, linked at the end.</param>
+    public static async Task WriteAsync(HttpContext context, StreamDirectory directory, ServerConfig config)
     {
         var b = new StringBuilder();
         b.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sluice</title>")
          .Append("<style>body{font-family:sans-serif;margin:1.5em;background:#111;color:#eee}a{color:#8cf}section{margin-bottom:2em}video{background:#000;max-width:100%}</style>")
          .Append("</head><body><h1>Sluice</h1>");
-        foreach (var stream in server.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
+        foreach (var stream in directory.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             string name = WebUtility.HtmlEncode(stream.Name);
             b.Append("<section><h2>").Append(name).Append("</h2>");
-            if (server.Segmenters.TryGetValue(stream.Name, out var segmenter) && (stream.Format.IsSegmentedOnly || segmenter.Unavailable is null))
+            if (directory.Segmenters.TryGetValue(stream.Name, out var segmenter) && (stream.Format.IsSegmentedOnly || segmenter.Unavailable is null))
             {
                 // HLS through hls.js in low-latency mode (native HLS where the browser has it and hls.js cannot run),
                 // with the latency measured from EXT-X-PROGRAM-DATE-TIME.
@@ -71,13 +75,13 @@ internal static class IndexPage
             b.Append($"<p><a href=\"/{name}\">/{name}</a> ({WebUtility.HtmlEncode(stream.Format.Name)}, feed {WebUtility.HtmlEncode(stream.Config.Feed)})</p></section>");
         }
 
-        foreach (var status in server.Config.Streams.Where(s => s.IsStatus))
+        foreach (var status in config.Streams.Where(s => s.IsStatus))
         {
             string name = WebUtility.HtmlEncode(status.Name);
             b.Append($"<p>Status: <a href=\"/{name}\">/{name}</a>, <a href=\"/{WebUtility.HtmlEncode(StatusPage.JsonName(status.Name))}\">JSON</a></p>");
         }
 
-        if (server.Segmenters.Count > 0)
+        if (directory.Segmenters.Count > 0)
         {
             b.Append("<script src=\"").Append(PlayerScript.Path).Append("\"></script><script>").Append(HlsScript).Append("</script>");
         }

@@ -41,9 +41,8 @@ internal static class StatusPage
 
     public static string JsonName(string statusName) => Path.ChangeExtension(statusName, ".json");
 
-    public static async Task WriteAsync(HttpContext context, SluiceServer server, bool json)
+    public static async Task WriteAsync(HttpContext context, StatusSnapshot snapshot, bool json)
     {
-        var snapshot = StatusSnapshot.Capture(server);
         var response = context.Response;
         response.Headers.CacheControl = "no-cache";
         byte[] body;

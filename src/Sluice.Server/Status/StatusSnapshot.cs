@@ -1,4 +1,6 @@
 using Sluice.Media;
+using Sluice.Media.Buffers;
+using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Streams;
 using Sluice.Server.Transcoding;
@@ -22,9 +24,24 @@ internal sealed record StatusSnapshot(
     IReadOnlyList<ConnectionStatus> ConnectionList,
     BufferStatus Buffers)
 {
-    public static StatusSnapshot Capture(SluiceServer server)
+    /// <summary>Reads the server's state now from its parts.</summary>
+    /// <param name="directory">The feeds and streams, with their RTMP outputs and segmenters.</param>
+    /// <param name="transcoders">The feeds' encoders (what each stream is: encoded, passed through or idle).</param>
+    /// <param name="limits">The connections and the counts held against the limits.</param>
+    /// <param name="config">The limits' values (MaxHTTPConnections, MaxClients, MaxBandwidth).</param>
+    /// <param name="buffers">The server's pool of blocks.</param>
+    /// <param name="time">The server's clock: the snapshot's time.</param>
+    /// <param name="started">When the server started.</param>
+    public static StatusSnapshot Capture(
+        StreamDirectory directory,
+        IEnumerable<FeedTranscoder> transcoders,
+        Limits limits,
+        ServerConfig config,
+        BlockPool buffers,
+        TimeProvider time,
+        DateTimeOffset started)
     {
-        var feeds = server.Feeds.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f =>
+        var feeds = directory.Feeds.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f =>
         {
             var p = f.CurrentPublisher;
             return new FeedStatus(
@@ -36,23 +53,23 @@ internal sealed record StatusSnapshot(
                 f.Tracks.Select(TrackStatus.Of).ToList());
         }).ToList();
 
-        var streams = server.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
+        var streams = directory.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
             s.Name,
             s.Config.Feed ?? "",
             s.Format.Name,
             s.Format.ContentType,
             s.BitRateKbps,
-            server.Limits.Connections.Count(c => c.Kind == ClientKind.Viewer && c.Name == s.Name),
-            s.ConnectionsServed + (server.RtmpStreams.GetValueOrDefault(s.Name)?.ConnectionsServed ?? 0), // RTMP players too
-            s.BytesSent + (server.RtmpStreams.GetValueOrDefault(s.Name)?.BytesSent ?? 0),
-            Mode(server, s.Name),
+            limits.Connections.Count(c => c.Kind == ClientKind.Viewer && c.Name == s.Name),
+            s.ConnectionsServed + (directory.RtmpStreams.GetValueOrDefault(s.Name)?.ConnectionsServed ?? 0), // RTMP players too
+            s.BytesSent + (directory.RtmpStreams.GetValueOrDefault(s.Name)?.BytesSent ?? 0),
+            Mode(transcoders, s.Name),
             s.Output?.Tracks.Select(TrackStatus.Of).ToList() ?? [],
-            server.Segmenters.GetValueOrDefault(s.Name) is { } segmenter ? HlsStatus.Of(segmenter) : null)).ToList();
+            directory.Segmenters.GetValueOrDefault(s.Name) is { } segmenter ? HlsStatus.Of(segmenter) : null)).ToList();
 
-        var encoders = server.Transcoders.Values.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
+        var encoders = transcoders.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
             .SelectMany(t => t.Encoders).ToList();
 
-        var connections = server.Limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
+        var connections = limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
             c.Id,
             (c.Remote.IsIPv4MappedToIPv6 ? c.Remote.MapToIPv4() : c.Remote).ToString(),
             c.Method,
@@ -65,17 +82,17 @@ internal sealed record StatusSnapshot(
             c.Start)).ToList();
 
         return new StatusSnapshot(
-            "Sluice", server.Time.GetUtcNow(), server.Started,
-            server.Limits.HttpConnections, server.Config.MaxHTTPConnections,
-            server.Limits.Clients, server.Config.MaxClients,
-            server.Limits.BandwidthKbps, server.Config.MaxBandwidth,
+            "Sluice", time.GetUtcNow(), started,
+            limits.HttpConnections, config.MaxHTTPConnections,
+            limits.Clients, config.MaxClients,
+            limits.BandwidthKbps, config.MaxBandwidth,
             feeds, streams, encoders, connections,
-            new BufferStatus(server.Buffers.Rented, server.Buffers.Created, server.Buffers.FreeBytes));
+            new BufferStatus(buffers.Rented, buffers.Created, buffers.FreeBytes));
     }
 
-    private static string Mode(SluiceServer server, string stream)
+    private static string Mode(IEnumerable<FeedTranscoder> transcoders, string stream)
     {
-        foreach (var transcoder in server.Transcoders.Values)
+        foreach (var transcoder in transcoders)
         {
             foreach (var rendition in transcoder.Renditions)
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Sluice.Media;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
@@ -113,5 +114,62 @@ public sealed class FeedTests
         }
 
         Assert.Equal([false, false], recorder.Sessions);
+    }
+
+    /// <summary>Publishes a 1000-byte packet every 250 ms (32 kbit/s) for <paramref name="count"/> packets, from <paramref name="ms"/> on.</summary>
+    private static void PublishSteadily(Publisher publisher, FakeTimeProvider time, ref long ms, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            publisher.Accept(new MediaPacket(0, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), i == 0, new byte[1000]));
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            ms += 250;
+        }
+    }
+
+    [Fact]
+    public void The_bitrate_is_the_bytes_of_each_window_of_two_seconds_on_the_feed_s_clock()
+    {
+        var time = new FakeTimeProvider();
+        var feed = new Feed(new FeedConfig { Name = "f.ffm" }, NullLogger.Instance, time);
+        using var publisher = feed.TryAcquire(IPAddress.Loopback, "test")!;
+        publisher.OnTracks([Video]);
+        Assert.Equal(0, feed.MeasuredBitRate);
+
+        long ms = 0;
+        PublishSteadily(publisher, time, ref ms, 8); // the first at 0 opens the window; the one at 1.75 s is its last
+        Assert.Equal(0, feed.MeasuredBitRate); // no window has closed yet
+
+        PublishSteadily(publisher, time, ref ms, 1); // at 2 s: 8 packets after the window's start
+        Assert.Equal(32_000, feed.MeasuredBitRate);
+
+        // Half the rate for the next window: a packet every 500 ms.
+        for (int i = 0; i < 4; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            ms += 250;
+            PublishSteadily(publisher, time, ref ms, 1);
+        }
+
+        Assert.Equal(16_000, feed.MeasuredBitRate);
+    }
+
+    [Fact]
+    public void The_first_window_starts_at_the_first_packet_not_at_the_clock_s_zero()
+    {
+        // Timestamps that start at 0, as a Stopwatch's do at boot; the first packet comes a second later.
+        var time = new FakeTimeProvider(DateTimeOffset.MinValue);
+        Assert.Equal(0, time.GetTimestamp());
+        var feed = new Feed(new FeedConfig { Name = "f.ffm" }, NullLogger.Instance, time);
+        using var publisher = feed.TryAcquire(IPAddress.Loopback, "test")!;
+        publisher.OnTracks([Video]);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        long ms = 0;
+        PublishSteadily(publisher, time, ref ms, 5); // 1 s to 2 s: a window from the clock's zero would close here
+        Assert.Equal(0, feed.MeasuredBitRate);
+
+        PublishSteadily(publisher, time, ref ms, 4); // the packet at 3 s closes the first window: 2 s after the first
+        Assert.Equal(32_000, feed.MeasuredBitRate);
     }
 }

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Sluice.Media.Buffers;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
+using Sluice.Server.Feeds;
 using Sluice.Server.Ingest;
 using Sluice.Server.Tests.Support;
 
@@ -14,15 +16,18 @@ namespace Sluice.Server.Tests.Ingest;
 
 /// <summary>
 /// A publisher's request driven through <see cref="HttpIngest"/> with a <see cref="DefaultHttpContext"/> and a
-/// <see cref="Pipe"/> for its body: no host, no socket. The body's reader tells when each read begins, so a test
-/// advances the fake clock only once the ingest has armed its idle timer for that read.
+/// <see cref="Pipe"/> for its body: no host, no socket, and no server either: the ingest is built from the parts it
+/// takes (the admission over the limits, a pool, the clock) and publishes to a feed made on its own. The body's reader
+/// tells when each read begins, so a test advances the fake clock only once the ingest has armed its timer for that read.
 /// </summary>
 public sealed class HttpIngestTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 3, 9, 0, 0, TimeSpan.Zero);
 
     private readonly FakeTimeProvider _time = new(Start);
-    private readonly SluiceServer _server;
+    private readonly BlockPool _buffers = new();
+    private readonly Limits _limits;
+    private readonly Feed _feed;
     private readonly ListLogger _log = new();
     private readonly HttpIngest _ingest;
 
@@ -32,11 +37,16 @@ public sealed class HttpIngestTests : IDisposable
         {
             Feeds = [new FeedConfig { Name = "feed.ffm", PublishKey = "s3cret", Location = new ConfigLocation("t.conf", 1) }],
         };
-        _server = new SluiceServer(config, NullLoggerFactory.Instance, _time);
-        _ingest = new HttpIngest(_server, _log);
+        _limits = new Limits(config, _time);
+        _feed = new Feed(config.Feeds[0], NullLogger.Instance, _time, _buffers);
+        _ingest = new HttpIngest(new Admission(_limits), _buffers, _time, _log);
     }
 
-    public void Dispose() => _server.Dispose();
+    public void Dispose()
+    {
+        _feed.ReleaseBuffers();
+        Assert.Equal(0L, _buffers.Outstanding);
+    }
 
     private sealed class Request
     {
@@ -79,10 +89,25 @@ public sealed class HttpIngestTests : IDisposable
             }
         }
 
+        /// <summary>The token of the latest read begun.</summary>
+        public CancellationToken LastToken
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _lastToken;
+                }
+            }
+        }
+
+        private CancellationToken _lastToken;
+
         public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
             lock (_lock)
             {
+                _lastToken = cancellationToken;
                 _reads++;
                 foreach (var wait in _waits.Where(w => w.Count <= _reads).ToList())
                 {
@@ -116,7 +141,7 @@ public sealed class HttpIngestTests : IDisposable
         context.Request.QueryString = new QueryString(query);
         context.Features.Set<IRequestBodyPipeFeature>(new BodyPipe(reader));
         context.Response.Body = response;
-        var connection = new ClientConnection(_server.Limits.NextId(), IPAddress.Loopback, "POST", "/feed.ffm" + query, "HTTP/1.1", _time.GetUtcNow());
+        var connection = new ClientConnection(_limits.NextId(), IPAddress.Loopback, "POST", "/feed.ffm" + query, "HTTP/1.1", _time.GetUtcNow());
         return new Request { Context = context, Body = body, Reader = reader, Connection = connection };
     }
 
@@ -128,7 +153,7 @@ public sealed class HttpIngestTests : IDisposable
         request.Body.Reader.AdvanceTo(rest.Buffer.End);
     }
 
-    private Task HandleAsync(Request request) => _ingest.HandleAsync(request.Context, _server.Feeds["feed.ffm"], request.Connection);
+    private Task HandleAsync(Request request) => _ingest.HandleAsync(request.Context, _feed, request.Connection);
 
     [Fact]
     public async Task A_wrong_key_is_answered_403_with_the_reason_and_the_connection_closed()
@@ -141,8 +166,30 @@ public sealed class HttpIngestTests : IDisposable
         Assert.Equal("close", request.Context.Response.Headers.Connection.ToString());
         Assert.Equal("text/plain; charset=utf-8", request.Context.Response.ContentType);
         Assert.Equal("Wrong publish key for feed.ffm.\n", request.Text);
-        Assert.Null(_server.Feeds["feed.ffm"].CurrentPublisher);
+        Assert.Null(_feed.CurrentPublisher);
         Assert.Equal([(400, "Feed feed.ffm: refused publisher 127.0.0.1: Wrong publish key for feed.ffm.")], _log.Entries);
+    }
+
+    [Fact]
+    public async Task A_refused_publisher_that_keeps_sending_is_cut_off_a_second_later_on_the_server_s_clock()
+    {
+        var request = NewRequest("?key=wrong");
+        var handling = HandleAsync(request);
+        await request.Reader.ReadBegun(1); // the refusal reads and drops what the publisher still sends
+        var discarding = request.Reader.LastToken;
+        await request.SendAsync(new byte[1000]);
+        await request.Reader.ReadBegun(2);
+
+        _time.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
+        Assert.False(discarding.IsCancellationRequested);
+        Assert.False(handling.IsCompleted);
+
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.True(discarding.IsCancellationRequested); // by the server's clock's own timer
+        await handling.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(403, request.Context.Response.StatusCode);
+        Assert.Equal("Wrong publish key for feed.ffm.\n", request.Text);
+        Assert.Null(_feed.CurrentPublisher);
     }
 
     [Fact]
@@ -159,7 +206,7 @@ public sealed class HttpIngestTests : IDisposable
     [Fact]
     public async Task A_second_publisher_is_answered_409_naming_the_one_publishing()
     {
-        var feed = _server.Feeds["feed.ffm"];
+        var feed = _feed;
         using var first = feed.TryAcquire(IPAddress.Parse("192.0.2.7"), "RTMP publish");
         Assert.NotNull(first);
 
@@ -207,7 +254,7 @@ public sealed class HttpIngestTests : IDisposable
         Assert.Equal(
             "the feed is not a container Sluice reads (expected Matroska/WebM, MPEG-TS or FLV: ffmpeg -f matroska, -f webm, -f mpegts or -f flv) (at byte 0)\n",
             request.Text);
-        Assert.Null(_server.Feeds["feed.ffm"].CurrentPublisher); // released
+        Assert.Null(_feed.CurrentPublisher); // released
         AssertNoReadLeftOpen(request);
         Assert.Contains(_log.Entries, e => e.Id == 403 && e.Message.StartsWith("Feed feed.ffm: publisher 127.0.0.1 disconnected: the feed is not a container", StringComparison.Ordinal));
     }
@@ -284,7 +331,7 @@ public sealed class HttpIngestTests : IDisposable
     {
         var request = NewRequest("?key=s3cret");
         var handling = HandleAsync(request);
-        Assert.NotNull(_server.Feeds["feed.ffm"].CurrentPublisher);
+        Assert.NotNull(_feed.CurrentPublisher);
         // The FLV header (version 1, audio and video, 9 bytes) and PreviousTagSize0.
         await request.SendAsync([(byte)'F', (byte)'L', (byte)'V', 0x01, 0x05, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00]);
         request.Body.Writer.Complete();
@@ -292,7 +339,7 @@ public sealed class HttpIngestTests : IDisposable
 
         Assert.Equal(200, request.Context.Response.StatusCode);
         Assert.Equal(13, request.Connection.BytesReceived);
-        Assert.Null(_server.Feeds["feed.ffm"].CurrentPublisher);
+        Assert.Null(_feed.CurrentPublisher);
         Assert.Contains(_log.Entries, e => e.Id == 402 && e.Message == "Feed feed.ffm: publisher 127.0.0.1 finished after 13 bytes");
         AssertNoReadLeftOpen(request);
     }

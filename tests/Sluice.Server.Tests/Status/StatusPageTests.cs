@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -5,10 +6,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Media;
+using Sluice.Media.Buffers;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Hls;
+using Sluice.Server.Hosting;
 using Sluice.Server.Status;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Tests.Status;
 
@@ -81,7 +86,7 @@ public sealed class StatusPageTests : IDisposable
     public void A_server_without_publishers_shows_its_limits_its_feeds_and_its_idle_streams()
     {
         _time.Advance(TimeSpan.FromSeconds(30));
-        var snapshot = StatusSnapshot.Capture(_server);
+        var snapshot = EndpointWiring.Status(_server);
 
         Assert.Equal("Sluice", snapshot.Server);
         Assert.Equal(Start + TimeSpan.FromSeconds(30), snapshot.Time);
@@ -101,10 +106,44 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
+    public void A_snapshot_is_taken_from_the_parts_it_reads_without_a_server()
+    {
+        var buffers = new BlockPool();
+        var limits = new Limits(Config, _time);
+        var feed = new Feed(Config.Feeds[0], NullLogger.Instance, _time, buffers);
+        var directory = new StreamDirectory(
+            new Dictionary<string, Feed> { [feed.Name] = feed }.ToFrozenDictionary(),
+            FrozenDictionary<string, LiveStream>.Empty,
+            FrozenDictionary<string, LiveStream>.Empty,
+            FrozenDictionary<string, HlsSegmenter>.Empty);
+        using (var publisher = feed.TryAcquire(IPAddress.Loopback, "HTTP PUT")!)
+        {
+            publisher.OnTracks([Vp8]);
+            for (int i = 0; i <= 8; i++)
+            {
+                // 2500 bytes every 250 ms: 80 kbit/s over the feed's first window of 2 s.
+                publisher.Accept(new MediaPacket(0, i * 250 * MediaTime.TicksPerMillisecond, i * 250 * MediaTime.TicksPerMillisecond, i == 0, new byte[2500]));
+                _time.Advance(TimeSpan.FromMilliseconds(250));
+            }
+        }
+
+        var snapshot = StatusSnapshot.Capture(directory, [], limits, Config, buffers, _time, Start - TimeSpan.FromMinutes(1));
+
+        Assert.Equal((Start + TimeSpan.FromMilliseconds(2250), Start - TimeSpan.FromMinutes(1)), (snapshot.Time, snapshot.Started));
+        Assert.Equal((5, 1000L), (snapshot.MaxClients, snapshot.MaxBandwidthKbps));
+        var status = Assert.Single(snapshot.Feeds);
+        Assert.Equal(("feed.ffm", (PublisherStatus?)null, 80L, 9L), (status.Name, status.Publisher, status.BitRateKbps, status.Packets));
+        Assert.Empty(snapshot.Streams);
+        Assert.Empty(snapshot.Encoders);
+        Assert.Equal(buffers.Rented, snapshot.Buffers.BlocksLent);
+        feed.ReleaseBuffers();
+    }
+
+    [Fact]
     public void A_publisher_and_a_viewer_are_counted_with_their_tracks_and_the_key_is_never_shown()
     {
         using var publisher = PublishAndWatch();
-        var snapshot = StatusSnapshot.Capture(_server);
+        var snapshot = EndpointWiring.Status(_server);
 
         Assert.Equal(2, snapshot.Clients);
         Assert.Equal(320, snapshot.BandwidthKbps);
@@ -133,7 +172,7 @@ public sealed class StatusPageTests : IDisposable
     {
         using var publisher = PublishAndWatch();
         Connect(IPAddress.Loopback, "GET", "/<script>alert(1)</script>?token=abc");
-        string html = StatusPage.Html(StatusSnapshot.Capture(_server));
+        string html = StatusPage.Html(EndpointWiring.Status(_server));
 
         Assert.DoesNotContain("s3cret", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
@@ -157,7 +196,7 @@ public sealed class StatusPageTests : IDisposable
         var body = new MemoryStream();
         context.Response.Body = body;
 
-        await StatusPage.WriteAsync(context, _server, json: true);
+        await StatusPage.WriteAsync(context, EndpointWiring.Status(_server), json: true);
 
         Assert.Equal("application/json", context.Response.ContentType);
         Assert.Equal("no-cache", context.Response.Headers.CacheControl.ToString());
@@ -189,7 +228,7 @@ public sealed class StatusPageTests : IDisposable
         context.Request.Method = "GET";
         var body = new MemoryStream();
         context.Response.Body = body;
-        await StatusPage.WriteAsync(context, _server, json: false);
+        await StatusPage.WriteAsync(context, EndpointWiring.Status(_server), json: false);
         Assert.Equal("text/html; charset=utf-8", context.Response.ContentType);
         Assert.StartsWith("<!DOCTYPE html>", Encoding.UTF8.GetString(body.ToArray()), StringComparison.Ordinal);
         long length = body.Length;
@@ -198,7 +237,7 @@ public sealed class StatusPageTests : IDisposable
         head.Request.Method = "HEAD";
         var none = new MemoryStream();
         head.Response.Body = none;
-        await StatusPage.WriteAsync(head, _server, json: false);
+        await StatusPage.WriteAsync(head, EndpointWiring.Status(_server), json: false);
         Assert.Equal(length, head.Response.ContentLength);
         Assert.Equal(0, none.Length);
     }

@@ -78,7 +78,7 @@ internal sealed partial class RtmpSession
 
     private ClientConnection Register(string method, string target)
     {
-        _connection = new ClientConnection(_server.Limits.NextId(), _remote, method, target, "RTMP", _server.Time.GetUtcNow())
+        _connection = new ClientConnection(_services.Limits.NextId(), _remote, method, target, "RTMP", _services.Time.GetUtcNow())
         {
             Abort = _context.Abort,
         };
@@ -89,7 +89,7 @@ internal sealed partial class RtmpSession
     private Refusal? Open(ClientConnection connection)
     {
         _opened = true;
-        return _server.Limits.Open(connection);
+        return _services.Limits.Open(connection);
     }
 
     /// <summary>Answers with an error status (ffmpeg prints its description and exits), logs it, and ends the session.</summary>

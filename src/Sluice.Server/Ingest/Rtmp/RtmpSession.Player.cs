@@ -27,12 +27,12 @@ internal sealed partial class RtmpSession
         string target = $"/{_app.TrimEnd('/')}/{name}";
         if (FindStream(name) is not { } stream)
         {
-            Refuse(_server.Streams.TryGetValue(name, out var http) ? Admission.NotOverRtmp(name, http.Format.Name) : Admission.NoSuchStream(name), publish: false, target, name);
+            Refuse(_services.Directory.Streams.TryGetValue(name, out var http) ? Admission.NotOverRtmp(name, http.Format.Name) : Admission.NoSuchStream(name), publish: false, target, name);
             return;
         }
 
         var connection = Register("PLAY", target);
-        if ((Open(connection) ?? _server.Admission.Watch(stream, connection)) is { } refusal)
+        if ((Open(connection) ?? _services.Admission.Watch(stream, connection)) is { } refusal)
         {
             Refuse(refusal, publish: false, target, name);
             return;
@@ -59,12 +59,12 @@ internal sealed partial class RtmpSession
             return null;
         }
 
-        if (_server.RtmpStreams.TryGetValue(name, out var stream) || _server.RtmpStreams.TryGetValue(name + ".flv", out stream))
+        if (_services.Directory.RtmpStreams.TryGetValue(name, out var stream) || _services.Directory.RtmpStreams.TryGetValue(name + ".flv", out stream))
         {
             return stream;
         }
 
-        var matches = _server.RtmpStreams.Values.Where(s => Path.GetFileNameWithoutExtension(s.Name) == name).Take(2).ToList();
+        var matches = _services.Directory.RtmpStreams.Values.Where(s => Path.GetFileNameWithoutExtension(s.Name) == name).Take(2).ToList();
         return matches.Count == 1 ? matches[0] : null;
     }
 
@@ -72,9 +72,9 @@ internal sealed partial class RtmpSession
     private async Task<string?> PlayAsync(LiveStream stream)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_context.ConnectionClosed);
-        using var watching = _server.Watch(stream.Name);
+        using var watching = _services.Watch(stream.Name);
         ProgressiveViewer.LimitSendBuffer(_context.Features);
-        var viewer = new ProgressiveViewer(stream, _connection!, _server.ViewerPolicy, _logger, _server.Time);
+        var viewer = new ProgressiveViewer(stream, _connection!, _services.ViewerPolicy, _logger, _services.Time);
         var sending = viewer.RunAsync(_output, stop.Token);
         var reading = DrainAsync(stop.Token);
         var done = await Task.WhenAny(sending, reading).ConfigureAwait(false);
@@ -85,7 +85,7 @@ internal sealed partial class RtmpSession
             {
                 // The viewer ends when the player is gone, dropped (logged there), or the stream's output ends;
                 // a player that is gone closes its side too.
-                bool gone = await Task.WhenAny(reading, Task.Delay(TimeSpan.FromMilliseconds(200), _server.Time, CancellationToken.None)).ConfigureAwait(false) == reading;
+                bool gone = await Task.WhenAny(reading, Task.Delay(TimeSpan.FromMilliseconds(200), _services.Time, CancellationToken.None)).ConfigureAwait(false) == reading;
                 reason = gone || _context.ConnectionClosed.IsCancellationRequested ? null : "the stream's output ended (its tracks changed or the server is stopping)";
             }
 

@@ -24,16 +24,16 @@ internal sealed partial class RtmpSession
 
         var (name, key) = SplitName(command.StringArgument(0));
         string target = $"/{_app.TrimEnd('/')}/{name}";
-        Feed? feed = name.Length == 0 ? null : _server.Feeds.GetValueOrDefault(name) ?? _server.Feeds.GetValueOrDefault(name + ".ffm");
+        Feed? feed = name.Length == 0 ? null : _services.Directory.Feeds.GetValueOrDefault(name) ?? _services.Directory.Feeds.GetValueOrDefault(name + ".ffm");
         if (feed is null)
         {
-            Refuse(Admission.NoSuchFeed(name, _server.Feeds.Keys), publish: true, target, name);
+            Refuse(Admission.NoSuchFeed(name, _services.Directory.Feeds.Keys), publish: true, target, name);
             return;
         }
 
         var connection = Register("PUBLISH", target);
         connection.Name = feed.Name;
-        if ((Open(connection) ?? _server.Admission.Publish(feed, connection, key, $"rtmp://host/{_app}/{name}?key=...")) is { } refusal)
+        if ((Open(connection) ?? _services.Admission.Publish(feed, connection, key, $"rtmp://host/{_app}/{name}?key=...")) is { } refusal)
         {
             Refuse(refusal, publish: true, target, feed.Name);
             return;
@@ -47,7 +47,7 @@ internal sealed partial class RtmpSession
         }
 
         _publisher.Format = RtmpWire.FormatName;
-        _media = new RtmpMediaReader(_server.Buffers);
+        _media = new RtmpMediaReader(_services.Buffers);
         Trust();
         connection.State = "RECEIVE_DATA";
         LogPublishing(_logger, feed.Name, _remote.ToString(), _app, _flashVer);

@@ -24,7 +24,7 @@ internal sealed partial class RtmpSession
     /// <summary>The acknowledgement window Sluice asks of peers and announces as its bandwidth.</summary>
     private const uint Window = 2_500_000;
 
-    private readonly SluiceServer _server;
+    private readonly RtmpServices _services;
     private readonly ConnectionContext _context;
     private readonly IPAddress _remote;
     private readonly ILogger _logger;
@@ -49,14 +49,14 @@ internal sealed partial class RtmpSession
     private string? _ending;   // set when a command ends the session (refusal, deleteStream)
 
     /// <param name="untrustedLog">Counts the warnings about clients that never published or played, shared by all sessions.</param>
-    public RtmpSession(SluiceServer server, ConnectionContext context, IPAddress remote, ILogger logger, Logging.LogThrottle untrustedLog)
+    public RtmpSession(RtmpServices services, ConnectionContext context, IPAddress remote, ILogger logger, Logging.LogThrottle untrustedLog)
     {
-        _server = server;
+        _services = services;
         _untrustedLog = untrustedLog;
         // From accept to an accepted publish or play, one deadline however the client drips its bytes.
-        var accepted = context.Features.Get<Delivery.ConnectionGate.Entry>()?.Accepted ?? server.Time.GetTimestamp();
-        var left = TimeSpan.FromSeconds(server.Config.RequestHeaderTimeout) - server.Time.GetElapsedTime(accepted);
-        _untrusted = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, server.Time);
+        var accepted = context.Features.Get<Delivery.ConnectionGate.Entry>()?.Accepted ?? services.Time.GetTimestamp();
+        var left = services.RequestHeaderTimeout - services.Time.GetElapsedTime(accepted);
+        _untrusted = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, services.Time);
         _context = context;
         _remote = remote;
         _logger = logger;
@@ -69,7 +69,7 @@ internal sealed partial class RtmpSession
 
     public async Task RunAsync()
     {
-        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _server.Time);
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _services.Time);
         using var reads = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, _untrusted.Token);
         var closed = _context.ConnectionClosed;
         try
@@ -95,7 +95,7 @@ internal sealed partial class RtmpSession
         catch (OperationCanceledException) when (_untrusted.IsCancellationRequested && !_trusted && !closed.IsCancellationRequested)
         {
             _status = 408;
-            End($"it did not publish or play within {_server.Config.RequestHeaderTimeout:0.#} s of connecting (after {_chunks.Position} bytes)");
+            End($"it did not publish or play within {_services.RequestHeaderTimeout.TotalSeconds:0.#} s of connecting (after {_chunks.Position} bytes)");
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !closed.IsCancellationRequested)
         {
@@ -115,10 +115,10 @@ internal sealed partial class RtmpSession
             {
                 if (_opened)
                 {
-                    _server.Limits.Close(connection);
+                    _services.Limits.Close(connection);
                 }
 
-                _server.AccessLog?.Write(AccessLog.Format(connection, _status, _server.Time.GetUtcNow(), null, _flashVer));
+                _services.AccessLog?.Write(AccessLog.Format(connection, _status, _services.Time.GetUtcNow(), null, _flashVer));
             }
 
             // Completing the output sends what is buffered (a refusal's onStatus) before the connection closes.

@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Media;
+using Sluice.Media.Formats;
+using Sluice.Server.Configuration;
+using Sluice.Server.Delivery;
+using Sluice.Server.Feeds;
+using Sluice.Server.Streams;
+using Sluice.Server.Tests.Support;
+
+namespace Sluice.Server.Tests.Delivery;
+
+/// <summary>
+/// A viewer of a stream fed by hand, writing to a connection whose writes are taken only when the test says so, on a
+/// fake clock: SlowViewerTimeout is decided by the server's clock alone.
+/// </summary>
+public sealed class ProgressiveViewerTests : IDisposable
+{
+    private static readonly TrackInfo Vp8 = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.VP8, Width = 320, Height = 240 };
+    private static readonly ViewerPolicy Policy = new() { SlowViewerTimeout = TimeSpan.FromSeconds(10) };
+    private static readonly TimeSpan Tick = TimeSpan.FromTicks(1);
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero));
+    private readonly ListLogger _log = new();
+    private readonly Feed _feed;
+    private readonly LiveStream _stream;
+    private readonly Publisher _publisher;
+    private readonly HeldWriter _writer = new();
+    private readonly CancellationTokenSource _request = new();
+    private readonly ClientConnection _connection;
+    private int _aborts;
+
+    public ProgressiveViewerTests()
+    {
+        _feed = new Feed(new FeedConfig { Name = "f.ffm" }, NullLogger.Instance, _time);
+        _stream = new LiveStream(new StreamConfig { Name = "live.webm", Feed = "f.ffm", Format = "webm" }, _feed, OutputFormat.WebM, NullLogger.Instance);
+        _publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        _publisher.OnTracks([Vp8]);
+        _publisher.Accept(Packet(0, key: true));
+        _publisher.Accept(Packet(40));
+        _connection = new ClientConnection(1, IPAddress.Loopback, "GET", "/live.webm", "HTTP/1.1", _time.GetUtcNow())
+        {
+            Abort = () => Interlocked.Increment(ref _aborts),
+        };
+    }
+
+    public void Dispose()
+    {
+        _request.Dispose();
+        _publisher.Dispose();
+        _stream.Close();
+        _feed.ReleaseBuffers();
+    }
+
+    private static MediaPacket Packet(long ms, bool key = false) =>
+        new(0, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, new byte[100]);
+
+    private Task RunViewer() => new ProgressiveViewer(_stream, _connection, Policy, _log, _time).RunAsync(_writer, _request.Token);
+
+    [Fact]
+    public async Task A_viewer_whose_write_is_not_taken_is_dropped_at_the_slow_viewer_timeout_and_not_before()
+    {
+        var viewing = RunViewer();
+        var flush = await _writer.NextFlushAsync(); // the header and the stream's chunks so far, under the deadline
+        Assert.True(_writer.Written > 0);
+
+        _time.Advance(Policy.SlowViewerTimeout - Tick);
+        Assert.False(flush.Token.IsCancellationRequested);
+        Assert.False(viewing.IsCompleted);
+        Assert.Equal(0, _aborts);
+
+        _time.Advance(Tick);
+        Assert.True(flush.Token.IsCancellationRequested); // by the server's clock's own timer, at the due time exactly
+        await viewing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, _aborts);
+        Assert.Contains(_log.Entries, e => e.Id == 301 && e.Message == "Viewer 127.0.0.1 of live.webm disconnected: it stayed behind (or took no data) for more than 10 s (skipped 0 times)");
+    }
+
+    [Fact]
+    public async Task A_viewer_whose_writes_are_taken_within_the_timeout_is_kept()
+    {
+        var viewing = RunViewer();
+        var first = await _writer.NextFlushAsync();
+        _time.Advance(Policy.SlowViewerTimeout - Tick);
+        first.Take();
+
+        // Nothing more to send: what is written goes out without a deadline, and the viewer waits for the stream.
+        var idle = await _writer.NextFlushAsync();
+        Assert.Equal(_request.Token, idle.Token);
+        idle.Take();
+
+        // Well past where the first write's deadline was: that timer was stopped when the write was taken.
+        _time.Advance(Policy.SlowViewerTimeout);
+        Assert.False(first.Token.IsCancellationRequested);
+
+        long written = _writer.Written;
+        _publisher.Accept(Packet(80));
+        var next = await _writer.NextFlushAsync();
+        Assert.True(_writer.Written > written);
+        _time.Advance(Policy.SlowViewerTimeout - Tick);
+        Assert.False(next.Token.IsCancellationRequested); // a deadline of its own, from its own start
+        next.Take();
+        (await _writer.NextFlushAsync()).Take();
+
+        await _request.CancelAsync(); // the viewer leaves
+        await viewing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, _aborts);
+        Assert.DoesNotContain(_log.Entries, e => e.Id == 301);
+        Assert.Equal(_writer.Written, _connection.BytesSent);
+    }
+
+    /// <summary>A flush of the viewer's connection, pending until the test takes it or its token is canceled.</summary>
+    private sealed class Flush
+    {
+        private readonly TaskCompletionSource<FlushResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Flush(CancellationToken token)
+        {
+            Token = token;
+            token.Register(() => _result.TrySetCanceled(token));
+        }
+
+        public CancellationToken Token { get; }
+
+        public Task<FlushResult> Result => _result.Task;
+
+        /// <summary>The client has read what was written.</summary>
+        public void Take() => _result.TrySetResult(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    /// <summary>A connection that keeps what is written and hands each flush to the test.</summary>
+    private sealed class HeldWriter : PipeWriter
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new();
+        private readonly Channel<Flush> _flushes = Channel.CreateUnbounded<Flush>();
+
+        public long Written => Volatile.Read(ref _written);
+
+        private long _written;
+
+        public async Task<Flush> NextFlushAsync() => await _flushes.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            var flush = new Flush(cancellationToken);
+            _flushes.Writer.TryWrite(flush);
+            return new ValueTask<FlushResult>(flush.Result);
+        }
+
+        public override void Advance(int bytes)
+        {
+            _buffer.Advance(bytes);
+            Interlocked.Add(ref _written, bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+    }
+}
