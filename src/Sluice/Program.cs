@@ -92,7 +92,7 @@ internal static class Program
         }
 
         // Every encoder a stream asks for is tried with the real ffmpeg before anything is served.
-        var encoding = EncoderCheck.RunAsync(parsed.Config).GetAwaiter().GetResult();
+        var encoding = EncoderCheck.RunAsync(parsed.Config, TimeProvider.System).GetAwaiter().GetResult();
         foreach (var warning in encoding.Warnings)
         {
             Console.Error.WriteLine($"{warning.Location}: warning: {warning.Message}");

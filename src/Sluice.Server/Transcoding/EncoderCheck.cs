@@ -14,6 +14,12 @@ namespace Sluice.Server.Transcoding;
 /// <summary>How one stream is encoded when its feed does not already carry what it asks for.</summary>
 internal sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)
 {
+    /// <summary>The encoder a stream that names no video codec gets when its Format cannot carry the feed's (checked at start-up).</summary>
+    public EncoderSpec? VideoFallback { get; init; }
+
+    /// <summary>The same for audio.</summary>
+    public EncoderSpec? AudioFallback { get; init; }
+
     public static readonly StreamEncoding None = new(null, null);
 }
 
@@ -39,7 +45,7 @@ internal static partial class EncoderCheck
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
     private static readonly ConcurrentDictionary<string, Task<EncoderInfo?>> Encoders = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, Task<string?>> TestEncodes = new(StringComparer.Ordinal);
-    private static readonly Lazy<Task<HashSet<string>>> GenericOptions = new(LoadGenericOptionsAsync);
+    private static Task<HashSet<string>>? _genericOptions;
 
     /// <summary>The ffmpeg executable encoders run: "ffmpeg" from PATH.</summary>
     public const string Ffmpeg = "ffmpeg";
@@ -47,9 +53,11 @@ internal static partial class EncoderCheck
     /// <summary>What <c>ffmpeg -h encoder=NAME</c> says about an encoder.</summary>
     private sealed record EncoderInfo(MediaKind Kind, ImmutableHashSet<string> Options);
 
-    public static async Task<Result> RunAsync(ServerConfig config, CancellationToken cancellationToken = default)
+    /// <param name="time">The server's clock: each ffmpeg the check runs gets <see cref="ToolTimeout"/> on it.</param>
+    public static async Task<Result> RunAsync(ServerConfig config, TimeProvider time, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(time);
         var errors = new List<ConfigDiagnostic>();
         var warnings = new List<ConfigDiagnostic>();
         var streams = ImmutableDictionary.CreateBuilder<string, StreamEncoding>(StringComparer.Ordinal);
@@ -68,7 +76,7 @@ internal static partial class EncoderCheck
 
             var encoding = new StreamEncoding(video, audio);
             streams[stream.Name] = encoding;
-            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(encoding))));
+            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(encoding, time))));
         }
 
         foreach (var (stream, encoding, failure) in tests)
@@ -90,7 +98,7 @@ internal static partial class EncoderCheck
 
             string directive = kind == MediaKind.Video ? "VideoCodec" : "AudioCodec";
             var location = settings.CodecLocation ?? stream.Location;
-            haveFfmpeg ??= await FfmpegExistsAsync().ConfigureAwait(false);
+            haveFfmpeg ??= await FfmpegExistsAsync(time).ConfigureAwait(false);
             if (haveFfmpeg == false)
             {
                 errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or write '{directive} copy'"));
@@ -98,7 +106,7 @@ internal static partial class EncoderCheck
             }
 
             string encoder = EncoderSpec.EncoderName(settings.Codec);
-            var info = await Encoders.GetOrAdd(encoder, LoadEncoderAsync).ConfigureAwait(false);
+            var info = await Encoders.GetOrAdd(encoder, name => LoadEncoderAsync(name, time)).ConfigureAwait(false);
             string renamed = encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
             if (info is null)
             {
@@ -125,7 +133,7 @@ internal static partial class EncoderCheck
                 return null;
             }
 
-            var generic = await GenericOptions.Value.ConfigureAwait(false);
+            var generic = await GenericOptionsAsync(time).ConfigureAwait(false);
             var options = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
             foreach (var option in settings.Options)
             {
@@ -219,9 +227,9 @@ internal static partial class EncoderCheck
         return args;
     }
 
-    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding)
+    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding, TimeProvider time)
     {
-        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding)).ConfigureAwait(false);
+        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding), time).ConfigureAwait(false);
         if (exitCode == 0)
         {
             return null;
@@ -231,11 +239,11 @@ internal static partial class EncoderCheck
         return lines.Length == 0 ? $"ffmpeg exited with code {exitCode}" : string.Join(" / ", lines.TakeLast(3));
     }
 
-    private static async Task<bool> FfmpegExistsAsync()
+    private static async Task<bool> FfmpegExistsAsync(TimeProvider time)
     {
         try
         {
-            var (exitCode, _, _) = await RunFfmpegAsync(["-hide_banner", "-version"]).ConfigureAwait(false);
+            var (exitCode, _, _) = await RunFfmpegAsync(["-hide_banner", "-version"], time).ConfigureAwait(false);
             return exitCode == 0;
         }
         catch (System.ComponentModel.Win32Exception)
@@ -244,9 +252,9 @@ internal static partial class EncoderCheck
         }
     }
 
-    private static async Task<EncoderInfo?> LoadEncoderAsync(string encoder)
+    private static async Task<EncoderInfo?> LoadEncoderAsync(string encoder, TimeProvider time)
     {
-        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", $"encoder={encoder}"]).ConfigureAwait(false);
+        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", $"encoder={encoder}"], time).ConfigureAwait(false);
         if (!stdout.StartsWith("Encoder ", StringComparison.Ordinal))
         {
             return null;
@@ -259,10 +267,22 @@ internal static partial class EncoderCheck
         return new EncoderInfo(kind, options);
     }
 
-    /// <summary>The options every encoder takes (ffmpeg -h full, "AVCodecContext AVOptions").</summary>
-    private static async Task<HashSet<string>> LoadGenericOptionsAsync()
+    /// <summary>The options every encoder takes, read once.</summary>
+    private static Task<HashSet<string>> GenericOptionsAsync(TimeProvider time)
     {
-        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", "full"]).ConfigureAwait(false);
+        if (Volatile.Read(ref _genericOptions) is { } loaded)
+        {
+            return loaded;
+        }
+
+        var loading = LoadGenericOptionsAsync(time);
+        return Interlocked.CompareExchange(ref _genericOptions, loading, null) ?? loading;
+    }
+
+    /// <summary>The options every encoder takes (ffmpeg -h full, "AVCodecContext AVOptions").</summary>
+    private static async Task<HashSet<string>> LoadGenericOptionsAsync(TimeProvider time)
+    {
+        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", "full"], time).ConfigureAwait(false);
         int start = stdout.IndexOf("AVCodecContext AVOptions:", StringComparison.Ordinal);
         if (start < 0)
         {
@@ -274,7 +294,7 @@ internal static partial class EncoderCheck
         return [.. OptionLine().Matches(section).Select(m => m.Groups[1].Value)];
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments, TimeProvider time)
     {
         var info = new ProcessStartInfo(Ffmpeg)
         {
@@ -292,7 +312,7 @@ internal static partial class EncoderCheck
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(ToolTimeout);
+        using var timeout = new CancellationTokenSource(ToolTimeout, time);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
