@@ -105,7 +105,7 @@ internal static class Program
 
         if (!encoding.Succeeded)
         {
-            Console.Error.WriteLine($"sluice: ffmpeg refuses the encoder settings of {encoding.Errors.Length} stream(s); not starting.");
+            Console.Error.WriteLine($"sluice: {encoding.Summary}; not starting.");
             return 1;
         }
 

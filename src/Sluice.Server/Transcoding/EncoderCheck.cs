@@ -40,6 +40,30 @@ internal static partial class EncoderCheck
         public bool Succeeded => Errors.IsEmpty;
 
         public StreamEncoding For(string stream) => Streams.GetValueOrDefault(stream, StreamEncoding.None);
+
+        /// <summary>How many streams' test encodes ffmpeg refused; the other errors are Sluice's own refusals.</summary>
+        public int FfmpegRefusals { get; init; }
+
+        /// <summary>Why the server does not start, in one line: whose refusal each error is.</summary>
+        public string Summary
+        {
+            get
+            {
+                int own = Errors.Length - FfmpegRefusals;
+                var parts = new List<string>();
+                if (FfmpegRefusals > 0)
+                {
+                    parts.Add($"ffmpeg refuses the encoder settings of {FfmpegRefusals} stream(s)");
+                }
+
+                if (own > 0)
+                {
+                    parts.Add($"Sluice refuses {own} encoder setting(s) it cannot run (each line above says why: no ffmpeg, an encoder ffmpeg lacks or of the wrong kind, or a codec the stream's Format cannot carry)");
+                }
+
+                return string.Join("; ", parts);
+            }
+        }
     }
 
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
@@ -63,79 +87,101 @@ internal static partial class EncoderCheck
         var streams = ImmutableDictionary.CreateBuilder<string, StreamEncoding>(StringComparer.Ordinal);
         var tests = new List<(StreamConfig Stream, StreamEncoding Encoding, Task<string?> Failure)>();
         bool? haveFfmpeg = null;
+        int ffmpegRefusals = 0;
 
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
-            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
-            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
-            if (video is null && audio is null)
+            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video, null).ConfigureAwait(false);
+            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio, null).ConfigureAwait(false);
+            var videoFallback = stream.NoVideo || video is not null ? null : await FallbackAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
+            var audioFallback = stream.NoAudio || audio is not null ? null : await FallbackAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
+            if (video is null && audio is null && videoFallback is null && audioFallback is null)
             {
                 continue;
             }
 
-            var encoding = new StreamEncoding(video, audio);
-            streams[stream.Name] = encoding;
-            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(encoding, time))));
+            streams[stream.Name] = new StreamEncoding(video, audio) { VideoFallback = videoFallback, AudioFallback = audioFallback };
+            // What the stream's viewers can get encoded, tried together as one ffmpeg would run them.
+            var tried = new StreamEncoding(video ?? videoFallback, audio ?? audioFallback);
+            tests.Add((stream, tried, TestEncodes.GetOrAdd(TestKey(tried), _ => TestEncodeAsync(tried, time))));
         }
 
         foreach (var (stream, encoding, failure) in tests)
         {
             if (await failure.WaitAsync(cancellationToken).ConfigureAwait(false) is { } message)
             {
+                ffmpegRefusals++;
                 errors.Add(new ConfigDiagnostic(Blame(stream, encoding, message), $"<Stream {stream.Name}>: ffmpeg refuses these settings: {message}"));
             }
         }
 
-        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]);
+        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]) { FfmpegRefusals = ffmpegRefusals };
 
-        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
+        // The encoder a stream that names no codec of this kind always needs: its Format carries none of the codecs
+        // common feeds bring (H.264, VP8; AAC, Vorbis, Opus), so every session encodes (MJPEG for mpjpeg, Theora for
+        // Ogg video). Checked here like a named one, so that it cannot fail only once a feed arrives.
+        async Task<EncoderSpec?> FallbackAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
         {
-            if (settings.Codec is null || EncoderSpec.IsCopy(settings.Codec))
+            if (format is null || !AlwaysEncodes(format, kind) || EncoderSpec.FormatDefault(format, kind, settings) is not { } chosen)
+            {
+                return null;
+            }
+
+            return await SpecAsync(stream, format, kind, settings, chosen.Encoder).ConfigureAwait(false);
+        }
+
+        // A named encoder (chosen null) or the one Sluice chose for the Format.
+        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings, string? chosen)
+        {
+            if (chosen is null && (settings.Codec is null || EncoderSpec.IsCopy(settings.Codec)))
             {
                 return null;
             }
 
             string directive = kind == MediaKind.Video ? "VideoCodec" : "AudioCodec";
-            var location = settings.CodecLocation ?? stream.Location;
+            var location = chosen is null ? settings.CodecLocation ?? stream.Location : stream.Location;
+            string encoder = chosen ?? EncoderSpec.EncoderName(settings.Codec!);
+            string renamed = chosen is not null || encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
+            // How the messages name the encoder: by its directive, or by the Format that needs it.
+            string named = chosen is null ? $"{directive} {settings.Codec}" : $"Format {format!.Name} (no {directive}) needs {encoder}";
             haveFfmpeg ??= await FfmpegExistsAsync(time).ConfigureAwait(false);
             if (haveFfmpeg == false)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or write '{directive} copy'"));
+                errors.Add(new ConfigDiagnostic(location, $"{named}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or write '{directive} copy'"));
                 return null;
             }
 
-            string encoder = EncoderSpec.EncoderName(settings.Codec);
             var info = await Encoders.GetOrAdd(encoder, name => LoadEncoderAsync(name, time)).ConfigureAwait(false);
-            string renamed = encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
             if (info is null)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
+                errors.Add(new ConfigDiagnostic(location, $"{named}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
                 return null;
             }
 
             if (info.Kind != kind)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
+                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
                 return null;
             }
 
             var codec = StreamCodecCheck.CodecOfEncoder(encoder);
             if (codec == CodecId.Unknown)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
+                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
                 return null;
             }
 
             if (format is not null && !format.CanCarry(codec))
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
+                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
                 return null;
             }
 
             var generic = await GenericOptionsAsync(time).ConfigureAwait(false);
             var options = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
-            foreach (var option in settings.Options)
+            string optionDirective = kind == MediaKind.Video ? "AVOptionVideo" : "AVOptionAudio";
+            foreach (var (option, from) in PresetOptions(settings, kind, encoder, warnings).Select(o => (o, "preset file")).Concat(settings.Options.Select(o => (o, optionDirective))))
             {
                 if (info.Options.Contains(option.Name) || generic.Contains(option.Name))
                 {
@@ -152,21 +198,56 @@ internal static partial class EncoderCheck
                 }
                 else
                 {
-                    string directiveName = kind == MediaKind.Video ? "AVOptionVideo" : "AVOptionAudio";
-                    warnings.Add(new ConfigDiagnostic(option.Location, $"{directiveName} {option.Name} {option.Value}: encoder {encoder} has no option '{option.Name}' (`ffmpeg -h encoder={encoder}` lists its options); Sluice leaves it out"));
+                    string line = from == optionDirective ? $"{optionDirective} {option.Name} {option.Value}" : $"preset option {option.Name}={option.Value}";
+                    warnings.Add(new ConfigDiagnostic(option.Location, $"{line}: encoder {encoder} has no option '{option.Name}' (`ffmpeg -h encoder={encoder}` lists its options); Sluice leaves it out"));
                 }
             }
 
-            return new EncoderSpec
+            var spec = new EncoderSpec
             {
                 Kind = kind,
                 Encoder = encoder,
                 Codec = codec,
                 Settings = settings,
                 Options = options.ToImmutable(),
-                Location = location,
+                Location = chosen is null ? location : null,
             };
+            return EncoderDefaults.Apply(stream, spec, warnings);
         }
+    }
+
+    /// <summary>Whether a stream of this Format encodes this kind whatever a common feed brings (H.264, VP8; AAC, Vorbis, Opus).</summary>
+    public static bool AlwaysEncodes(OutputFormat format, MediaKind kind) => kind == MediaKind.Video
+        ? !format.CanCarry(CodecId.H264) && !format.CanCarry(CodecId.VP8)
+        : !format.CanCarry(CodecId.AAC) && !format.CanCarry(CodecId.Vorbis) && !format.CanCarry(CodecId.Opus);
+
+    /// <summary>
+    /// The options of the stream's AVPresetVideo/AVPresetAudio file. A missing or broken file is a warning at the
+    /// preset's line, as ffserver 3.4 logged it and started without it.
+    /// </summary>
+    private static IEnumerable<AvOption> PresetOptions(CodecSettings settings, MediaKind kind, string encoder, List<ConfigDiagnostic> warnings)
+    {
+        if (settings.Preset is not { } preset)
+        {
+            return [];
+        }
+
+        string directive = kind == MediaKind.Video ? "AVPresetVideo" : "AVPresetAudio";
+        var at = settings.PresetLocation ?? settings.CodecLocation ?? default;
+        var folders = EncoderPreset.Folders().ToList();
+        if (EncoderPreset.Find(preset, encoder, folders) is not { } path)
+        {
+            warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: no preset file {preset}.ffpreset or {encoder}-{preset}.ffpreset in {string.Join(", ", folders)}; ffserver 3.4 said \"File for preset '{preset}' not found\" and started without it, and so does Sluice"));
+            return [];
+        }
+
+        var options = EncoderPreset.Read(path, out var error);
+        if (error is not null)
+        {
+            warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: {error}; Sluice uses the lines before it"));
+        }
+
+        return options;
     }
 
     /// <summary>The config line a test-encode failure belongs to: an option's line when ffmpeg names it, else the codec's.</summary>

@@ -23,6 +23,7 @@ internal sealed partial class EncoderRouter : IPacketSink
     private (int Rendition, int Track)[] _route = [];
     private Publisher?[] _publishers = [];
     private int[] _startVideo = [];          // per rendition: output track of the video keyframe it waits for, -1 once started
+    private long _published;
 
     public EncoderRouter(string feed, IReadOnlyList<Rendition> renditions, IReadOnlyList<EncoderOutput> outputs, ILogger logger)
     {
@@ -31,6 +32,9 @@ internal sealed partial class EncoderRouter : IPacketSink
         _outputs = outputs;
         _logger = logger;
     }
+
+    /// <summary>Packets published into the renditions' feeds so far.</summary>
+    public long Published => Interlocked.Read(ref _published);
 
     /// <summary>Why the output could not be read or routed, or null.</summary>
     public string? LastError { get; private set; }
@@ -133,6 +137,7 @@ internal sealed partial class EncoderRouter : IPacketSink
         if (_publishers[r] is { } publisher)
         {
             publisher.AddBytes(packet.Payload.Length);
+            Interlocked.Increment(ref _published);
             publisher.Accept(packet.AsTrack(track)); // the rendition's feed takes the demuxer's reference
         }
         else

@@ -26,10 +26,13 @@ internal sealed partial class EncoderRun
     private readonly Func<string, bool> _quiet;
     private EncoderProcess? _process;
     private string? _startError;
+    private readonly bool _announce;
 
     /// <param name="quiet">Says of an ffmpeg message whether it is one logged before (by an earlier run failing the same way).</param>
-    public EncoderRun(string feed, IReadOnlyList<TrackInfo> sourceTracks, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time, Func<string, bool>? quiet = null)
+    /// <param name="announce">Whether its start is logged (not while it restarts after a failure, which is logged already).</param>
+    public EncoderRun(string feed, IReadOnlyList<TrackInfo> sourceTracks, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time, Func<string, bool>? quiet = null, bool announce = true)
     {
+        _announce = announce;
         _feed = feed;
         _streams = string.Join(", ", renditions.Select(r => r.Name));
         _logger = logger;
@@ -56,6 +59,9 @@ internal sealed partial class EncoderRun
 
     public long DroppedPackets => _input.DroppedPackets;
 
+    /// <summary>Whether any encoded packet reached a rendition's feed in this run.</summary>
+    public bool Delivered => _router.Published > 0;
+
     public string CommandLine => _command.CommandLine;
 
     /// <summary>Queues the feed's new packet for ffmpeg (on the feed's ingest thread; never waits).</summary>
@@ -81,7 +87,11 @@ internal sealed partial class EncoderRun
             _process = process;
             ProcessId = process.Id;
             Since = _time.GetUtcNow();
-            LogStarted(_logger, _feed, process.Id, _streams, CommandLine);
+            if (_announce)
+            {
+                LogStarted(_logger, _feed, process.Id, _streams, CommandLine);
+            }
+
             var writer = Task.Run(() => _input.WriteAsync(process.Stdin));
             var reader = Task.Run(() => _router.ReadAsync(process.Stdout, _buffers));
             var errors = Task.Run(() => process.ReadErrorsAsync(_progress, _logger, _feed, _streams, _quiet));

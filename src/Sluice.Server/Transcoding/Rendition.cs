@@ -59,6 +59,12 @@ internal sealed partial class Rendition
 
     public RenditionPlan? Plan { get; private set; }
 
+    /// <summary>ffmpeg's reason when the stream's encoder fails every time it starts; null otherwise.</summary>
+    public string? Failure => Output.Unavailable;
+
+    /// <summary>Tells the stream's viewers that its encoder fails (null: it works again, or the session ended).</summary>
+    internal void SetFailure(string? reason) => Output.Unavailable = reason is null ? null : $"its encoder fails: {reason}";
+
     /// <summary>Decides, for a session with these source tracks, what the stream passes and what it encodes.</summary>
     internal RenditionPlan Decide(IReadOnlyList<TrackInfo> tracks)
     {
@@ -122,6 +128,7 @@ internal sealed partial class Rendition
 
     internal void EndSession()
     {
+        SetFailure(null);
         _passThrough?.Dispose();
         _passThrough = null;
         _map = [];

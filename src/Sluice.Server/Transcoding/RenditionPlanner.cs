@@ -56,7 +56,7 @@ internal static class RenditionPlanner
         }
 
         // The encoder the start-up check tried for this stream, else the Format's first (with the stream's settings).
-        var fallback = checkedFallback ?? EncoderSpec.FormatDefault(format, track.Kind, settings);
+        var fallback = checkedFallback ?? (EncoderSpec.FormatDefault(format, track.Kind, settings) is { } chosen ? EncoderDefaults.Apply(config, chosen, null) : null);
         if (fallback is null)
         {
             leftOut.Add(track);
