@@ -377,18 +377,7 @@ internal static partial class EncoderCheck
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments, TimeProvider time)
     {
-        var info = new ProcessStartInfo(Ffmpeg)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
+        var info = EncoderProcess.StartInfo(arguments);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Ffmpeg}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();

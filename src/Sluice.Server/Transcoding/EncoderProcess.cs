@@ -33,7 +33,11 @@ internal sealed partial class EncoderProcess : IDisposable
     public string? LastMessage { get; private set; }
 
     /// <summary>Starts ffmpeg with these arguments; throws what starting a process throws (no ffmpeg, no setpriv).</summary>
-    public static async Task<EncoderProcess> StartAsync(IEnumerable<string> arguments, TimeProvider time)
+    public static async Task<EncoderProcess> StartAsync(IEnumerable<string> arguments, TimeProvider time) =>
+        new(await ChildProcess.StartAsync(StartInfo(arguments)).ConfigureAwait(false), time);
+
+    /// <summary>How every ffmpeg of Sluice's encoding is started: these arguments, its three pipes redirected.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
     {
         var info = new ProcessStartInfo(EncoderCheck.Ffmpeg)
         {
@@ -47,7 +51,7 @@ internal sealed partial class EncoderProcess : IDisposable
             info.ArgumentList.Add(argument);
         }
 
-        return new EncoderProcess(await ChildProcess.StartAsync(info).ConfigureAwait(false), time);
+        return info;
     }
 
     /// <summary>
