@@ -43,27 +43,28 @@ internal static class EncoderDefaults
             return spec;
         }
 
-        string kind = spec.Kind == MediaKind.Video ? "video" : "audio";
-        if (spec.Location is null && !settings.IsSet)
-        {
-            // A codec Sluice chose because the Format needs it, for a stream that configures nothing of this kind.
-            string theirs = spec.Kind == MediaKind.Video ? "160x128, 5 fps, 64 kbit/s (VideoSize, VideoFrameRate, VideoBitRate)" : "22050 Hz, 1 channel, 64 kbit/s (AudioSampleRate, AudioChannels, AudioBitRate)";
-            string ours = spec.Kind == MediaKind.Video ? "the feed's size and frame rate" : "the feed's sample rate and channels";
-            warnings?.Add(new ConfigDiagnostic(line, $"<Stream {stream.Name}> names no {kind} codec and Format {stream.Format} needs one: Sluice encodes {kind} with {spec.Encoder} at {ours} and {spec.Encoder}'s own bitrate, where ffserver 3.4 used {theirs}; set those to choose"));
-        }
-
-        if (spec.Kind != MediaKind.Video)
-        {
-            return spec;
-        }
-
         long? bitRate = settings.BitRate;
-        if (bitRate is null && (settings.BufferSize is not null || settings.BitRateTolerance is not null || settings.BitRateRangeMax is not null))
+        if (spec.Kind == MediaKind.Video && bitRate is null && (settings.BufferSize is not null || settings.BitRateTolerance is not null || settings.BitRateRangeMax is not null))
         {
             // Rate control needs a bitrate; 3.4 had its 64 kbit/s here.
             bitRate = BitRate;
             settings = settings with { BitRate = bitRate };
             warnings?.Add(new ConfigDiagnostic(line, $"<Stream {stream.Name}> sets no VideoBitRate; using ffserver's default {BitRate} kbit/s, which its rate control needs (add VideoBitRate, or NoDefaults to turn defaults off)"));
+        }
+
+        if (spec.Location is null && !spec.Settings.IsSet)
+        {
+            // A codec Sluice chose because the Format needs it, for a stream that configures nothing of this kind.
+            string kind = spec.Kind == MediaKind.Video ? "video" : "audio";
+            string theirs = spec.Kind == MediaKind.Video ? "160x128, 5 fps, 64 kbit/s (VideoSize, VideoFrameRate, VideoBitRate)" : "22050 Hz, 1 channel, 64 kbit/s (AudioSampleRate, AudioChannels, AudioBitRate)";
+            string ours = spec.Kind == MediaKind.Video ? "the feed's size and frame rate" : "the feed's sample rate and channels";
+            string rate = bitRate is null ? $"{spec.Encoder}'s own bitrate" : $"{bitRate} kbit/s";
+            warnings?.Add(new ConfigDiagnostic(line, $"<Stream {stream.Name}> names no {kind} codec and Format {stream.Format} needs one: Sluice encodes {kind} with {spec.Encoder} at {ours} and {rate}, where ffserver 3.4 used {theirs}; set those to choose"));
+        }
+
+        if (spec.Kind != MediaKind.Video)
+        {
+            return spec;
         }
 
         if (bitRate is not long b)

@@ -96,6 +96,8 @@ public sealed class EncoderDefaultsTests
             ["-c:v:0", "mjpeg", "-b:v:0", "64k", "-g:v:0", "50", "-bufsize:v:0", "327680", "-maxrate:v:0", "128k", "-bt:v:0", "16000"],
             args);
         Assert.Contains(warnings, w => w.Location.Line == 3 && w.Message == "<Stream s> sets no VideoBitRate; using ffserver's default 64 kbit/s, which its rate control needs (add VideoBitRate, or NoDefaults to turn defaults off)");
+        Assert.Contains(warnings, w => w.Message.StartsWith("<Stream s> names no video codec and Format mpjpeg needs one: Sluice encodes video with mjpeg at the feed's size and frame rate and 64 kbit/s, where", StringComparison.Ordinal));
+        Assert.Equal(2, warnings.Count);
     }
 
     [Fact]
