@@ -1,15 +1,13 @@
 using Sluice.Media;
 using Sluice.Server.Configuration;
 using Sluice.Server.Transcoding;
+using static Sluice.Server.Tests.Support.TestTracks;
 
 namespace Sluice.Server.Tests.Transcoding;
 
 /// <summary>The ffmpeg command of an encoder run, exactly, for the renditions' plans.</summary>
 public sealed class EncoderCommandTests
 {
-    private static readonly TrackInfo H264 = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.H264, Width = 640, Height = 360 };
-    private static readonly TrackInfo Aac = new() { Index = 1, Kind = MediaKind.Audio, Codec = CodecId.AAC, SampleRate = 48000, Channels = 2 };
-
     private static readonly string[] Input =
         ["-hide_banner", "-loglevel", "warning", "-nostats", "-stats_period", "1", "-progress", "pipe:2",
          "-probesize", "32768", "-analyzeduration", "0", "-f", "matroska", "-i", "pipe:0"];

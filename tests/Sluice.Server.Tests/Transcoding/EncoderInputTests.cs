@@ -1,5 +1,6 @@
 using Sluice.Media;
 using Sluice.Media.Buffers;
+using Sluice.Server.Tests.Support;
 using Sluice.Server.Transcoding;
 
 namespace Sluice.Server.Tests.Transcoding;
@@ -7,8 +8,8 @@ namespace Sluice.Server.Tests.Transcoding;
 /// <summary>The queue in front of ffmpeg's stdin: the feed never waits, and a full queue skips to the next keyframe.</summary>
 public sealed class EncoderInputTests
 {
-    private static readonly TrackInfo Video = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.H264, Width = 320, Height = 240 };
-    private static readonly TrackInfo Audio = new() { Index = 1, Kind = MediaKind.Audio, Codec = CodecId.AAC, SampleRate = 48000, Channels = 2 };
+    private static readonly TrackInfo Video = TestTracks.H264;
+    private static readonly TrackInfo Audio = TestTracks.Aac;
     private static readonly TrackInfo Subtitles = new() { Index = 2, Kind = MediaKind.Subtitle, Codec = CodecId.Unknown };
 
     private static MediaPacket Packet(BlockPool pool, int track, long ms, bool key = false)

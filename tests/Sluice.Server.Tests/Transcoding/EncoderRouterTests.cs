@@ -4,15 +4,13 @@ using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Feeds;
 using Sluice.Server.Transcoding;
+using static Sluice.Server.Tests.Support.TestTracks;
 
 namespace Sluice.Server.Tests.Transcoding;
 
 /// <summary>How what ffmpeg writes reaches each rendition's feed.</summary>
 public sealed class EncoderRouterTests
 {
-    private static readonly TrackInfo Vp8 = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.VP8, Width = 320, Height = 240 };
-    private static readonly TrackInfo Vorbis = new() { Index = 1, Kind = MediaKind.Audio, Codec = CodecId.Vorbis, SampleRate = 48000, Channels = 2 };
-
     private sealed class Recorder : IFeedListener
     {
         public List<TrackInfo> Tracks { get; } = [];
