@@ -67,7 +67,7 @@ public sealed class FfserverEncoderTests
         string expected = $":11: warning: AVPresetVideo nosuch: no preset file nosuch.ffpreset or libvpx-nosuch.ffpreset in {folders}; "
             + "ffserver 3.4 said \"File for preset 'nosuch' not found\" and started without it, and so does Sluice";
         var line = Assert.Single(server.Output.Split('\n'), l => l.Contains("AVPresetVideo", StringComparison.Ordinal));
-        Assert.EndsWith(expected, line.TrimEnd());
+        Assert.Equal(server.ConfigPath + expected, line.TrimEnd());
         Assert.False(server.HasExited);
     }
 

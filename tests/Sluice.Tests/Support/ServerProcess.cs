@@ -24,6 +24,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The config file it was started with (its messages name it).</summary>
+    public string ConfigPath => _config;
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>Everything it printed (the server log and the access log), both streams.</summary>
