@@ -86,6 +86,13 @@ public sealed class FfserverEncoderTests
         Assert.Contains("FILE:9: VideoCodec libx264 makes h264, which Format webm cannot carry", own.StdErr);
         Assert.DoesNotContain("ffmpeg refuses", own.StdErr);
         Assert.Contains("sluice: Sluice refuses 1 encoder setting(s) it cannot run (each line above says why", own.StdErr);
+
+        // Format webm names no codec: a VP8 feed passes, an H.264 one is encoded with libvpx, which is tried too,
+        // and what ffmpeg refuses of it is a warning (the server starts: VP8 feeds work).
+        var possible = await CheckAsync(Config("<Stream w>\nFeed in.ffm\nFormat webm\nAVOptionVideo deadline sometime\nNoAudio\n</Stream>"));
+        Assert.Equal(0, possible.ExitCode);
+        Assert.Contains("FILE:9: warning: <Stream w>: a feed whose codecs Format webm cannot carry is encoded with libvpx, and ffmpeg refuses these settings:", possible.StdErr);
+        Assert.Contains("such a feed's viewers would get nothing", possible.StdErr);
     }
 
     [Fact]

@@ -89,22 +89,33 @@ internal static partial class EncoderCheck
         bool? haveFfmpeg = null;
         int ffmpegRefusals = 0;
 
+        var optional = new List<(StreamConfig Stream, StreamEncoding Encoding, Task<string?> Failure)>();
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
-            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video, null).ConfigureAwait(false);
-            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio, null).ConfigureAwait(false);
-            var videoFallback = stream.NoVideo || video is not null ? null : await FallbackAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
-            var audioFallback = stream.NoAudio || audio is not null ? null : await FallbackAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
+            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video, null, errors, warnings).ConfigureAwait(false);
+            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio, null, errors, warnings).ConfigureAwait(false);
+            var (videoFallback, videoAlways) = stream.NoVideo || video is not null ? default : await FallbackAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
+            var (audioFallback, audioAlways) = stream.NoAudio || audio is not null ? default : await FallbackAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
             if (video is null && audio is null && videoFallback is null && audioFallback is null)
             {
                 continue;
             }
 
             streams[stream.Name] = new StreamEncoding(video, audio) { VideoFallback = videoFallback, AudioFallback = audioFallback };
-            // What the stream's viewers can get encoded, tried together as one ffmpeg would run them.
-            var tried = new StreamEncoding(video ?? videoFallback, audio ?? audioFallback);
-            tests.Add((stream, tried, TestEncodes.GetOrAdd(TestKey(tried), _ => TestEncodeAsync(tried, time))));
+            // What the stream's viewers get encoded whatever the feed, tried together as one ffmpeg would run them.
+            var required = new StreamEncoding(video ?? (videoAlways ? videoFallback : null), audio ?? (audioAlways ? audioFallback : null));
+            if (required.Video is not null || required.Audio is not null)
+            {
+                tests.Add((stream, required, TestEncodes.GetOrAdd(TestKey(required), _ => TestEncodeAsync(required, time))));
+            }
+
+            // What only some feeds make it encode (H.264 into WebM): tried too, and a refusal is a warning.
+            var possible = new StreamEncoding(videoAlways ? null : videoFallback, audioAlways ? null : audioFallback);
+            if (possible.Video is not null || possible.Audio is not null)
+            {
+                optional.Add((stream, possible, TestEncodes.GetOrAdd(TestKey(possible), _ => TestEncodeAsync(possible, time))));
+            }
         }
 
         foreach (var (stream, encoding, failure) in tests)
@@ -116,23 +127,39 @@ internal static partial class EncoderCheck
             }
         }
 
-        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]) { FfmpegRefusals = ffmpegRefusals };
-
-        // The encoder a stream that names no codec of this kind always needs: its Format carries none of the codecs
-        // common feeds bring (H.264, VP8; AAC, Vorbis, Opus), so every session encodes (MJPEG for mpjpeg, Theora for
-        // Ogg video). Checked here like a named one, so that it cannot fail only once a feed arrives.
-        async Task<EncoderSpec?> FallbackAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
+        foreach (var (stream, encoding, failure) in optional)
         {
-            if (format is null || !AlwaysEncodes(format, kind) || EncoderSpec.FormatDefault(format, kind, settings) is not { } chosen)
+            if (await failure.WaitAsync(cancellationToken).ConfigureAwait(false) is { } message)
             {
-                return null;
+                string encoders = string.Join(" and ", new[] { encoding.Video, encoding.Audio }.OfType<EncoderSpec>().Select(e => e.Encoder));
+                warnings.Add(new ConfigDiagnostic(Blame(stream, encoding, message), $"<Stream {stream.Name}>: a feed whose codecs Format {stream.Format} cannot carry is encoded with {encoders}, and ffmpeg refuses these settings: {message}; such a feed's viewers would get nothing"));
             }
-
-            return await SpecAsync(stream, format, kind, settings, chosen.Encoder).ConfigureAwait(false);
         }
 
-        // A named encoder (chosen null) or the one Sluice chose for the Format.
-        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings, string? chosen)
+        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]) { FfmpegRefusals = ffmpegRefusals };
+
+        // The encoder Sluice chooses for a stream that names no codec of this kind, when its Format cannot carry
+        // every codec common feeds bring (H.264, VP8; AAC, Vorbis, Opus). Always: it carries none of them, so every
+        // session encodes (MJPEG for mpjpeg, Theora for Ogg video), and it is checked like a named one; otherwise only
+        // some feeds need it (libvpx for WebM from H.264), and what fails is a warning, not a refusal.
+        async Task<(EncoderSpec? Spec, bool Always)> FallbackAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
+        {
+            if (format is null || CommonCodecs(kind).All(format.CanCarry) || EncoderSpec.FormatDefault(format, kind, settings) is not { } chosen)
+            {
+                return default;
+            }
+
+            bool always = AlwaysEncodes(format, kind);
+            var spec = always
+                ? await SpecAsync(stream, format, kind, settings, chosen.Encoder, errors, warnings).ConfigureAwait(false)
+                : await SpecAsync(stream, format, kind, settings, chosen.Encoder, warnings, null).ConfigureAwait(false);
+            return (spec, always);
+        }
+
+        // A named encoder (chosen null) or the one Sluice chose for the Format. What Sluice cannot use goes to
+        // refusals; where Sluice's defaults differ from ffserver's goes to notes (none: not said).
+        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings, string? chosen,
+            List<ConfigDiagnostic> refusals, List<ConfigDiagnostic>? notes)
         {
             if (chosen is null && (settings.Codec is null || EncoderSpec.IsCopy(settings.Codec)))
             {
@@ -148,33 +175,34 @@ internal static partial class EncoderCheck
             haveFfmpeg ??= await FfmpegExistsAsync(time).ConfigureAwait(false);
             if (haveFfmpeg == false)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{named}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or write '{directive} copy'"));
+                string instead = chosen is null ? $"write '{directive} copy'" : "feed it only codecs its Format carries";
+                refusals.Add(new ConfigDiagnostic(location, $"{named}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or {instead}"));
                 return null;
             }
 
             var info = await Encoders.GetOrAdd(encoder, name => LoadEncoderAsync(name, time)).ConfigureAwait(false);
             if (info is null)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{named}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
                 return null;
             }
 
             if (info.Kind != kind)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
                 return null;
             }
 
             var codec = StreamCodecCheck.CodecOfEncoder(encoder);
             if (codec == CodecId.Unknown)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
                 return null;
             }
 
             if (format is not null && !format.CanCarry(codec))
             {
-                errors.Add(new ConfigDiagnostic(location, $"{named}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
                 return null;
             }
 
@@ -212,14 +240,16 @@ internal static partial class EncoderCheck
                 Options = options.ToImmutable(),
                 Location = chosen is null ? location : null,
             };
-            return EncoderDefaults.Apply(stream, spec, warnings);
+            return EncoderDefaults.Apply(stream, spec, notes);
         }
     }
 
+    /// <summary>The codecs of this kind common feeds bring: H.264 and VP8; AAC, Vorbis and Opus.</summary>
+    private static CodecId[] CommonCodecs(MediaKind kind) =>
+        kind == MediaKind.Video ? [CodecId.H264, CodecId.VP8] : [CodecId.AAC, CodecId.Vorbis, CodecId.Opus];
+
     /// <summary>Whether a stream of this Format encodes this kind whatever a common feed brings (H.264, VP8; AAC, Vorbis, Opus).</summary>
-    public static bool AlwaysEncodes(OutputFormat format, MediaKind kind) => kind == MediaKind.Video
-        ? !format.CanCarry(CodecId.H264) && !format.CanCarry(CodecId.VP8)
-        : !format.CanCarry(CodecId.AAC) && !format.CanCarry(CodecId.Vorbis) && !format.CanCarry(CodecId.Opus);
+    public static bool AlwaysEncodes(OutputFormat format, MediaKind kind) => !CommonCodecs(kind).Any(format.CanCarry);
 
     /// <summary>
     /// The options of the stream's AVPresetVideo/AVPresetAudio file. A missing or broken file is a warning at the
