@@ -103,14 +103,16 @@ public sealed class FfserverEncoderTests
         string bin = Path.Combine(Path.GetTempPath(), $"sluice-bin-{Guid.NewGuid():N}");
         Directory.CreateDirectory(bin);
         string wrapper = Path.Combine(bin, "ffmpeg");
-        await File.WriteAllTextAsync(wrapper, """
+        string ffmpeg = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':')
+            .Select(d => Path.Combine(d, "ffmpeg")).First(File.Exists);
+        await File.WriteAllTextAsync(wrapper, $$"""
             #!/bin/bash
             args=("$@")
             if [[ " ${args[*]} " == *" pipe:0 "* ]]; then
               last=${args[-1]}; unset 'args[-1]'
-              exec /usr/bin/ffmpeg "${args[@]}" -pix_fmt:v:0 nosuchformat "$last"
+              exec {{ffmpeg}} "${args[@]}" -pix_fmt:v:0 nosuchformat "$last"
             fi
-            exec /usr/bin/ffmpeg "$@"
+            exec {{ffmpeg}} "$@"
             """);
         Assert.Equal(0, (await ProcessRunner.RunAsync("chmod", ["+x", wrapper], TimeSpan.FromSeconds(10))).ExitCode);
         try
