@@ -92,7 +92,7 @@ internal static class Program
         }
 
         // Every encoder a stream asks for is tried with the real ffmpeg before anything is served.
-        var encoding = EncoderCheck.RunAsync(parsed.Config).GetAwaiter().GetResult();
+        var encoding = EncoderCheck.RunAsync(parsed.Config, TimeProvider.System).GetAwaiter().GetResult();
         foreach (var warning in encoding.Warnings)
         {
             Console.Error.WriteLine($"{warning.Location}: warning: {warning.Message}");
@@ -105,7 +105,7 @@ internal static class Program
 
         if (!encoding.Succeeded)
         {
-            Console.Error.WriteLine($"sluice: ffmpeg refuses the encoder settings of {encoding.Errors.Length} stream(s); not starting.");
+            Console.Error.WriteLine($"sluice: {encoding.Summary}; not starting.");
             return 1;
         }
 

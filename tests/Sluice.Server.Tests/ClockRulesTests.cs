@@ -10,13 +10,11 @@ public sealed partial class ClockRulesTests
 {
     /// <summary>
     /// Where a timer of the system's is allowed, by file: the host's wiring (it makes the server's clock, and waits for
-    /// the encoders as the host stops), and the start-up check of the encoders' settings, which the host runs before the
-    /// server and its clock exist.
+    /// the encoders as the host stops).
     /// </summary>
     private static readonly string[] SystemTimersAllowed =
     [
         Path.Combine("src", "Sluice.Server", "Hosting", "SluiceHost.cs"),
-        Path.Combine("src", "Sluice.Server", "Transcoding", "EncoderCheck.cs"),
     ];
 
     [Fact]

@@ -222,6 +222,7 @@ internal sealed record CodecSettings
 
     /// <summary>AVPresetVideo / AVPresetAudio.</summary>
     public string? Preset { get; init; }
+    public ConfigLocation? PresetLocation { get; init; }
 
     public bool IsSet => Codec is not null || BitRate is not null || Width is not null || FrameRate is not null
         || Channels is not null || SampleRate is not null || !Options.IsEmpty;

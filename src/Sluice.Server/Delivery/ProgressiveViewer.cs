@@ -112,6 +112,13 @@ internal sealed partial class ProgressiveViewer
                 return output;
             }
 
+            if (_stream.Feed.Unavailable is { } reason)
+            {
+                // Nothing will come for now: the response ends, rather than send nothing for as long as the viewer waits.
+                LogUnavailable(_logger, _connection.Remote.ToString(), _stream.Name, reason);
+                return null;
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time, aborted).ConfigureAwait(false);
         }
 
@@ -354,6 +361,9 @@ internal sealed partial class ProgressiveViewer
             return (source, _aborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), source));
         }
     }
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Viewer {Remote} of {Stream}: closing the response: the stream has nothing to send ({Reason})")]
+    private static partial void LogUnavailable(ILogger logger, string remote, string stream, string reason);
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Viewer {Remote} of {Stream} skipped to the newest keyframe: {Why}")]
     private static partial void LogSkipped(ILogger logger, string remote, string stream, string why);

@@ -58,6 +58,18 @@ internal sealed partial class Feed
 
     public Publisher? CurrentPublisher => _publisher;
 
+    /// <summary>
+    /// Why no packets will come for now though the source is live (a stream's encoder fails every time it starts),
+    /// for the viewers that wait; null otherwise.
+    /// </summary>
+    public string? Unavailable
+    {
+        get => Volatile.Read(ref _unavailable);
+        set => Volatile.Write(ref _unavailable, value);
+    }
+
+    private string? _unavailable;
+
     public long PacketsReceived { get; private set; }
 
     public long BytesReceived => _publisher?.BytesReceived ?? 0;

@@ -45,7 +45,7 @@ internal static partial class SluiceHost
     /// <summary>Builds the host; throws <see cref="InvalidOperationException"/> listing the problems when ffmpeg refuses a stream's encoder settings.</summary>
     public static WebApplication Build(ServerConfig config, SluiceHostOptions options)
     {
-        var encoding = options.Encoding ?? EncoderCheck.RunAsync(config).GetAwaiter().GetResult();
+        var encoding = options.Encoding ?? EncoderCheck.RunAsync(config, TimeProvider.System).GetAwaiter().GetResult();
         if (!encoding.Succeeded)
         {
             throw new InvalidOperationException(string.Join(Environment.NewLine, encoding.Errors));

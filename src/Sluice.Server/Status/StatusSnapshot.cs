@@ -101,6 +101,7 @@ internal sealed record StatusSnapshot(
                     return rendition.Mode switch
                     {
                         RenditionMode.PassThrough => "pass-through",
+                        RenditionMode.Encoded when rendition.Failure is { } failure => $"encoded ({failure})",
                         RenditionMode.Encoded => "encoded",
                         _ => "idle",
                     };

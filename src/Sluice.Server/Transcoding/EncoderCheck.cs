@@ -14,6 +14,12 @@ namespace Sluice.Server.Transcoding;
 /// <summary>How one stream is encoded when its feed does not already carry what it asks for.</summary>
 internal sealed record StreamEncoding(EncoderSpec? Video, EncoderSpec? Audio)
 {
+    /// <summary>The encoder a stream that names no video codec gets when its Format cannot carry the feed's (checked at start-up).</summary>
+    public EncoderSpec? VideoFallback { get; init; }
+
+    /// <summary>The same for audio.</summary>
+    public EncoderSpec? AudioFallback { get; init; }
+
     public static readonly StreamEncoding None = new(null, null);
 }
 
@@ -34,12 +40,36 @@ internal static partial class EncoderCheck
         public bool Succeeded => Errors.IsEmpty;
 
         public StreamEncoding For(string stream) => Streams.GetValueOrDefault(stream, StreamEncoding.None);
+
+        /// <summary>How many streams' test encodes ffmpeg refused; the other errors are Sluice's own refusals.</summary>
+        public int FfmpegRefusals { get; init; }
+
+        /// <summary>Why the server does not start, in one line: whose refusal each error is.</summary>
+        public string Summary
+        {
+            get
+            {
+                int own = Errors.Length - FfmpegRefusals;
+                var parts = new List<string>();
+                if (FfmpegRefusals > 0)
+                {
+                    parts.Add($"ffmpeg refuses the encoder settings of {FfmpegRefusals} stream(s)");
+                }
+
+                if (own > 0)
+                {
+                    parts.Add($"Sluice refuses {own} encoder setting(s) it cannot run (each line above says why: no ffmpeg, an encoder ffmpeg lacks or of the wrong kind, or a codec the stream's Format cannot carry)");
+                }
+
+                return string.Join("; ", parts);
+            }
+        }
     }
 
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
     private static readonly ConcurrentDictionary<string, Task<EncoderInfo?>> Encoders = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, Task<string?>> TestEncodes = new(StringComparer.Ordinal);
-    private static readonly Lazy<Task<HashSet<string>>> GenericOptions = new(LoadGenericOptionsAsync);
+    private static Task<HashSet<string>>? _genericOptions;
 
     /// <summary>The ffmpeg executable encoders run: "ffmpeg" from PATH.</summary>
     public const string Ffmpeg = "ffmpeg";
@@ -47,87 +77,139 @@ internal static partial class EncoderCheck
     /// <summary>What <c>ffmpeg -h encoder=NAME</c> says about an encoder.</summary>
     private sealed record EncoderInfo(MediaKind Kind, ImmutableHashSet<string> Options);
 
-    public static async Task<Result> RunAsync(ServerConfig config, CancellationToken cancellationToken = default)
+    /// <param name="time">The server's clock: each ffmpeg the check runs gets <see cref="ToolTimeout"/> on it.</param>
+    public static async Task<Result> RunAsync(ServerConfig config, TimeProvider time, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(time);
         var errors = new List<ConfigDiagnostic>();
         var warnings = new List<ConfigDiagnostic>();
         var streams = ImmutableDictionary.CreateBuilder<string, StreamEncoding>(StringComparer.Ordinal);
         var tests = new List<(StreamConfig Stream, StreamEncoding Encoding, Task<string?> Failure)>();
         bool? haveFfmpeg = null;
+        int ffmpegRefusals = 0;
 
+        var optional = new List<(StreamConfig Stream, StreamEncoding Encoding, Task<string?> Failure)>();
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
-            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
-            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
-            if (video is null && audio is null)
+            var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video, null, errors, warnings).ConfigureAwait(false);
+            var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio, null, errors, warnings).ConfigureAwait(false);
+            var (videoFallback, videoAlways) = stream.NoVideo || video is not null ? default : await FallbackAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
+            var (audioFallback, audioAlways) = stream.NoAudio || audio is not null ? default : await FallbackAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
+            if (video is null && audio is null && videoFallback is null && audioFallback is null)
             {
                 continue;
             }
 
-            var encoding = new StreamEncoding(video, audio);
-            streams[stream.Name] = encoding;
-            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(encoding))));
+            streams[stream.Name] = new StreamEncoding(video, audio) { VideoFallback = videoFallback, AudioFallback = audioFallback };
+            // What the stream's viewers get encoded whatever the feed, tried together as one ffmpeg would run them.
+            var required = new StreamEncoding(video ?? (videoAlways ? videoFallback : null), audio ?? (audioAlways ? audioFallback : null));
+            if (required.Video is not null || required.Audio is not null)
+            {
+                tests.Add((stream, required, TestEncodes.GetOrAdd(TestKey(required), _ => TestEncodeAsync(required, time))));
+            }
+
+            // What only some feeds make it encode (H.264 into WebM): tried too, and a refusal is a warning.
+            var possible = new StreamEncoding(videoAlways ? null : videoFallback, audioAlways ? null : audioFallback);
+            if (possible.Video is not null || possible.Audio is not null)
+            {
+                optional.Add((stream, possible, TestEncodes.GetOrAdd(TestKey(possible), _ => TestEncodeAsync(possible, time))));
+            }
         }
 
         foreach (var (stream, encoding, failure) in tests)
         {
             if (await failure.WaitAsync(cancellationToken).ConfigureAwait(false) is { } message)
             {
+                ffmpegRefusals++;
                 errors.Add(new ConfigDiagnostic(Blame(stream, encoding, message), $"<Stream {stream.Name}>: ffmpeg refuses these settings: {message}"));
             }
         }
 
-        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]);
-
-        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
+        foreach (var (stream, encoding, failure) in optional)
         {
-            if (settings.Codec is null || EncoderSpec.IsCopy(settings.Codec))
+            if (await failure.WaitAsync(cancellationToken).ConfigureAwait(false) is { } message)
+            {
+                string encoders = string.Join(" and ", new[] { encoding.Video, encoding.Audio }.OfType<EncoderSpec>().Select(e => e.Encoder));
+                warnings.Add(new ConfigDiagnostic(Blame(stream, encoding, message), $"<Stream {stream.Name}>: a feed whose codecs Format {stream.Format} cannot carry is encoded with {encoders}, and ffmpeg refuses these settings: {message}; such a feed's viewers would get nothing"));
+            }
+        }
+
+        return new Result(streams.ToImmutable(), [.. errors], [.. warnings]) { FfmpegRefusals = ffmpegRefusals };
+
+        // The encoder Sluice chooses for a stream that names no codec of this kind, when its Format cannot carry
+        // every codec common feeds bring (H.264, VP8; AAC, Vorbis, Opus). Always: it carries none of them, so every
+        // session encodes (MJPEG for mpjpeg, Theora for Ogg video), and it is checked like a named one; otherwise only
+        // some feeds need it (libvpx for WebM from H.264), and what fails is a warning, not a refusal.
+        async Task<(EncoderSpec? Spec, bool Always)> FallbackAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings)
+        {
+            if (format is null || CommonCodecs(kind).All(format.CanCarry) || EncoderSpec.FormatDefault(format, kind, settings) is not { } chosen)
+            {
+                return default;
+            }
+
+            bool always = AlwaysEncodes(format, kind);
+            var spec = always
+                ? await SpecAsync(stream, format, kind, settings, chosen.Encoder, errors, warnings).ConfigureAwait(false)
+                : await SpecAsync(stream, format, kind, settings, chosen.Encoder, warnings, null).ConfigureAwait(false);
+            return (spec, always);
+        }
+
+        // A named encoder (chosen null) or the one Sluice chose for the Format. What Sluice cannot use goes to
+        // refusals; where Sluice's defaults differ from ffserver's goes to notes (none: not said).
+        async Task<EncoderSpec?> SpecAsync(StreamConfig stream, OutputFormat? format, MediaKind kind, CodecSettings settings, string? chosen,
+            List<ConfigDiagnostic> refusals, List<ConfigDiagnostic>? notes)
+        {
+            if (chosen is null && (settings.Codec is null || EncoderSpec.IsCopy(settings.Codec)))
             {
                 return null;
             }
 
             string directive = kind == MediaKind.Video ? "VideoCodec" : "AudioCodec";
-            var location = settings.CodecLocation ?? stream.Location;
-            haveFfmpeg ??= await FfmpegExistsAsync().ConfigureAwait(false);
+            var location = chosen is null ? settings.CodecLocation ?? stream.Location : stream.Location;
+            string encoder = chosen ?? EncoderSpec.EncoderName(settings.Codec!);
+            string renamed = chosen is not null || encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
+            // How the messages name the encoder: by its directive, or by the Format that needs it.
+            string named = chosen is null ? $"{directive} {settings.Codec}" : $"Format {format!.Name} (no {directive}) needs {encoder}";
+            haveFfmpeg ??= await FfmpegExistsAsync(time).ConfigureAwait(false);
             if (haveFfmpeg == false)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or write '{directive} copy'"));
+                string instead = chosen is null ? $"write '{directive} copy'" : "feed it only codecs its Format carries";
+                refusals.Add(new ConfigDiagnostic(location, $"{named}: encoding needs ffmpeg, but '{Ffmpeg}' was not found on PATH; install ffmpeg or {instead}"));
                 return null;
             }
 
-            string encoder = EncoderSpec.EncoderName(settings.Codec);
-            var info = await Encoders.GetOrAdd(encoder, LoadEncoderAsync).ConfigureAwait(false);
-            string renamed = encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
+            var info = await Encoders.GetOrAdd(encoder, name => LoadEncoderAsync(name, time)).ConfigureAwait(false);
             if (info is null)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}: ffmpeg has no encoder '{encoder}' (ffmpeg: \"Codec '{encoder}' is not recognized by FFmpeg.\"); `ffmpeg -encoders` lists the ones it has"));
                 return null;
             }
 
             if (info.Kind != kind)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed} is an {info.Kind.ToString().ToLowerInvariant()} encoder, not a {kind.ToString().ToLowerInvariant()} one"));
                 return null;
             }
 
             var codec = StreamCodecCheck.CodecOfEncoder(encoder);
             if (codec == CodecId.Unknown)
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
                 return null;
             }
 
             if (format is not null && !format.CanCarry(codec))
             {
-                errors.Add(new ConfigDiagnostic(location, $"{directive} {settings.Codec}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
                 return null;
             }
 
-            var generic = await GenericOptions.Value.ConfigureAwait(false);
+            var generic = await GenericOptionsAsync(time).ConfigureAwait(false);
             var options = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
-            foreach (var option in settings.Options)
+            string optionDirective = kind == MediaKind.Video ? "AVOptionVideo" : "AVOptionAudio";
+            foreach (var (option, from) in PresetOptions(settings, kind, encoder, warnings).Select(o => (o, "preset file")).Concat(settings.Options.Select(o => (o, optionDirective))))
             {
                 if (info.Options.Contains(option.Name) || generic.Contains(option.Name))
                 {
@@ -144,21 +226,58 @@ internal static partial class EncoderCheck
                 }
                 else
                 {
-                    string directiveName = kind == MediaKind.Video ? "AVOptionVideo" : "AVOptionAudio";
-                    warnings.Add(new ConfigDiagnostic(option.Location, $"{directiveName} {option.Name} {option.Value}: encoder {encoder} has no option '{option.Name}' (`ffmpeg -h encoder={encoder}` lists its options); Sluice leaves it out"));
+                    string line = from == optionDirective ? $"{optionDirective} {option.Name} {option.Value}" : $"preset option {option.Name}={option.Value}";
+                    warnings.Add(new ConfigDiagnostic(option.Location, $"{line}: encoder {encoder} has no option '{option.Name}' (`ffmpeg -h encoder={encoder}` lists its options); Sluice leaves it out"));
                 }
             }
 
-            return new EncoderSpec
+            var spec = new EncoderSpec
             {
                 Kind = kind,
                 Encoder = encoder,
                 Codec = codec,
                 Settings = settings,
                 Options = options.ToImmutable(),
-                Location = location,
+                Location = chosen is null ? location : null,
             };
+            return EncoderDefaults.Apply(stream, spec, notes);
         }
+    }
+
+    /// <summary>The codecs of this kind common feeds bring: H.264 and VP8; AAC, Vorbis and Opus.</summary>
+    private static CodecId[] CommonCodecs(MediaKind kind) =>
+        kind == MediaKind.Video ? [CodecId.H264, CodecId.VP8] : [CodecId.AAC, CodecId.Vorbis, CodecId.Opus];
+
+    /// <summary>Whether a stream of this Format encodes this kind whatever a common feed brings (H.264, VP8; AAC, Vorbis, Opus).</summary>
+    public static bool AlwaysEncodes(OutputFormat format, MediaKind kind) => !CommonCodecs(kind).Any(format.CanCarry);
+
+    /// <summary>
+    /// The options of the stream's AVPresetVideo/AVPresetAudio file. A missing or broken file is a warning at the
+    /// preset's line, as ffserver 3.4 logged it and started without it.
+    /// </summary>
+    private static IEnumerable<AvOption> PresetOptions(CodecSettings settings, MediaKind kind, string encoder, List<ConfigDiagnostic> warnings)
+    {
+        if (settings.Preset is not { } preset)
+        {
+            return [];
+        }
+
+        string directive = kind == MediaKind.Video ? "AVPresetVideo" : "AVPresetAudio";
+        var at = settings.PresetLocation ?? settings.CodecLocation ?? default;
+        var folders = EncoderPreset.Folders().ToList();
+        if (EncoderPreset.Find(preset, encoder, folders) is not { } path)
+        {
+            warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: no preset file {preset}.ffpreset or {encoder}-{preset}.ffpreset in {string.Join(", ", folders)}; ffserver 3.4 said \"File for preset '{preset}' not found\" and started without it, and so does Sluice"));
+            return [];
+        }
+
+        var options = EncoderPreset.Read(path, out var error);
+        if (error is not null)
+        {
+            warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: {error}; Sluice uses the lines before it"));
+        }
+
+        return options;
     }
 
     /// <summary>The config line a test-encode failure belongs to: an option's line when ffmpeg names it, else the codec's.</summary>
@@ -219,9 +338,9 @@ internal static partial class EncoderCheck
         return args;
     }
 
-    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding)
+    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding, TimeProvider time)
     {
-        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding)).ConfigureAwait(false);
+        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding), time).ConfigureAwait(false);
         if (exitCode == 0)
         {
             return null;
@@ -231,11 +350,11 @@ internal static partial class EncoderCheck
         return lines.Length == 0 ? $"ffmpeg exited with code {exitCode}" : string.Join(" / ", lines.TakeLast(3));
     }
 
-    private static async Task<bool> FfmpegExistsAsync()
+    private static async Task<bool> FfmpegExistsAsync(TimeProvider time)
     {
         try
         {
-            var (exitCode, _, _) = await RunFfmpegAsync(["-hide_banner", "-version"]).ConfigureAwait(false);
+            var (exitCode, _, _) = await RunFfmpegAsync(["-hide_banner", "-version"], time).ConfigureAwait(false);
             return exitCode == 0;
         }
         catch (System.ComponentModel.Win32Exception)
@@ -244,9 +363,9 @@ internal static partial class EncoderCheck
         }
     }
 
-    private static async Task<EncoderInfo?> LoadEncoderAsync(string encoder)
+    private static async Task<EncoderInfo?> LoadEncoderAsync(string encoder, TimeProvider time)
     {
-        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", $"encoder={encoder}"]).ConfigureAwait(false);
+        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", $"encoder={encoder}"], time).ConfigureAwait(false);
         if (!stdout.StartsWith("Encoder ", StringComparison.Ordinal))
         {
             return null;
@@ -259,10 +378,22 @@ internal static partial class EncoderCheck
         return new EncoderInfo(kind, options);
     }
 
-    /// <summary>The options every encoder takes (ffmpeg -h full, "AVCodecContext AVOptions").</summary>
-    private static async Task<HashSet<string>> LoadGenericOptionsAsync()
+    /// <summary>The options every encoder takes, read once.</summary>
+    private static Task<HashSet<string>> GenericOptionsAsync(TimeProvider time)
     {
-        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", "full"]).ConfigureAwait(false);
+        if (Volatile.Read(ref _genericOptions) is { } loaded)
+        {
+            return loaded;
+        }
+
+        var loading = LoadGenericOptionsAsync(time);
+        return Interlocked.CompareExchange(ref _genericOptions, loading, null) ?? loading;
+    }
+
+    /// <summary>The options every encoder takes (ffmpeg -h full, "AVCodecContext AVOptions").</summary>
+    private static async Task<HashSet<string>> LoadGenericOptionsAsync(TimeProvider time)
+    {
+        var (_, stdout, _) = await RunFfmpegAsync(["-hide_banner", "-h", "full"], time).ConfigureAwait(false);
         int start = stdout.IndexOf("AVCodecContext AVOptions:", StringComparison.Ordinal);
         if (start < 0)
         {
@@ -274,25 +405,14 @@ internal static partial class EncoderCheck
         return [.. OptionLine().Matches(section).Select(m => m.Groups[1].Value)];
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments, TimeProvider time)
     {
-        var info = new ProcessStartInfo(Ffmpeg)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
+        var info = EncoderProcess.StartInfo(arguments);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Ffmpeg}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(ToolTimeout);
+        using var timeout = new CancellationTokenSource(ToolTimeout, time);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);

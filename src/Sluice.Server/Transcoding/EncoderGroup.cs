@@ -26,6 +26,7 @@ internal sealed partial class EncoderGroup
     private EncoderRun? _lastRun;
     private int _starts;
     private int _restarts;
+    private readonly EncoderFailures _failures = new();
 
     public EncoderGroup(string feed, IReadOnlyList<Rendition> renditions, ILogger logger, TimeProvider time)
     {
@@ -52,9 +53,13 @@ internal sealed partial class EncoderGroup
             lock (_lock)
             {
                 var run = _run ?? _lastRun;
+                var state = _failures.Reason is not null && _current is not null ? "failing" : StateText(_latest?.State);
                 return new EncoderStatus(
-                    _feed, Renditions.Select(r => r.Name).ToList(), StateText(_latest?.State), _run?.ProcessId, _starts, _restarts,
-                    run?.LastError, _run?.Speed, run?.Frames ?? 0, run?.DroppedPackets ?? 0, run?.CommandLine);
+                    _feed, Renditions.Select(r => r.Name).ToList(), state, _run?.ProcessId, _starts, _restarts,
+                    _failures.Reason ?? run?.LastError, _run?.Speed, run?.Frames ?? 0, run?.DroppedPackets ?? 0, run?.CommandLine)
+                {
+                    SameFailures = _failures.Count,
+                };
             }
         }
     }
@@ -102,7 +107,8 @@ internal sealed partial class EncoderGroup
 
     private async Task<int?> RunOnceAsync(IReadOnlyList<TrackInfo> tracks, CancellationToken stop)
     {
-        var run = new EncoderRun(_feed, tracks, Renditions, _logger, _time);
+        _failures.RunStarts();
+        var run = new EncoderRun(_feed, tracks, Renditions, _logger, _time, _failures.IsRepeat, announce: _failures.Count == 0);
         lock (_lock)
         {
             _starts++;
@@ -124,10 +130,12 @@ internal sealed partial class EncoderGroup
     private void OnExited(SupervisedExit exit)
     {
         string? lastError;
+        bool delivered;
         lock (_lock)
         {
             _restarts++;
             lastError = _lastRun?.LastError;
+            delivered = _lastRun?.Delivered ?? false;
         }
 
         string streams = string.Join(", ", Renditions.Select(r => r.Name));
@@ -137,11 +145,45 @@ internal sealed partial class EncoderGroup
             return;
         }
 
-        LogExited(_logger, _feed, streams, exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "(did not start)", lastError ?? "", exit.Wait.TotalSeconds);
+        string code = exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "(did not start)";
+        bool wasFailing = _failures.Reason is not null;
+        switch (_failures.Ended(exit.ExitCode, lastError, delivered))
+        {
+            case FailureVerdict.None or FailureVerdict.New:
+                if (wasFailing)
+                {
+                    SetFailure(null);
+                }
+
+                LogExited(_logger, _feed, streams, code, lastError ?? "", exit.Wait.TotalSeconds);
+                break;
+            case FailureVerdict.Repeating:
+                // Its waiting viewers are told (their responses end), and the status page shows it, until a run delivers.
+                SetFailure(_failures.Reason);
+                LogFailing(_logger, _feed, streams, code, _failures.Reason!);
+                break;
+            case FailureVerdict.Count:
+                LogStillFailing(_logger, _feed, streams, _failures.Count, _failures.Reason!, exit.Wait.TotalSeconds);
+                break;
+        }
+    }
+
+    private void SetFailure(string? reason)
+    {
+        foreach (var rendition in Renditions)
+        {
+            rendition.SetFailure(reason);
+        }
     }
 
     [LoggerMessage(EventId = 225, Level = LogLevel.Warning, Message = "Feed {Feed}: encoder for streams {Streams} exited with code {Code} ({LastError}); restarting in {Seconds} s")]
     private static partial void LogExited(ILogger logger, string feed, string streams, string code, string lastError, double seconds);
+
+    [LoggerMessage(EventId = 228, Level = LogLevel.Error, Message = "Feed {Feed}: encoder for streams {Streams} fails the same way every time it starts (exit code {Code}: {Reason}); its viewers are told, and it is retried with backoff, counted from now on")]
+    private static partial void LogFailing(ILogger logger, string feed, string streams, string code, string reason);
+
+    [LoggerMessage(EventId = 229, Level = LogLevel.Error, Message = "Feed {Feed}: encoder for streams {Streams} has failed {Count} times in a row the same way ({Reason}); next try in {Seconds} s")]
+    private static partial void LogStillFailing(ILogger logger, string feed, string streams, int count, string reason, double seconds);
 
     [LoggerMessage(EventId = 227, Level = LogLevel.Error, Message = "Feed {Feed}: encoder for streams {Streams} failed; restarting in {Seconds} s")]
     private static partial void LogFailed(ILogger logger, string feed, string streams, double seconds, Exception error);

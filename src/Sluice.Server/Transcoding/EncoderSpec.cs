@@ -27,6 +27,9 @@ internal sealed record EncoderSpec
     /// <summary>Options passed to the encoder as -name value, after mapping and dropping what it lacks.</summary>
     public ImmutableArray<KeyValuePair<string, string>> Options { get; init; } = [];
 
+    /// <summary>Rate-control options ffserver 3.4 filled in under UseDefaults (see <see cref="EncoderDefaults"/>), as -name value.</summary>
+    public ImmutableArray<KeyValuePair<string, string>> Defaults { get; init; } = [];
+
     /// <summary>Where the stream named the codec; null when Sluice chose it because the Format needs it.</summary>
     public ConfigLocation? Location { get; init; }
 
@@ -100,6 +103,11 @@ internal sealed record EncoderSpec
                 args.AddRange([$"-qmax:{s}", qmax.ToString(CultureInfo.InvariantCulture)]);
             }
 
+            foreach (var (name, value) in Defaults)
+            {
+                args.AddRange([$"-{name}:{s}", value]);
+            }
+
             args.AddRange(LiveDefaults(s));
         }
         else
@@ -113,11 +121,6 @@ internal sealed record EncoderSpec
             {
                 args.AddRange([$"-ar:{s}", sampleRate.ToString(CultureInfo.InvariantCulture)]);
             }
-        }
-
-        if (settings.Preset is { } preset)
-        {
-            args.AddRange([$"-pre:{s}", preset]);
         }
 
         foreach (var (name, value) in Options)

@@ -18,7 +18,11 @@ internal sealed record EncoderStatus(
     double? Speed,
     long Frames,
     long DroppedPackets,
-    string? Command);
+    string? Command)
+{
+    /// <summary>Runs in a row that failed the same way before delivering anything (0 while it works).</summary>
+    public int SameFailures { get; init; }
+}
 
 /// <summary>
 /// Reads a source feed for all of its streams. Per publisher session it decides, stream by stream, whether the

@@ -23,15 +23,6 @@ internal enum RenditionMode
 }
 
 /// <summary>
-/// What one stream reads for one session: the feed tracks it keeps, and the encoder of each (null: the packets
-/// pass unchanged, or are copied through ffmpeg beside an encoded track).
-/// </summary>
-internal sealed record RenditionPlan(TrackInfo? Video, TrackInfo? Audio, EncoderSpec? VideoEncoder, EncoderSpec? AudioEncoder, string Reason)
-{
-    public bool Encodes => VideoEncoder is not null || AudioEncoder is not null;
-}
-
-/// <summary>
 /// One stream's own feed, derived from its source feed: the source's packets when they already are what the
 /// stream asks for, or what ffmpeg encodes from them. The stream's <see cref="LiveStream"/> reads this feed,
 /// so viewers see one continuous timeline whichever way the packets come and however often an encoder restarts.
@@ -68,47 +59,23 @@ internal sealed partial class Rendition
 
     public RenditionPlan? Plan { get; private set; }
 
+    /// <summary>ffmpeg's reason when the stream's encoder fails every time it starts; null otherwise.</summary>
+    public string? Failure => Output.Unavailable;
+
+    /// <summary>Tells the stream's viewers that its encoder fails (null: it works again, or the session ended).</summary>
+    internal void SetFailure(string? reason) => Output.Unavailable = reason is null ? null : $"its encoder fails: {reason}";
+
     /// <summary>Decides, for a session with these source tracks, what the stream passes and what it encodes.</summary>
     internal RenditionPlan Decide(IReadOnlyList<TrackInfo> tracks)
     {
-        var video = Config.NoVideo ? null : tracks.FirstOrDefault(t => t.Kind == MediaKind.Video);
-        var audio = Config.NoAudio ? null : tracks.FirstOrDefault(t => t.Kind == MediaKind.Audio);
-        var reasons = new List<string>();
-        var videoEncoder = video is null ? null : Choose(video, Encoding.Video, Config.Video, reasons, ref video);
-        var audioEncoder = audio is null ? null : Choose(audio, Encoding.Audio, Config.Audio, reasons, ref audio);
-        return new RenditionPlan(video, audio, videoEncoder, audioEncoder, string.Join("; ", reasons));
-    }
-
-    private EncoderSpec? Choose(TrackInfo track, EncoderSpec? named, CodecSettings settings, List<string> reasons, ref TrackInfo? kept)
-    {
-        bool carried = Format.CanCarry(track.Codec);
-        if (named is not null)
-        {
-            var differences = StreamCodecCheck.Differences(Config, track);
-            if (differences.Count == 0 && carried)
-            {
-                return null;
-            }
-
-            reasons.AddRange(differences.Select(d => $"{track.Kind.ToString().ToLowerInvariant()}: {d}"));
-            return named;
-        }
-
-        if (carried)
-        {
-            return null;
-        }
-
-        var fallback = EncoderSpec.FormatDefault(Format, track.Kind, settings);
-        if (fallback is null)
+        var leftOut = new List<TrackInfo>();
+        var plan = RenditionPlanner.Plan(Config, Format, Encoding, tracks, leftOut);
+        foreach (var track in leftOut)
         {
             LogCannotCarry(_logger, Name, track.ToString(), Format.Name);
-            kept = null;
-            return null;
         }
 
-        reasons.Add($"Format {Format.Name} cannot carry {CodecIds.FfmpegName(track.Codec)}, so it is encoded with {fallback.Encoder}");
-        return fallback;
+        return plan;
     }
 
     /// <summary>Starts passing the source's packets for a session (on the source's ingest thread).</summary>
@@ -161,6 +128,7 @@ internal sealed partial class Rendition
 
     internal void EndSession()
     {
+        SetFailure(null);
         _passThrough?.Dispose();
         _passThrough = null;
         _map = [];

@@ -82,8 +82,8 @@ public sealed class EncoderSpecTests
             ["-c:v:1", "libx264", "-b:v:1", "1000k", "-pix_fmt:v:1", "yuv420p", "-filter:v:1", "scale=1280:720,fps=30",
              "-g:v:1", "15", "-bt:v:1", "100k", "-bufsize:v:1", "327680", "-minrate:v:1", "500k", "-maxrate:v:1", "1500k",
              "-qmin:v:1", "10", "-qmax:v:1", "40",
-             "-preset:v:1", "veryfast",          // the live default, as no AVOption sets preset ...
-             "-pre:v:1", "fast",                 // ... which AVPresetVideo (a preset file) does not
+             "-preset:v:1", "veryfast",          // the live default, as no AVOption sets preset; AVPresetVideo (a preset
+                                                 // file) does not: its lines come in as options, read at start-up
              "-profile:v:1", "main", "-tune:v:1", "film"],
             spec.Arguments(1));
     }
@@ -136,7 +136,7 @@ public sealed class EncoderSpecTests
         var spec = Audio("libvorbis", settings, ("q", "4"));
 
         Assert.Equal(
-            ["-c:a:0", "libvorbis", "-b:a:0", "64k", "-ac:a:0", "2", "-ar:a:0", "44100", "-pre:a:0", "voice", "-q:a:0", "4"],
+            ["-c:a:0", "libvorbis", "-b:a:0", "64k", "-ac:a:0", "2", "-ar:a:0", "44100", "-q:a:0", "4"],
             spec.Arguments(0));
         Assert.Equal(["-c:a:2", "aac"], Audio("aac", new CodecSettings()).Arguments(2));
     }

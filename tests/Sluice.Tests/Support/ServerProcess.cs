@@ -24,6 +24,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The config file it was started with (its messages name it).</summary>
+    public string ConfigPath => _config;
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>Everything it printed (the server log and the access log), both streams.</summary>
@@ -33,7 +36,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>Starts the server on a config (its text; HTTPPort is given on the command line) and waits until it serves.</summary>
     /// <param name="openFiles">Runs it under <c>prlimit --nofile=N:N</c>.</param>
-    public static async Task<ServerProcess> StartAsync(string configText, int? openFiles = null)
+    /// <param name="environment">Variables set for it (PATH, to give it other programs).</param>
+    public static async Task<ServerProcess> StartAsync(string configText, int? openFiles = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         string file = Path.Combine(Path.GetTempPath(), $"sluice-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(file, configText);
@@ -51,6 +55,11 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         args.ForEach(info.ArgumentList.Add);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = Process.Start(info)!;
         var server = new ServerProcess(process, file, port);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
