@@ -59,6 +59,12 @@ internal static partial class EncoderCheck
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
+            if (format?.MuxedByFfmpeg is not null)
+            {
+                // The stream's own ffmpeg encodes it as it writes the container (Streams/FfmpegMuxArguments).
+                continue;
+            }
+
             var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
             var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio).ConfigureAwait(false);
             if (video is null && audio is null)
