@@ -54,10 +54,15 @@ public abstract class JoinPointScanner
         }
     }
 
-    /// <summary>The end of the stream: the units still held are handed out, and the bytes of no whole unit dropped.</summary>
+    /// <summary>The end of the stream: the units still held are handed out, then what is left (the last unit, a trailer) as one more.</summary>
     public virtual void Complete(List<ScannedUnit> units)
     {
-        _length = 0;
+        if (_length > 0)
+        {
+            units.Add(new ScannedUnit(_pending.AsSpan(_start, _length).ToArray(), false));
+            Offset += _length;
+            _length = 0;
+        }
     }
 
     /// <summary>The format's name, for messages.</summary>

@@ -98,12 +98,12 @@ public sealed class AsfScanner : JoinPointScanner
 
     protected override int ReadUnit(ReadOnlySpan<byte> data, List<ScannedUnit> units)
     {
-        // After the last packet come the index objects (a GUID, whose first byte is no packet's error correction flags).
-        _trailer |= data.Length >= 16 && data[0] != 0x82 && (data[0] & 0x80) != 0;
+        // After the last packet come the index objects (a GUID, whose first byte is no packet's error correction
+        // flags): they wait for the end of the stream (Complete hands them out).
+        _trailer |= data[0] != 0x82 && (data[0] & 0x80) != 0;
         if (_trailer)
         {
-            units.Add(new ScannedUnit(data.ToArray(), false));
-            return data.Length;
+            return 0;
         }
 
         if (data.Length < _packetSize)

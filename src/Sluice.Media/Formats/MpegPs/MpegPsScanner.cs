@@ -5,38 +5,44 @@ namespace Sluice.Media.Formats.MpegPs;
 
 /// <summary>
 /// Cuts an MPEG program stream that another muxer writes (ffmpeg's <c>mpeg</c>, MPEG-1 or MPEG-2 packs) into units of
-/// one pack each; the header is empty (a program stream needs none: the system header of the first pack is optional to
-/// readers). A join point is a pack whose video PES holds a sequence header (00 00 01 B3, which MPEG-1/2 video encoders
-/// write before every I-frame that opens a GOP) and from which the audio starts on a frame too.
+/// one start code each: a pack header, the system header, a PES packet (ffmpeg writes many PES packets a pack). The
+/// header is empty (a program stream needs none: the system header is optional to readers). A join point starts with
+/// a pack header, and from it the video starts at a sequence header (00 00 01 B3, which MPEG-1/2 video encoders write
+/// before every I-frame that opens a GOP) and the audio on a frame.
 /// </summary>
 /// <remarks>
 /// <para>
-/// PES packets do not start on audio frames (the muxer fills fixed-size packs), so a reader that starts at a sequence
-/// header pack would first get the end of an audio frame ("Header missing" from ffmpeg's mp2 decoder). So the scanner
-/// holds the packs from a sequence header on until the next MPEG audio PES, splits that PES in two where its first
-/// frame begins (the first part, the end of the previous frame, in a PES without PTS; the second with the original
-/// PES header, whose PTS is that frame's), and hands out the first part, then the second as the join point, then the
-/// held video packs. Nothing is lost or changed for a viewer that reads on: the same elementary streams, one PES more,
-/// the audio a few packs earlier in the multiplex. A stream without audio joins at the sequence header pack; one
-/// without video every <see cref="AudioOnlyJoinPacks"/> packs, at a split audio PES.
+/// PES packets start neither on pictures nor on audio frames (the muxer fills fixed-size packets), so a reader that
+/// starts at the PES of a sequence header gets the end of the previous picture first ("ac-tex damaged") and the end of
+/// an audio frame ("Header missing" from ffmpeg's mp2 decoder). So the scanner splits that video PES in two where the
+/// sequence header begins (the first part, the end of the previous picture, keeps the PES header and its time stamps;
+/// the second, from the sequence header on, is a PES without time stamps), holds what
+/// follows until the next MPEG audio PES, splits that one where its first frame begins, and hands out: the end of
+/// the audio frame, then the join point (a copy of the last pack header and the audio from its frame on), then the
+/// held units. Nothing is lost for a viewer that reads on: the same elementary streams, a few PES and a pack header
+/// more, the audio a little earlier in the multiplex. A stream without audio joins at the sequence header; one without
+/// video every <see cref="AudioOnlyJoinPackets"/> audio packets, at a split audio PES.
 /// </para>
 /// <para>Layouts: ISO/IEC 11172-1 2.4.3 (pack, system header, packet) and ISO/IEC 13818-1 2.5.3 (MPEG-2 pack) and 2.4.3.6 (PES).</para>
 /// </remarks>
 public sealed class MpegPsScanner : JoinPointScanner
 {
-    /// <summary>How many packs apart a stream without video gets a join point.</summary>
-    public const int AudioOnlyJoinPacks = 16;
+    /// <summary>How many audio PES packets apart a stream without video gets a join point.</summary>
+    public const int AudioOnlyJoinPackets = 8;
 
-    /// <summary>Past this many held packs without an audio PES the packs go out without a join point.</summary>
-    private const int MaxHeldPacks = 64;
+    /// <summary>Past this many held units without an audio PES they go out without a join point.</summary>
+    private const int MaxHeldUnits = 256;
 
     private static readonly byte[] PackStart = [0, 0, 1, 0xBA];
     private static readonly byte[] SequenceHeaderCode = [0, 0, 1, 0xB3];
 
     private readonly List<byte[]> _held = [];
+    private byte[] _packHeader = [];
     private bool _audio;
     private bool _video;
     private int _sinceJoin;
+    private int _audioLayer;
+    private int _audioRate;
 
     protected override string Name => "MPEG-PS";
 
@@ -58,48 +64,82 @@ public sealed class MpegPsScanner : JoinPointScanner
 
     protected override int ReadUnit(ReadOnlySpan<byte> data, List<ScannedUnit> units)
     {
-        int length = PackLength(data);
-        if (length == 0)
+        int length = UnitLength(data);
+        if (length == 0 || data.Length < length)
         {
             return 0;
         }
 
-        var pack = data[..length];
-        Classify(pack, out bool sequenceHeader, out int audioPes);
-        _sinceJoin++;
-        if (_held.Count > 0 || (sequenceHeader && _audio))
+        var unit = data[..length];
+        byte id = unit[3];
+        if (id == 0xBA)
         {
-            if (_held.Count > 0 && audioPes >= 0 && Split(pack, audioPes, units))
+            _packHeader = unit.ToArray();
+        }
+        else if (id == 0xBB)
+        {
+            SystemHeader(unit);
+        }
+        else if (id is >= 0xE0 and <= 0xEF)
+        {
+            _video = true;
+            if (_held.Count == 0 && Split(unit, audio: false) is (var end, var start))
             {
-                foreach (var held in _held)
+                // The end of the previous picture goes out now; the sequence header starts a PES of its own.
+                Add(units, end, false);
+                if (_audio)
                 {
-                    units.Add(new ScannedUnit(held, false));
+                    _held.Add(start);
+                }
+                else
+                {
+                    Add(units, [.. _packHeader, .. start], true);
                 }
 
-                _held.Clear();
+                return length;
+            }
+        }
+        else if (id is >= 0xC0 and <= 0xDF)
+        {
+            _audio = true;
+            _sinceJoin++;
+            if (_audioLayer == 0)
+            {
+                Split(unit, audio: true); // learns the stream's layer and rate from its first confirmed frame
+            }
+
+            if ((_held.Count > 0 || (!_video && _sinceJoin >= AudioOnlyJoinPackets)) && Split(unit, audio: true) is (var tail, var frame))
+            {
+                Add(units, tail, false);
+                Add(units, [.. _packHeader, .. frame], true);
+                Release(units);
                 _sinceJoin = 0;
                 return length;
             }
+        }
 
-            _held.Add(pack.ToArray());
-            if (_held.Count > MaxHeldPacks)
+        if (_held.Count > 0)
+        {
+            _held.Add(unit.ToArray());
+            if (_held.Count > MaxHeldUnits)
             {
                 Release(units);
             }
-
-            return length;
         }
-
-        if (!_video && _sinceJoin >= AudioOnlyJoinPacks && audioPes >= 0 && Split(pack, audioPes, units))
+        else
         {
-            _sinceJoin = 0;
-            return length;
+            units.Add(new ScannedUnit(unit.ToArray(), false));
         }
 
-        bool join = sequenceHeader && !_audio;
-        _sinceJoin = join ? 0 : _sinceJoin;
-        units.Add(new ScannedUnit(pack.ToArray(), join));
         return length;
+    }
+
+    private static void Add(List<ScannedUnit> units, byte[]? bytes, bool joinPoint)
+    {
+        if (bytes is not null)
+        {
+            units.Add(new ScannedUnit(bytes, joinPoint));
+        }
     }
 
     public override void Complete(List<ScannedUnit> units)
@@ -118,44 +158,26 @@ public sealed class MpegPsScanner : JoinPointScanner
         _held.Clear();
     }
 
-    /// <summary>The length of the whole pack at the start of <paramref name="data"/>, once the next start code shows where it ends; 0 before.</summary>
-    private int PackLength(ReadOnlySpan<byte> data)
+    /// <summary>The length of the start code's unit at the start of <paramref name="data"/>; 0 while its length is not known yet.</summary>
+    private int UnitLength(ReadOnlySpan<byte> data)
     {
-        int at = PackHeaderLength(data);
-        if (at == 0)
+        if (data.Length < 4)
         {
             return 0;
         }
 
-        while (true)
+        if (data[0] != 0 || data[1] != 0 || data[2] != 1)
         {
-            if (data.Length - at < 4)
-            {
-                return 0;
-            }
-
-            if (data[at] != 0 || data[at + 1] != 0 || data[at + 2] != 1)
-            {
-                throw Damaged(at, "no start code where the next packet of the pack should begin");
-            }
-
-            switch (data[at + 3])
-            {
-                case 0xBA:
-                    return at;
-                case 0xB9:
-                    return at + 4; // program end code
-                case < 0xBB:
-                    throw Damaged(at, $"start code 00 00 01 {data[at + 3]:X2} is no packet of a program stream");
-            }
-
-            if (data.Length - at < 6)
-            {
-                return 0;
-            }
-
-            at += 6 + BinaryPrimitives.ReadUInt16BigEndian(data[(at + 4)..]);
+            throw Damaged(0, "no start code where the next pack header or packet should begin");
         }
+
+        return data[3] switch
+        {
+            0xBA => PackHeaderLength(data),
+            0xB9 => 4, // program end code
+            < 0xBB => throw Damaged(0, $"start code 00 00 01 {data[3]:X2} is no packet of a program stream"),
+            _ => data.Length < 6 ? 0 : 6 + BinaryPrimitives.ReadUInt16BigEndian(data[4..]),
+        };
     }
 
     /// <summary>12 bytes for an MPEG-1 pack header, 14 and its stuffing for MPEG-2; 0 while not all there.</summary>
@@ -176,42 +198,13 @@ public sealed class MpegPsScanner : JoinPointScanner
             : throw Damaged(4, "a pack header that is neither MPEG-1 nor MPEG-2");
     }
 
-    /// <summary>What the pack holds: a video sequence header, and where its first MPEG audio PES starts (-1: none).</summary>
-    private void Classify(ReadOnlySpan<byte> pack, out bool sequenceHeader, out int audioPes)
+    /// <summary>The system header: 6 bytes of bounds, then a 3-byte entry a stream while the first bit is set.</summary>
+    private void SystemHeader(ReadOnlySpan<byte> header)
     {
-        sequenceHeader = false;
-        audioPes = -1;
-        for (int at = PackHeaderLength(pack); at + 6 <= pack.Length;)
+        for (int entry = 12; entry + 3 <= header.Length && (header[entry] & 0x80) != 0; entry += 3)
         {
-            byte id = pack[at + 3];
-            int end = Math.Min(pack.Length, at + 6 + BinaryPrimitives.ReadUInt16BigEndian(pack[(at + 4)..]));
-            var packet = pack[at..end];
-            if (id == 0xBB)
-            {
-                // System header: 6 bytes of bounds, then a 3-byte entry a stream while the first bit is set.
-                for (int entry = 12; entry + 3 <= packet.Length && (packet[entry] & 0x80) != 0; entry += 3)
-                {
-                    _audio |= packet[entry] is >= 0xC0 and <= 0xDF;
-                    _video |= packet[entry] is >= 0xE0 and <= 0xEF;
-                }
-            }
-            else if (id is >= 0xE0 and <= 0xEF)
-            {
-                _video = true;
-                sequenceHeader |= packet[PesHeaderLength(packet, at)..].IndexOf(SequenceHeaderCode) >= 0;
-            }
-            else if (id is >= 0xC0 and <= 0xDF)
-            {
-                _audio = true;
-                audioPes = audioPes < 0 ? at : audioPes;
-            }
-
-            if (id == 0xB9)
-            {
-                break;
-            }
-
-            at = end;
+            _audio |= header[entry] is >= 0xC0 and <= 0xDF;
+            _video |= header[entry] is >= 0xE0 and <= 0xEF;
         }
     }
 
@@ -247,41 +240,40 @@ public sealed class MpegPsScanner : JoinPointScanner
     }
 
     /// <summary>
-    /// Splits the audio PES at <paramref name="audioPes"/> where its first frame starts, and adds the pack as two units:
-    /// up to that frame (none when it starts the PES), then from it, a join point. False when no frame starts in it.
+    /// Splits a PES packet in two where its first audio frame (or its sequence header) begins: the part before, with the
+    /// packet's original header (null when the packet starts with it), and the part from there, in a PES without time
+    /// stamps. The time stamps stay at the byte where the muxer put them: ffmpeg's parsers give a PES's time stamps to
+    /// the frame under way where the PES starts, so moving them onto the second part gave two frames the same DTS. A
+    /// viewer that starts there gets its first frame without a time stamp, which readers take from the next one.
+    /// Null when no frame starts in the packet.
     /// </summary>
-    private bool Split(ReadOnlySpan<byte> pack, int audioPes, List<ScannedUnit> units)
+    private (byte[]? Before, byte[] After)? Split(ReadOnlySpan<byte> pes, bool audio)
     {
-        int pesEnd = audioPes + 6 + BinaryPrimitives.ReadUInt16BigEndian(pack[(audioPes + 4)..]);
-        var pes = pack[audioPes..Math.Min(pesEnd, pack.Length)];
-        int headerLength = PesHeaderLength(pes, audioPes);
+        int headerLength = PesHeaderLength(pes, 0);
         var payload = pes[Math.Min(headerLength, pes.Length)..];
-        int frame = FrameStart(payload);
-        if (frame < 0)
+        int cut = audio ? FrameStart(payload, _audioLayer, _audioRate) : payload.IndexOf(SequenceHeaderCode);
+        if (cut < 0)
         {
-            return false;
+            return null;
         }
 
-        var packHeader = pack[..PackHeaderLength(pack)];
-        if (frame > 0 || audioPes > packHeader.Length)
+        if (audio && _audioLayer == 0 && MpegAudioHeader.TryParse(payload[cut..], out var found))
         {
-            var before = new List<byte>(packHeader.Length + audioPes + frame + 9);
-            before.AddRange(pack[..audioPes]);
-            if (frame > 0)
-            {
-                byte[] noTimeStamps = (pes[6] & 0xC0) == 0x80 ? [0x80, 0x00, 0x00] : [0x0F];
-                AddPes(before, pes[3], noTimeStamps, payload[..frame]);
-            }
-
-            units.Add(new ScannedUnit(before.ToArray(), false));
+            // The stream's first confirmed frame: later frame starts must be of its layer and rate.
+            (_audioLayer, _audioRate) = (found.Layer, found.SampleRate);
         }
 
-        var after = new List<byte>(pack.Length);
-        after.AddRange(packHeader);
-        AddPes(after, pes[3], pes[6..headerLength], payload[frame..]);
-        after.AddRange(pack[pesEnd..]);
-        units.Add(new ScannedUnit(after.ToArray(), true));
-        return true;
+        if (cut == 0)
+        {
+            return (null, pes.ToArray());
+        }
+
+        byte[] noTimeStamps = (pes[6] & 0xC0) == 0x80 ? [0x80, 0x00, 0x00] : [0x0F];
+        var before = new List<byte>(cut + headerLength);
+        AddPes(before, pes[3], pes[6..headerLength], payload[..cut]);
+        var after = new List<byte>(pes.Length - cut + 9);
+        AddPes(after, pes[3], noTimeStamps, payload[cut..]);
+        return ([.. before], [.. after]);
     }
 
     private static void AddPes(List<byte> to, byte id, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload)
@@ -293,15 +285,16 @@ public sealed class MpegPsScanner : JoinPointScanner
     }
 
     /// <summary>
-    /// Where the first MPEG audio frame in a PES payload starts: the first frame header followed by another of the same
-    /// layer and rate (or by the end of the payload); failing that, one whose frame runs past the payload; else -1.
+    /// Where the first MPEG audio frame in a PES payload starts: the first frame header of the stream's layer and rate
+    /// (any, while <paramref name="layer"/> is 0) followed by another like it (or by the end of the payload); failing
+    /// that, once the stream's layer and rate are known, one of them whose frame runs past the payload; else -1.
     /// </summary>
-    internal static int FrameStart(ReadOnlySpan<byte> payload)
+    internal static int FrameStart(ReadOnlySpan<byte> payload, int layer = 0, int sampleRate = 0)
     {
         int unconfirmed = -1;
         for (int at = 0; at + 4 <= payload.Length; at++)
         {
-            if (!MpegAudioHeader.TryParse(payload[at..], out var header))
+            if (!MpegAudioHeader.TryParse(payload[at..], out var header) || (layer != 0 && (header.Layer != layer || header.SampleRate != sampleRate)))
             {
                 continue;
             }
@@ -314,7 +307,7 @@ public sealed class MpegPsScanner : JoinPointScanner
                 return at;
             }
 
-            if (next > payload.Length && unconfirmed < 0)
+            if (next > payload.Length && unconfirmed < 0 && layer != 0)
             {
                 unconfirmed = at;
             }
