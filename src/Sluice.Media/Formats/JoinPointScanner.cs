@@ -24,7 +24,19 @@ public abstract class JoinPointScanner
     private byte[]? _header;
 
     /// <summary>The header every viewer gets before its first unit; null until it has been read whole.</summary>
-    public ReadOnlyMemory<byte>? Header => _header;
+    public ReadOnlyMemory<byte>? Header
+    {
+        get
+        {
+            // Not "_header is null ? null : ...": null converts to an array, and the array to an empty memory.
+            if (_header is null)
+            {
+                return null;
+            }
+
+            return _header.AsMemory();
+        }
+    }
 
     /// <summary>Bytes of the stream read into units (and the header) so far.</summary>
     public long Offset { get; private set; }

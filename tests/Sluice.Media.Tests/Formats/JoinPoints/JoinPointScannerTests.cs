@@ -81,6 +81,19 @@ public sealed class JoinPointScannerTests
     }
 
     [Theory]
+    [MemberData(nameof(Names))]
+    public void There_is_no_header_before_it_has_been_read_whole(string name)
+    {
+        var input = Streams.Get(name);
+        var scanner = Cases[name].Scanner();
+        var units = new List<ScannedUnit>();
+        scanner.Write(input.AsSpan(0, 3), units);
+        Assert.Null(scanner.Header);
+        scanner.Write(input.AsSpan(3, 64 * 1024), units);
+        Assert.NotNull(scanner.Header);
+    }
+
+    [Theory]
     [InlineData("mpeg")]
     [InlineData("asf")]
     [InlineData("swf")]
