@@ -137,25 +137,8 @@ internal sealed partial class FfmpegMuxRun
                 Task.Run(() => FeedAsync(process.StandardInput.BaseStream)),
                 Task.Run(() => ScanAsync(process.StandardOutput.BaseStream)),
                 Task.Run(() => ErrorsAsync(process.StandardError)));
-            try
-            {
-                await process.WaitForExitAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The session ended or the server stops: the end of its input lets ffmpeg write what it holds.
-                _queue.Writer.TryComplete();
-                using var grace = new CancellationTokenSource(StopGrace, _time);
-                try
-                {
-                    await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-
+            // When the session ends or the server stops, the end of its input lets ffmpeg write what it holds.
+            await ChildProcess.WaitOrStopAsync(process, stop, () => _queue.Writer.TryComplete(), StopGrace, _time).ConfigureAwait(false);
             _queue.Writer.TryComplete();
             await pumps.WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
             return process.HasExited ? process.ExitCode : null;
