@@ -13,18 +13,51 @@ namespace Sluice.Server.Streams;
 /// </summary>
 internal static class FfmpegMuxArguments
 {
-    public static List<string> For(StreamConfig stream, FfmpegMuxing muxing, IReadOnlyList<TrackInfo> tracks)
+    public static List<string> For(StreamConfig stream, FfmpegMuxing muxing, IReadOnlyList<TrackInfo> tracks) =>
+    [
+        "-hide_banner", "-loglevel", "warning", "-nostats", "-nostdin",
+        "-probesize", "32768", "-analyzeduration", "0",
+        "-f", "matroska", "-i", "pipe:0",
+        .. Outputs(stream, muxing, tracks, "0:a:0"),
+        "-f", muxing.Muxer, "-flush_packets", "1", "pipe:1",
+    ];
+
+    /// <summary>
+    /// A fraction of a second of test pattern and tone through the stream's encoders and muxer, to nowhere (as
+    /// <see cref="EncoderCheck"/> tests encoders at start-up); the feed is taken to bring 320x240 video and 48 kHz
+    /// stereo audio to encode. Empty when the stream encodes nothing (it copies, or carries neither).
+    /// </summary>
+    public static List<string> Test(StreamConfig stream, FfmpegMuxing muxing)
     {
-        var args = new List<string>
+        var tracks = new List<TrackInfo>();
+        if (!stream.NoVideo && !EncoderSpec.IsCopy(stream.Video.Codec))
         {
-            "-hide_banner", "-loglevel", "warning", "-nostats", "-nostdin",
-            "-probesize", "32768", "-analyzeduration", "0",
-            "-f", "matroska", "-i", "pipe:0",
-        };
+            tracks.Add(new TrackInfo { Index = 0, Kind = MediaKind.Video, Codec = CodecId.Unknown, Width = 320, Height = 240 });
+        }
+
+        if (!stream.NoAudio && !EncoderSpec.IsCopy(stream.Audio.Codec))
+        {
+            tracks.Add(new TrackInfo { Index = tracks.Count, Kind = MediaKind.Audio, Codec = CodecId.Unknown, SampleRate = 48000, Channels = 2 });
+        }
+
+        return tracks.Count == 0 ? [] :
+        [
+            "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", "0.3",
+            .. Outputs(stream, muxing, tracks, "1:a:0"),
+            "-f", muxing.Muxer, "-y", "/dev/null",
+        ];
+    }
+
+    private static List<string> Outputs(StreamConfig stream, FfmpegMuxing muxing, IReadOnlyList<TrackInfo> tracks, string audioInput)
+    {
+        var args = new List<string>();
         foreach (var track in tracks)
         {
             bool video = track.Kind == MediaKind.Video;
-            args.AddRange(["-map", video ? "0:v:0" : "0:a:0"]);
+            args.AddRange(["-map", video ? "0:v:0" : audioInput]);
             args.AddRange(Codec(stream, track, video ? stream.Video : stream.Audio, video ? muxing.VideoEncoder : muxing.AudioEncoder));
             if (!video && stream.Audio.SampleRate is null && muxing.AudioSampleRates is { Count: > 0 } rates && !rates.Contains(track.SampleRate))
             {
@@ -34,7 +67,6 @@ internal static class FfmpegMuxArguments
             }
         }
 
-        args.AddRange(["-f", muxing.Muxer, "-flush_packets", "1", "pipe:1"]);
         return args;
     }
 

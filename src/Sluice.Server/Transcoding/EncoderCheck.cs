@@ -59,9 +59,15 @@ internal static partial class EncoderCheck
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
-            if (format?.MuxedByFfmpeg is not null)
+            if (format?.MuxedByFfmpeg is { } muxing)
             {
-                // The stream's own ffmpeg encodes it as it writes the container (Streams/FfmpegMuxArguments).
+                // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
+                var arguments = FfmpegMuxArguments.Test(stream, muxing);
+                if (arguments.Count > 0)
+                {
+                    tests.Add((stream, StreamEncoding.None, TestEncodes.GetOrAdd(string.Join('\u0001', arguments), _ => TestEncodeAsync(arguments))));
+                }
+
                 continue;
             }
 
@@ -74,7 +80,7 @@ internal static partial class EncoderCheck
 
             var encoding = new StreamEncoding(video, audio);
             streams[stream.Name] = encoding;
-            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(encoding))));
+            tests.Add((stream, encoding, TestEncodes.GetOrAdd(TestKey(encoding), _ => TestEncodeAsync(TestArguments(encoding)))));
         }
 
         foreach (var (stream, encoding, failure) in tests)
@@ -225,9 +231,9 @@ internal static partial class EncoderCheck
         return args;
     }
 
-    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding)
+    private static async Task<string?> TestEncodeAsync(List<string> arguments)
     {
-        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding)).ConfigureAwait(false);
+        var (exitCode, _, stderr) = await RunFfmpegAsync(arguments).ConfigureAwait(false);
         if (exitCode == 0)
         {
             return null;
