@@ -64,6 +64,18 @@ internal static class ChildProcess
         return process;
     }
 
+    /// <summary>What starts <paramref name="program"/> with <paramref name="arguments"/> and its stdin, stdout and stderr as pipes.</summary>
+    public static ProcessStartInfo Piped(string program, IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
     /// <summary>
     /// Waits for a child to exit. When <paramref name="stop"/> comes first, <paramref name="endInput"/> is called (the end
     /// of its stdin lets ffmpeg write what it holds and exit), the child gets <paramref name="grace"/> to exit, and is

@@ -109,18 +109,10 @@ internal sealed partial class FfmpegMuxRun
     /// <summary>Runs ffmpeg until it exits or <paramref name="stop"/>; its exit code, or null when it did not start.</summary>
     public async Task<int?> RunAsync(CancellationToken stop)
     {
-        var info = new ProcessStartInfo(EncoderCheck.Ffmpeg)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Arguments.ForEach(info.ArgumentList.Add);
         Process process;
         try
         {
-            process = await ChildProcess.StartAsync(info).ConfigureAwait(false);
+            process = await ChildProcess.StartAsync(ChildProcess.Piped(EncoderCheck.Ffmpeg, Arguments)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

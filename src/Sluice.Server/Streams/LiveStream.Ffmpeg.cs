@@ -20,6 +20,8 @@ internal sealed partial class LiveStream
     private readonly TimeProvider _time;
     private Supervisor? _ffmpeg;
     private volatile FfmpegMuxRun? _ffmpegRun;
+    private string? _lastFfmpegExit;
+    private FfmpegMuxRun? _lastFfmpegRun;   // the run that ended last, for its exit's report (on the supervisor's loop)
 
     /// <summary>The ffmpeg that writes the stream's container now, or null (not such a stream, no session, between runs).</summary>
     public FfmpegMuxRun? FfmpegRun => _ffmpegRun;
@@ -57,6 +59,7 @@ internal sealed partial class LiveStream
     {
         var run = new FfmpegMuxRun(this, tracks, muxing, _ringBytes, PublishFfmpegOutput, _logger, _time);
         _ffmpegRun = run;
+        _lastFfmpegRun = run;
         try
         {
             return await run.RunAsync(stop).ConfigureAwait(false);
@@ -93,10 +96,15 @@ internal sealed partial class LiveStream
 
     private void OnFfmpegExited(SupervisedExit exit)
     {
-        LogFfmpegExited(_logger, Name, exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)",
-            _ffmpegRun?.LastError ?? exit.Error?.Message ?? "", exit.Wait.TotalSeconds);
+        string code = exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)";
+        string reason = _lastFfmpegRun?.LastError ?? exit.Error?.Message ?? "";
+        // The same failure again and again is said once (with the backoff it then keeps), not at every restart.
+        if (Interlocked.Exchange(ref _lastFfmpegExit, code + reason) != code + reason)
+        {
+            LogFfmpegExited(_logger, Name, code, reason, exit.Wait.TotalSeconds);
+        }
     }
 
-    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Stream {Stream}: the ffmpeg writing its container exited with code {Code} ({LastError}); restarting in {Seconds} s")]
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Stream {Stream}: the ffmpeg writing its container exited with code {Code} ({LastError}); restarting in {Seconds} s, and again after each exit like this one (with a longer wait each time, up to 30 s), which is not logged again")]
     private static partial void LogFfmpegExited(ILogger logger, string stream, string code, string lastError, double seconds);
 }
