@@ -53,7 +53,13 @@ internal sealed class SluiceServer : IDisposable
             var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
-            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger);
+            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger, time: Time);
+            if (format.MuxedByFfmpeg is not null)
+            {
+                // ffmpeg writes the stream's container from the feed's packets: nothing else of Sluice's serves it.
+                continue;
+            }
+
             if (config.RTMPPort is not null && format.Codecs.Any(OutputFormat.Rtmp.CanCarry))
             {
                 // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
@@ -105,10 +111,10 @@ internal sealed class SluiceServer : IDisposable
         return null;
     }
 
-    /// <summary>Stops every encoder (the server is stopping).</summary>
+    /// <summary>Stops every encoder, and the ffmpeg of every stream whose container ffmpeg writes (the server is stopping).</summary>
     public async Task StopEncodersAsync()
     {
-        await Task.WhenAll(Transcoders.Values.Select(t => t.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(Transcoders.Values.Select(t => t.DisposeAsync().AsTask()).Concat(Streams.Values.Select(s => s.StopFfmpegAsync()))).ConfigureAwait(false);
     }
 
     public ServerConfig Config { get; }

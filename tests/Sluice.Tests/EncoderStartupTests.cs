@@ -44,6 +44,19 @@ public sealed class EncoderStartupTests
     }
 
     [Fact]
+    public async Task The_ffmpeg_of_a_format_it_writes_is_tried_at_start_up_and_its_refusal_stops_the_server()
+    {
+        var result = await RunWithConfigAsync(
+            "<Feed f.ffm>\n</Feed>\n<Stream s.mpg>\nFeed f.ffm\nFormat mpeg\nVideoFrameRate 5\nVideoSize 320x240\n</Stream>\n" +
+            "<Stream t.asf>\nFeed f.ffm\nFormat asf\n</Stream>\n",
+            file => [Sluice, "--check", "-f", file]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("FILE:3: <Stream s.mpg>: ffmpeg refuses these settings: [mpeg1video @", result.StdErr);
+        Assert.Contains("MPEG-1/2 does not support 5/1 fps", result.StdErr);
+        Assert.DoesNotContain("t.asf", result.StdErr);
+    }
+
+    [Fact]
     public async Task An_option_the_encoder_lacks_is_dropped_with_a_warning_and_a_codec_the_format_cannot_carry_is_an_error()
     {
         var result = await RunWithConfigAsync(

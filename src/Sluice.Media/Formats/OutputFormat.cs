@@ -1,12 +1,15 @@
 using Sluice.Media.Buffers;
 using Sluice.Media.Formats.Adts;
+using Sluice.Media.Formats.Asf;
 using Sluice.Media.Formats.Flv;
 using Sluice.Media.Formats.Matroska;
 using Sluice.Media.Formats.Mjpeg;
 using Sluice.Media.Formats.Mp3;
+using Sluice.Media.Formats.MpegPs;
 using Sluice.Media.Formats.MpegTs;
 using Sluice.Media.Formats.Mp4;
 using Sluice.Media.Formats.Ogg;
+using Sluice.Media.Formats.Swf;
 
 namespace Sluice.Media.Formats;
 
@@ -18,9 +21,10 @@ public sealed class OutputFormat
 
     private OutputFormat(
         string name, string contentType, CodecId[] codecs, Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> create,
-        string[] extensions, string[]? aliases = null)
+        string[] extensions, string[]? aliases = null, FfmpegMuxing? muxedByFfmpeg = null)
     {
         Name = name;
+        MuxedByFfmpeg = muxedByFfmpeg;
         ContentType = contentType;
         _codecs = [.. codecs];
         _create = create;
@@ -47,6 +51,12 @@ public sealed class OutputFormat
     public IReadOnlyCollection<CodecId> Codecs => _codecs;
 
     public bool CanCarry(CodecId codec) => _codecs.Contains(codec);
+
+    /// <summary>
+    /// How ffmpeg writes this format when Sluice does not write it itself (mpeg, asf, swf, ismv), or null. Such a
+    /// format's <see cref="Codecs"/> are what its ffmpeg takes in (Matroska's), not what it writes out.
+    /// </summary>
+    public FfmpegMuxing? MuxedByFfmpeg { get; }
 
     /// <param name="pool">Where the muxer's framing blocks come from; <see cref="BlockPool.Shared"/> when null.</param>
     public IMuxer CreateMuxer(IReadOnlyList<TrackInfo> tracks, BlockPool? pool = null) => _create(tracks, pool);
@@ -145,6 +155,67 @@ public sealed class OutputFormat
         (tracks, pool) => new FragmentedMp4Muxer(tracks, pool),
         extensions: [".mpd"]);
 
+    /// <summary>
+    /// Raw MJPEG (ffserver's mjpeg): the JPEGs back to back, as ffmpeg's mjpeg muxer writes them; VLC, ffplay and
+    /// OpenCV read it, and ffserver sent it as video/x-mjpeg.
+    /// </summary>
+    public static readonly OutputFormat RawMjpeg = new(
+        "mjpeg",
+        MultipartJpegMuxer.BareContentType,
+        [CodecId.MJPEG],
+        (tracks, pool) => new MultipartJpegMuxer(tracks, layout: MultipartJpegLayout.Bare, pool: pool),
+        extensions: []);
+
+    /// <summary>
+    /// The MPEG audio elementary stream (ffserver's mp2, whose sample config streamed MP3 with it): bare frames of the
+    /// codec the stream's AudioCodec names.
+    /// </summary>
+    public static readonly OutputFormat MpegAudio = new(
+        "mp2",
+        "audio/mpeg",
+        [CodecId.MP3],
+        (tracks, _) => new Mp3Muxer(tracks),
+        extensions: [".mp2", ".m2a", ".mpa"]);
+
+    /// <summary>MPEG-1 program stream (ffserver's mpeg: MPEG-1 video and MPEG audio by default), written by ffmpeg.</summary>
+    public static readonly OutputFormat MpegPs = new(
+        "mpeg",
+        "video/mpeg",
+        [.. Matroska.Codecs],
+        ByFfmpeg("mpeg"),
+        extensions: [".mpg", ".mpeg"],
+        muxedByFfmpeg: new FfmpegMuxing("mpeg", "mpeg1video", "mp2", () => new MpegPsScanner()));
+
+    /// <summary>ASF (Windows Media: MPEG-4 Part 2 v3 video and WMA v2 audio by default), written by ffmpeg.</summary>
+    public static readonly OutputFormat Asf = new(
+        "asf",
+        "video/x-ms-asf",
+        [.. Matroska.Codecs],
+        ByFfmpeg("asf"),
+        extensions: [".asf", ".wmv", ".wma"],
+        muxedByFfmpeg: new FfmpegMuxing("asf", "msmpeg4", "wmav2", () => new AsfScanner()));
+
+    /// <summary>Flash SWF (Sorenson H.263 video and MP3 audio by default), written by ffmpeg.</summary>
+    public static readonly OutputFormat Swf = new(
+        "swf",
+        "application/x-shockwave-flash",
+        [.. Matroska.Codecs],
+        ByFfmpeg("swf"),
+        extensions: [".swf"],
+        muxedByFfmpeg: new FfmpegMuxing("swf", "flv", "libmp3lame", () => new SwfScanner(), AudioSampleRates: [44100, 22050, 11025]));
+
+    /// <summary>Smooth Streaming's fragmented MP4 (H.264 and AAC), written by ffmpeg.</summary>
+    public static readonly OutputFormat Ismv = new(
+        "ismv",
+        "video/mp4",
+        [.. Matroska.Codecs],
+        ByFfmpeg("ismv"),
+        extensions: [".ismv", ".isma"],
+        muxedByFfmpeg: new FfmpegMuxing("ismv", "libx264", "aac", () => new FragmentScanner()));
+
+    private static Func<IReadOnlyList<TrackInfo>, BlockPool?, IMuxer> ByFfmpeg(string name) =>
+        (_, _) => throw new InvalidOperationException($"Format {name} is written by ffmpeg's own muxer, not by a muxer of Sluice's");
+
     /// <summary>True for the formats served only as playlists and segments (hls, dash).</summary>
     public bool IsSegmentedOnly => ReferenceEquals(this, Hls) || ReferenceEquals(this, Dash);
 
@@ -165,7 +236,7 @@ public sealed class OutputFormat
         extensions: []);
 
     /// <summary>The formats a stream's Format may name (all but <see cref="Rtmp"/>), in the order messages list them.</summary>
-    public static IReadOnlyList<OutputFormat> Configurable { get; } = [WebM, Matroska, Ogg, MultipartJpeg, Mp3, Jpeg, MpegTs, Adts, Mp4, Flv, Hls, Dash];
+    public static IReadOnlyList<OutputFormat> Configurable { get; } = [WebM, Matroska, Ogg, MultipartJpeg, Mp3, Jpeg, MpegTs, Adts, Mp4, Flv, Hls, Dash, RawMjpeg, MpegAudio, MpegPs, Asf, Swf, Ismv];
 
     private static readonly Dictionary<string, OutputFormat> ByName = Configurable
         .SelectMany(f => f.Aliases.Prepend(f.Name).Select(name => (name, f)))
@@ -181,3 +252,10 @@ public sealed class OutputFormat
     public static OutputFormat? ForFileName(string name) =>
         Configurable.FirstOrDefault(f => f.Extensions.Any(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)));
 }
+
+/// <summary>
+/// How ffmpeg writes a format for Sluice: its muxer's name, the encoders of the codecs ffserver used by default (ffmpeg's
+/// muxer defaults), and the scanner that finds the header and join points in what it writes.
+/// </summary>
+/// <param name="AudioSampleRates">The only sampling rates the format takes, or null for any.</param>
+public sealed record FfmpegMuxing(string Muxer, string VideoEncoder, string AudioEncoder, Func<JoinPointScanner> CreateScanner, IReadOnlyList<int>? AudioSampleRates = null);

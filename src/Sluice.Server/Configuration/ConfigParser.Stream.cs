@@ -126,10 +126,10 @@ internal static partial class ConfigParser
         /// <summary>What serves the viewers of an ffserver format Sluice does not write.</summary>
         private static string Replacement(string format) => format switch
         {
-            "mpeg" or "vob" or "mpeg1video" or "mpeg2video" or "h264" or "rtp" or "rtsp" or "sdp" or "dv" or "mxf" or "wtv" => "mpegts (or hls for browsers)",
-            "asf" or "asf_stream" or "rm" or "swf" or "avi" or "nut" or "mov" or "3gp" or "ipod" or "gif" => "mp4 or webm",
-            "singlejpeg" or "mjpeg" => "jpeg (one picture) or mpjpeg (moving pictures)",
-            "mp2" or "wav" => "mp3 or ogg",
+            "vob" or "mpeg1video" or "mpeg2video" or "h264" or "rtp" or "rtsp" or "sdp" or "dv" or "mxf" or "wtv" => "mpegts (or hls for browsers)",
+            "asf_stream" or "rm" or "avi" or "nut" or "mov" or "3gp" or "ipod" or "gif" => "mp4 or webm",
+            "singlejpeg" => "jpeg (one picture) or mjpeg or mpjpeg (moving pictures)",
+            "wav" => "mp3 or ogg",
             "aac" => "adts",
             "ffm" => "matroska",
             _ => "webm",

@@ -64,6 +64,53 @@ internal static class ChildProcess
         return process;
     }
 
+    /// <summary>What starts <paramref name="program"/> with <paramref name="arguments"/> and its stdin, stdout and stderr as pipes.</summary>
+    public static ProcessStartInfo Piped(string program, IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
+    /// <summary>
+    /// Waits for a child to exit. When <paramref name="stop"/> comes first, <paramref name="endInput"/> is called (the end
+    /// of its stdin lets ffmpeg write what it holds and exit), the child gets <paramref name="grace"/> to exit, and is
+    /// then killed with its children.
+    /// </summary>
+    public static async Task WaitOrStopAsync(Process process, CancellationToken stop, Action endInput, TimeSpan grace, TimeProvider time)
+    {
+        try
+        {
+            await process.WaitForExitAsync(stop).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        endInput();
+        using var timeout = new CancellationTokenSource(grace, time);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or AggregateException)
+            {
+                // it has exited meanwhile
+            }
+        }
+    }
+
     /// <summary>The program as the command line named it: the command itself, for messages.</summary>
     public static string DisplayCommand(Process process)
     {

@@ -38,9 +38,12 @@ internal sealed partial class LiveStream : IFeedListener
     /// with the next video frame, which halves the wake-ups and socket writes per viewer of a stream with audio and
     /// video, for at most a frame of added latency on audio.
     /// </param>
-    public LiveStream(StreamConfig config, Feed feed, OutputFormat format, ILogger logger, bool holdAudioForVideo = false)
+    /// <param name="time">The clock of the ffmpeg runs of a format ffmpeg writes (their backoff, the ring's times).</param>
+    public LiveStream(StreamConfig config, Feed feed, OutputFormat format, ILogger logger, bool holdAudioForVideo = false, TimeProvider? time = null)
     {
         _holdAudioForVideo = holdAudioForVideo;
+        _muxing = format.MuxedByFfmpeg;
+        _time = time ?? TimeProvider.System;
         Config = config;
         Feed = feed;
         Format = format;
@@ -79,6 +82,12 @@ internal sealed partial class LiveStream : IFeedListener
         lock (_lock)
         {
             _waitingForKeyframe = true;
+            if (_muxing is not null)
+            {
+                StartFfmpeg(tracks, _muxing);
+                return;
+            }
+
             if (continues && _output is not null)
             {
                 return;
@@ -95,28 +104,21 @@ internal sealed partial class LiveStream : IFeedListener
     public void Observe(in MediaPacket packet)
     {
         // Only the ingest thread calls this; _lock guards against a concurrent session change only.
-        // A stream served only as segments (Format hls, dash) has no progressive viewers to mux for.
-        var output = _output;
-        if (output is null || Format.IsSegmentedOnly || (uint)packet.Track >= (uint)_trackMap.Length)
+        if (_muxing is not null)
         {
-            return;
-        }
-
-        int track = _trackMap[packet.Track];
-        if (track < 0)
-        {
-            return;
-        }
-
-        if (_waitingForKeyframe)
-        {
-            bool starts = _videoTrack < 0 ? packet.IsKeyframe : packet.Track == _videoTrack && packet.IsKeyframe;
-            if (!starts)
+            if (Admit(packet, out int carried))
             {
-                return;
+                _ffmpegRun?.Offer(packet.AsTrack(carried), FeedSinceKeyframe);
             }
 
-            _waitingForKeyframe = false;
+            return;
+        }
+
+        // A stream served only as segments (Format hls, dash) has no progressive viewers to mux for.
+        var output = _output;
+        if (output is null || Format.IsSegmentedOnly || !Admit(packet, out int track))
+        {
+            return;
         }
 
         var mapped = packet.AsTrack(track);
@@ -130,12 +132,37 @@ internal sealed partial class LiveStream : IFeedListener
         output.Ring.Append(chunk, packet.Dts, wake);
     }
 
+    /// <summary>The output track of a packet the stream carries, once the output has begun at a keyframe; false for one it drops.</summary>
+    private bool Admit(in MediaPacket packet, out int track)
+    {
+        track = -1;
+        if ((uint)packet.Track >= (uint)_trackMap.Length || _trackMap[packet.Track] < 0)
+        {
+            return false;
+        }
+
+        if (_waitingForKeyframe)
+        {
+            bool starts = _videoTrack < 0 ? packet.IsKeyframe : packet.Track == _videoTrack && packet.IsKeyframe;
+            if (!starts)
+            {
+                return false;
+            }
+
+            _waitingForKeyframe = false;
+        }
+
+        track = _trackMap[packet.Track];
+        return true;
+    }
+
     /// <summary>
     /// Ends the output for good (the server has stopped, its viewers have gone): the ring lets go of its chunks and the
     /// muxer of its framing block, so that every block they held goes back to the pool. Later packets are dropped.
     /// </summary>
     public void Close()
     {
+        _ = StopFfmpegAsync();
         lock (_lock)
         {
             var output = _output;
@@ -152,6 +179,9 @@ internal sealed partial class LiveStream : IFeedListener
         {
             _waitingForKeyframe = true;
         }
+
+        // ffmpeg gets the end of its input, writes what it holds and exits; its output then ends.
+        _ = StopFfmpegAsync();
     }
 
     private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)

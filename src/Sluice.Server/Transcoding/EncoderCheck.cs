@@ -93,6 +93,18 @@ internal static partial class EncoderCheck
         foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
         {
             var format = OutputFormat.Find(stream.Format);
+            if (format?.MuxedByFfmpeg is { } muxing)
+            {
+                // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
+                var arguments = FfmpegMuxArguments.Test(stream, muxing);
+                if (arguments.Count > 0)
+                {
+                    tests.Add((stream, StreamEncoding.None, TestEncodes.GetOrAdd(string.Join('\u0001', arguments), _ => TestEncodeAsync(arguments, time))));
+                }
+
+                continue;
+            }
+
             var video = stream.NoVideo ? null : await SpecAsync(stream, format, MediaKind.Video, stream.Video, null, errors, warnings).ConfigureAwait(false);
             var audio = stream.NoAudio ? null : await SpecAsync(stream, format, MediaKind.Audio, stream.Audio, null, errors, warnings).ConfigureAwait(false);
             var (videoFallback, videoAlways) = stream.NoVideo || video is not null ? default : await FallbackAsync(stream, format, MediaKind.Video, stream.Video).ConfigureAwait(false);
@@ -338,9 +350,12 @@ internal static partial class EncoderCheck
         return args;
     }
 
-    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding, TimeProvider time)
+    private static async Task<string?> TestEncodeAsync(StreamEncoding encoding, TimeProvider time) =>
+        await TestEncodeAsync(TestArguments(encoding), time).ConfigureAwait(false);
+
+    private static async Task<string?> TestEncodeAsync(List<string> arguments, TimeProvider time)
     {
-        var (exitCode, _, stderr) = await RunFfmpegAsync(TestArguments(encoding), time).ConfigureAwait(false);
+        var (exitCode, _, stderr) = await RunFfmpegAsync(arguments, time).ConfigureAwait(false);
         if (exitCode == 0)
         {
             return null;

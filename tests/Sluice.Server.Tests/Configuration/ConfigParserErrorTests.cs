@@ -202,7 +202,7 @@ public sealed class ConfigParserErrorTests
         {
             "unknown Format",
             Feed + "<Stream s>\nFeed feed1.ffm\nFormat wbm\n</Stream>\n",
-            ["t.conf:5: unknown Format 'wbm'; did you mean 'webm'? Sluice serves webm, matroska, mkv, ogg, mpjpeg, mp3, jpeg, mpegts, adts, mp4, flv, hls, dash, status"]
+            ["t.conf:5: unknown Format 'wbm'; did you mean 'webm'? Sluice serves webm, matroska, mkv, ogg, mpjpeg, mp3, jpeg, mpegts, adts, mp4, flv, hls, dash, mjpeg, mp2, mpeg, asf, swf, ismv, status"]
         },
         {
             "redirect without URL",

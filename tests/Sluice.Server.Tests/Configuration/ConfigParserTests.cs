@@ -178,13 +178,26 @@ public sealed class ConfigParserTests
     [Fact]
     public void FormatsNoPlayerPlaysAreRefusedWithTheirReplacement()
     {
-        var result = ConfigParser.Parse(Feed + "<Stream s.asf>\nFeed f.ffm\nFormat asf\n</Stream>\n<Stream s.mpg>\nFeed f.ffm\nFormat mpeg\n</Stream>\n", "t.conf");
+        var result = ConfigParser.Parse(Feed + "<Stream s.avi>\nFeed f.ffm\nFormat avi\n</Stream>\n<Stream s.vob>\nFeed f.ffm\nFormat vob\n</Stream>\n", "t.conf");
         Assert.Equal(
             [
-                "t.conf:5: Format asf is one no player of today plays, and Sluice does not write it; use Format mp4 or webm instead",
-                "t.conf:9: Format mpeg is one no player of today plays, and Sluice does not write it; use Format mpegts (or hls for browsers) instead",
+                "t.conf:5: Format avi is one no player of today plays, and Sluice does not write it; use Format mp4 or webm instead",
+                "t.conf:9: Format vob is one no player of today plays, and Sluice does not write it; use Format mpegts (or hls for browsers) instead",
             ],
             result.Errors.Select(w => w.ToString()));
+    }
+
+    [Theory]
+    [InlineData("mpeg")]
+    [InlineData("asf")]
+    [InlineData("swf")]
+    [InlineData("mjpeg")]
+    [InlineData("mp2")]
+    [InlineData("ismv")]
+    public void EveryFormatFfserverStreamedOverHttpIsServed(string format)
+    {
+        var stream = Assert.Single(ParseOk(Feed + $"<Stream s>\nFeed f.ffm\nFormat {format}\n</Stream>\n").Streams);
+        Assert.Equal(format, stream.Format);
     }
 
     [Fact]

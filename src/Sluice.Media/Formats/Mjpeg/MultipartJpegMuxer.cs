@@ -32,6 +32,9 @@ public sealed class MultipartJpegMuxer : IMuxer
     /// </summary>
     public const string DefaultBoundary = "sluice-frame-7d3e91c4a5b26f08";
 
+    /// <summary>The content type of <see cref="MultipartJpegLayout.Bare"/>: ffmpeg's mjpeg muxer's, which ffserver sent.</summary>
+    public const string BareContentType = "video/x-mjpeg";
+
     private const int MaxBoundaryLength = 70;
     private const int MaxLengthDigits = 10;
 
@@ -77,12 +80,17 @@ public sealed class MultipartJpegMuxer : IMuxer
                 _partStart = Encoding.ASCII.GetBytes($"\r\n--{boundary}\r\nContent-Type: image/jpeg\r\n\r\n");
                 _header = _partStart;
                 break;
+            case MultipartJpegLayout.Bare:
+                ContentType = BareContentType;
+                _partStart = [];
+                _header = [];
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(layout), layout, "unknown multipart JPEG layout");
         }
     }
 
-    /// <summary><c>multipart/x-mixed-replace;boundary=...</c></summary>
+    /// <summary><c>multipart/x-mixed-replace;boundary=...</c>, or <see cref="BareContentType"/>.</summary>
     public string ContentType { get; }
 
     public string Boundary { get; }
@@ -100,6 +108,11 @@ public sealed class MultipartJpegMuxer : IMuxer
         }
 
         var jpeg = packet.Payload;
+        if (Layout == MultipartJpegLayout.Bare)
+        {
+            return new MuxedChunk(ReadOnlyMemory<byte>.Empty, jpeg, IsJoinPoint: true) { PayloadOwner = packet.Retain() };
+        }
+
         if (Layout == MultipartJpegLayout.ShowOnArrival)
         {
             var unit = _slab.Reserve(jpeg.Length + _partStart.Length);
@@ -152,4 +165,10 @@ public enum MultipartJpegLayout
 
     /// <summary>The next part's headers right after each JPEG, so that Chromium shows a frame as soon as it arrives; JPEGs are copied.</summary>
     ShowOnArrival,
+
+    /// <summary>
+    /// No multipart framing: the JPEGs back to back, each the packet's own memory, as ffmpeg's <c>mjpeg</c> muxer writes
+    /// them and ffserver's <c>Format mjpeg</c> served them (<c>video/x-mjpeg</c>; VLC, ffplay and OpenCV read it).
+    /// </summary>
+    Bare,
 }

@@ -63,6 +63,29 @@ public sealed class MultipartJpegMuxerTests
     }
 
     [Fact]
+    public void Bare_sends_the_JPEGs_back_to_back_which_ffmpeg_decodes_from_any_frame()
+    {
+        var single = new MultipartJpegMuxer([Mjpeg], layout: MultipartJpegLayout.Bare);
+        var packet = new MediaPacket(0, 0, 0, true, new byte[] { 0xFF, 0xD8, 0xFF, 0xD9 });
+        var one = single.Write(packet);
+        Assert.Equal("video/x-mjpeg", single.ContentType);
+        Assert.True(single.Header.IsEmpty && one.Prefix.IsEmpty && one.IsJoinPoint);
+        Assert.True(MemoryMarshal.TryGetArray(one.Payload, out var a) && MemoryMarshal.TryGetArray(packet.Payload, out var b) && ReferenceEquals(a.Array, b.Array));
+
+        var source = Source();
+        var muxer = new MultipartJpegMuxer(source.Tracks!, layout: MultipartJpegLayout.Bare);
+        var chunks = source.Packets.Select(muxer.Write).ToList();
+        var bytes = MuxedOutput.Concat(muxer.Header, chunks);
+        Assert.Equal(source.Packets.Sum(p => p.Payload.Length), bytes.Length);
+        foreach (int skip in new[] { 0, 7 })
+        {
+            string path = MuxerSources.Output($"mjpeg-bare-{skip}.mjpeg");
+            File.WriteAllBytes(path, MuxedOutput.Concat(muxer.Header, chunks.Skip(skip)));
+            Assert.Equal("", MediaTools.DecodeErrors(path));
+        }
+    }
+
+    [Fact]
     public void Only_one_MJPEG_track_and_a_plain_boundary_are_accepted()
     {
         Assert.Throws<ArgumentException>(() => new MultipartJpegMuxer([Mjpeg with { Codec = CodecId.H264 }]));

@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+
+namespace Sluice.Media.Formats.Mp4;
+
+/// <summary>
+/// Cuts a fragmented MP4 that another muxer writes (ffmpeg's <c>ismv</c>: Smooth Streaming's fragmented MP4) into its
+/// header, every box before the first <c>moof</c> (<c>ftyp</c>, the <c>moov</c> with its <c>mvex</c>), and one unit a
+/// top-level box after it. A <c>moof</c> is a join point when the first sample of its video track (of its first
+/// track when there is no video) is a sync sample (ISO/IEC 14496-12 8.8.3.1 sample_is_non_sync_sample clear), read
+/// from the <c>trun</c>'s first-sample or per-sample flags, the <c>tfhd</c>'s default, or the <c>trex</c>'s.
+/// </summary>
+public sealed class FragmentScanner : JoinPointScanner
+{
+    private const uint NonSync = 0x0001_0000;
+    private static readonly uint Moof = FourCc("moof"u8);
+
+    private readonly Dictionary<uint, uint> _trexFlags = [];
+    private uint? _videoTrack;
+
+    protected override string Name => "fragmented MP4";
+
+    protected override int ReadHeader(ReadOnlySpan<byte> data)
+    {
+        int at = 0;
+        while (BoxAt(data, at) is var (type, size) && size > 0)
+        {
+            if (type == Moof)
+            {
+                SetHeader(data[..at]);
+                return at;
+            }
+
+            if (type == FourCc("moov"u8))
+            {
+                ReadMovie(data.Slice(at + 8, size - 8));
+            }
+
+            at += size;
+        }
+
+        return 0;
+    }
+
+    protected override int ReadUnit(ReadOnlySpan<byte> data, List<ScannedUnit> units)
+    {
+        if (BoxAt(data, 0) is not var (type, size) || size == 0)
+        {
+            return 0;
+        }
+
+        var box = data[..size];
+        units.Add(new ScannedUnit(box.ToArray(), type == Moof && StartsWithSync(box[8..])));
+        return size;
+    }
+
+    /// <summary>The type and size of the whole box at <paramref name="at"/>; size 0 while it is not all there, null when there is no header yet.</summary>
+    private (uint Type, int Size)? BoxAt(ReadOnlySpan<byte> data, int at)
+    {
+        if (data.Length - at < 8)
+        {
+            return null;
+        }
+
+        long size = BinaryPrimitives.ReadUInt32BigEndian(data[at..]);
+        int header = 8;
+        if (size == 1)
+        {
+            if (data.Length - at < 16)
+            {
+                return null;
+            }
+
+            size = (long)BinaryPrimitives.ReadUInt64BigEndian(data[(at + 8)..]);
+            header = 16;
+        }
+
+        if (size < header || size > MaxUnitBytes)
+        {
+            throw Damaged(at, size == 0 ? "a box that runs to the end of the file cannot be streamed" : $"box size {size} is not usable");
+        }
+
+        uint type = BinaryPrimitives.ReadUInt32BigEndian(data[(at + 4)..]);
+        return (type, data.Length - at >= size ? (int)size : 0);
+    }
+
+    /// <summary>Every child box of a container box's body, as (type, body).</summary>
+    private static List<(uint Type, int Start, int Length)> Children(ReadOnlySpan<byte> body)
+    {
+        var children = new List<(uint, int, int)>();
+        int at = 0;
+        while (body.Length - at >= 8)
+        {
+            int size = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(body[at..]), (uint)(body.Length - at));
+            if (size < 8)
+            {
+                break;
+            }
+
+            children.Add((BinaryPrimitives.ReadUInt32BigEndian(body[(at + 4)..]), at + 8, size - 8));
+            at += size;
+        }
+
+        return children;
+    }
+
+    private static uint FourCc(ReadOnlySpan<byte> name) => BinaryPrimitives.ReadUInt32BigEndian(name);
+
+    /// <summary>From the moov: which track is video (tkhd track_ID of the trak whose hdlr is 'vide') and each trex's default flags.</summary>
+    private void ReadMovie(ReadOnlySpan<byte> moov)
+    {
+        foreach (var (type, start, length) in Children(moov))
+        {
+            var body = moov.Slice(start, length);
+            if (type == FourCc("trak"u8))
+            {
+                uint? id = null;
+                bool video = false;
+                foreach (var (childType, childStart, childLength) in Children(body))
+                {
+                    var child = body.Slice(childStart, childLength);
+                    if (childType == FourCc("tkhd"u8) && child.Length >= 24)
+                    {
+                        id = BinaryPrimitives.ReadUInt32BigEndian(child[(child[0] == 1 ? 20 : 12)..]);
+                    }
+                    else if (childType == FourCc("mdia"u8))
+                    {
+                        foreach (var (mediaType, mediaStart, mediaLength) in Children(child))
+                        {
+                            video |= mediaType == FourCc("hdlr"u8) && mediaLength >= 12 && child.Slice(mediaStart + 8, 4).SequenceEqual("vide"u8);
+                        }
+                    }
+                }
+
+                if (video && id is { } track && _videoTrack is null)
+                {
+                    _videoTrack = track;
+                }
+            }
+            else if (type == FourCc("mvex"u8))
+            {
+                foreach (var (childType, childStart, childLength) in Children(body))
+                {
+                    if (childType == FourCc("trex"u8) && childLength >= 24)
+                    {
+                        var trex = body.Slice(childStart, childLength);
+                        _trexFlags[BinaryPrimitives.ReadUInt32BigEndian(trex[4..])] = BinaryPrimitives.ReadUInt32BigEndian(trex[20..]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>True when the first sample of the fragment's video traf (or first traf) is a sync sample.</summary>
+    private bool StartsWithSync(ReadOnlySpan<byte> moof)
+    {
+        bool first = true;
+        foreach (var (type, start, length) in Children(moof))
+        {
+            if (type != FourCc("traf"u8))
+            {
+                continue;
+            }
+
+            var traf = moof.Slice(start, length);
+            if (FirstSampleFlags(traf, out uint track) is { } flags && (track == _videoTrack || (_videoTrack is null && first)))
+            {
+                return (flags & NonSync) == 0;
+            }
+
+            first = false;
+        }
+
+        return false;
+    }
+
+    private uint? FirstSampleFlags(ReadOnlySpan<byte> traf, out uint track)
+    {
+        track = 0;
+        uint? defaults = null;
+        foreach (var (type, start, length) in Children(traf))
+        {
+            var box = traf.Slice(start, length);
+            if (type == FourCc("tfhd"u8) && box.Length >= 8)
+            {
+                uint tfhdFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
+                track = BinaryPrimitives.ReadUInt32BigEndian(box[4..]);
+                defaults = _trexFlags.TryGetValue(track, out uint trex) ? trex : null;
+                int at = 8 + ((tfhdFlags & 0x01) != 0 ? 8 : 0) + ((tfhdFlags & 0x02) != 0 ? 4 : 0) + ((tfhdFlags & 0x08) != 0 ? 4 : 0) + ((tfhdFlags & 0x10) != 0 ? 4 : 0);
+                if ((tfhdFlags & 0x20) != 0 && box.Length >= at + 4)
+                {
+                    defaults = BinaryPrimitives.ReadUInt32BigEndian(box[at..]);
+                }
+            }
+            else if (type == FourCc("trun"u8) && box.Length >= 8)
+            {
+                uint trunFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
+                int at = 8 + ((trunFlags & 0x01) != 0 ? 4 : 0);
+                if ((trunFlags & 0x04) != 0)
+                {
+                    return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
+                }
+
+                at += ((trunFlags & 0x100) != 0 ? 4 : 0) + ((trunFlags & 0x200) != 0 ? 4 : 0);
+                if ((trunFlags & 0x400) != 0)
+                {
+                    return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
+                }
+
+                return defaults;
+            }
+        }
+
+        return defaults;
+    }
+}

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Media.Formats;
+using Sluice.Server.Processes;
+
+namespace Sluice.Server.Streams;
+
+/// <summary>
+/// A stream whose container ffmpeg writes (<see cref="OutputFormat.MuxedByFfmpeg"/>: mpeg, asf, swf, ismv): one
+/// ffmpeg for the stream, whatever its number of viewers, supervised for the feed's session. Its packets go to the
+/// ffmpeg of the current run instead of a muxer; each run's output (its header, then the units its scanner cuts)
+/// becomes the stream's output when the header is whole, and ends when ffmpeg does.
+/// </summary>
+internal sealed partial class LiveStream
+{
+    /// <summary>500 ms, doubling up to 30 s; a run of 30 s resets it (as the encoders').</summary>
+    private static readonly Backoff FfmpegBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+
+    private readonly FfmpegMuxing? _muxing;
+    private readonly TimeProvider _time;
+    private Supervisor? _ffmpeg;
+    private volatile FfmpegMuxRun? _ffmpegRun;
+    private string? _lastFfmpegExit;
+    private FfmpegMuxRun? _lastFfmpegRun;   // the run that ended last, for its exit's report (on the supervisor's loop)
+
+    /// <summary>The ffmpeg that writes the stream's container now, or null (not such a stream, no session, between runs).</summary>
+    public FfmpegMuxRun? FfmpegRun => _ffmpegRun;
+
+    /// <summary>Stops the stream's ffmpeg (the session has ended, or the server stops); completes when it has exited.</summary>
+    public Task StopFfmpegAsync()
+    {
+        Supervisor? supervisor;
+        lock (_lock)
+        {
+            supervisor = _ffmpeg;
+            _ffmpeg = null;
+        }
+
+        return supervisor?.StopAsync() ?? Task.CompletedTask;
+    }
+
+    /// <summary>A new session: a new ffmpeg run for the tracks the stream keeps (under the lock).</summary>
+    private void StartFfmpeg(IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing)
+    {
+        var selected = SelectTracks(tracks);
+        _ = _ffmpeg?.StopAsync();
+        _ffmpeg = null;
+        if (selected.Count == 0)
+        {
+            return;
+        }
+
+        var supervisor = new Supervisor(stop => RunFfmpegAsync(selected, muxing, stop), FfmpegBackoff, _time, OnFfmpegExited);
+        _ffmpeg = supervisor;
+        supervisor.Start();
+    }
+
+    private async Task<int?> RunFfmpegAsync(IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing, CancellationToken stop)
+    {
+        var run = new FfmpegMuxRun(this, tracks, muxing, _ringBytes, PublishFfmpegOutput, _logger, _time);
+        _ffmpegRun = run;
+        _lastFfmpegRun = run;
+        try
+        {
+            return await run.RunAsync(stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _ffmpegRun, null, run);
+        }
+    }
+
+    private void PublishFfmpegOutput(StreamOutput output)
+    {
+        StreamOutput? previous;
+        lock (_lock)
+        {
+            previous = _output;
+            _output = output;
+        }
+
+        previous?.Ring.Complete();
+    }
+
+    /// <summary>The feed's packets from its newest keyframe, in the stream's track numbering (for a run's start).</summary>
+    private IEnumerable<MediaPacket> FeedSinceKeyframe()
+    {
+        foreach (var packet in Feed.SnapshotFromKeyframe())
+        {
+            if ((uint)packet.Track < (uint)_trackMap.Length && _trackMap[packet.Track] is var track and >= 0)
+            {
+                yield return packet.AsTrack(track);
+            }
+        }
+    }
+
+    private void OnFfmpegExited(SupervisedExit exit)
+    {
+        string code = exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)";
+        string reason = _lastFfmpegRun?.LastError ?? exit.Error?.Message ?? "";
+        // The same failure again and again is said once (with the backoff it then keeps), not at every restart.
+        if (Interlocked.Exchange(ref _lastFfmpegExit, code + reason) != code + reason)
+        {
+            LogFfmpegExited(_logger, Name, code, reason, exit.Wait.TotalSeconds);
+        }
+    }
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Stream {Stream}: the ffmpeg writing its container exited with code {Code} ({LastError}); restarting in {Seconds} s, and again after each exit like this one (with a longer wait each time, up to 30 s), which is not logged again")]
+    private static partial void LogFfmpegExited(ILogger logger, string stream, string code, string lastError, double seconds);
+}

@@ -1,0 +1,157 @@
+using Sluice.Media.Formats;
+using Sluice.Media.Formats.Asf;
+using Sluice.Media.Formats.Mp4;
+using Sluice.Media.Formats.MpegPs;
+using Sluice.Media.Formats.Swf;
+using Sluice.Media.Tests.Support;
+
+namespace Sluice.Media.Tests.Formats.JoinPoints;
+
+/// <summary>
+/// The join-point scanners against what the real ffmpeg writes into a pipe (as it does for a stream): one table of
+/// cases drives every test. The input is read whole, one byte at a time and in odd pieces, with the same units; every
+/// join point but the first is one a viewer can start at: its header and the units from there decode without an error.
+/// </summary>
+public sealed class JoinPointScannerTests
+{
+    /// <summary>A format: ffmpeg's output options, the scanner, and whether the units are the input bytes unchanged.</summary>
+    public sealed record Case(string Name, string[] Output, Func<JoinPointScanner> Scanner, bool Unchanged);
+
+    private const int Seconds = 6;
+
+    private static readonly Dictionary<string, Case> Cases = new[]
+    {
+        new Case("mpeg", ["-g", "25", "-b:v", "600k", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        new Case("mpeg-mp3", ["-g", "25", "-c:a", "libmp3lame", "-ar", "22050", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        new Case("mpeg-video", ["-g", "25", "-an", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        new Case("mpeg-audio", ["-vn", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        new Case("asf", ["-g", "25", "-f", "asf"], () => new AsfScanner(), Unchanged: true),
+        new Case("asf-audio", ["-vn", "-f", "asf"], () => new AsfScanner(), Unchanged: true),
+        new Case("swf", ["-g", "25", "-ar", "22050", "-f", "swf"], () => new SwfScanner(), Unchanged: true),
+        new Case("swf-mjpeg", ["-c:v", "mjpeg", "-an", "-f", "swf"], () => new SwfScanner(), Unchanged: true),
+        new Case("ismv", ["-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "ismv"], () => new FragmentScanner(), Unchanged: true),
+    }.ToDictionary(c => c.Name);
+
+    public static TheoryData<string> Names => [.. Cases.Keys];
+
+    private static readonly TempFolder Folder = new("sluice-join-points");
+
+    private static readonly FixtureCache<byte[]> Streams = new(name => MediaTools.Ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", $"{Seconds}", .. Cases[name].Output, "pipe:1"]));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_piece_size_gives_the_same_header_and_units(string name)
+    {
+        var input = Streams.Get(name);
+        var (header, whole) = Scan(name, input, input.Length);
+        foreach (int piece in new[] { 1, 7, 4093 })
+        {
+            var (pieceHeader, units) = Scan(name, input, piece);
+            Assert.Equal(header, pieceHeader);
+            Assert.Equal(whole.Count, units.Count);
+            Assert.True(whole.Zip(units).All(p => p.First.IsJoinPoint == p.Second.IsJoinPoint && p.First.Bytes.Span.SequenceEqual(p.Second.Bytes.Span)), $"{name}: units differ with pieces of {piece} bytes");
+        }
+
+        var written = header.Concat(whole.SelectMany(u => u.Bytes.ToArray())).ToArray();
+        if (Cases[name].Unchanged)
+        {
+            Assert.Equal(input, written);
+        }
+        else
+        {
+            // Split audio PES packets: a few bytes more, and the whole still decodes cleanly.
+            Assert.InRange(written.Length, input.Length, input.Length + (64 * whole.Count(u => u.IsJoinPoint)));
+            Assert.Equal("", Decode(name, "rewritten", written));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void A_viewer_that_starts_at_a_later_join_point_decodes_from_its_first_byte(string name)
+    {
+        var (header, units) = Scan(name, Streams.Get(name), 4093);
+        var joins = units.Select((u, i) => (u, i)).Where(p => p.u.IsJoinPoint).Select(p => p.i).ToList();
+        Assert.True(joins.Count >= Seconds - 2, $"{name}: {joins.Count} join points in {Seconds} s");
+        foreach (int join in new[] { joins[1], joins[joins.Count / 2], joins[^2] }.Distinct())
+        {
+            var late = header.Concat(units.Skip(join).SelectMany(u => u.Bytes.ToArray())).ToArray();
+            Assert.Equal("", Decode(name, $"from-{join}", late));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void There_is_no_header_before_it_has_been_read_whole(string name)
+    {
+        var input = Streams.Get(name);
+        var scanner = Cases[name].Scanner();
+        var units = new List<ScannedUnit>();
+        scanner.Write(input.AsSpan(0, 3), units);
+        Assert.Null(scanner.Header);
+        scanner.Write(input.AsSpan(3, 64 * 1024), units);
+        Assert.NotNull(scanner.Header);
+    }
+
+    [Theory]
+    [InlineData("mpeg")]
+    [InlineData("asf")]
+    [InlineData("swf")]
+    [InlineData("ismv")]
+    public void Bytes_of_another_format_are_refused_with_the_offset(string name)
+    {
+        var other = Streams.Get(name == "asf" ? "swf" : "asf");
+        var error = Assert.Throws<MediaFormatException>(() => Scan(name, other, other.Length));
+        Assert.Equal(0, error.Offset);
+    }
+
+    [Fact]
+    public void A_sorenson_picture_header_says_whether_it_is_intra()
+    {
+        // 17-bit start code, version 0, temporal reference 5, size 2 (CIF), then type 0 (intra) or 1 (inter).
+        Assert.True(SwfScanner.IsIntra([0x00, 0x00, 0x80, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00]));
+        Assert.False(SwfScanner.IsIntra([0x00, 0x00, 0x80, 0x01, 0x24, 0x00, 0x00, 0x00, 0x00]));
+        Assert.False(SwfScanner.IsIntra([0x00, 0x01, 0x80, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00]));
+    }
+
+    [Fact]
+    public void The_first_audio_frame_of_a_payload_is_the_one_the_next_header_confirms()
+    {
+        // MPEG-1 layer II, 128 kbit/s, 48 kHz: 384-byte frames. A false sync in the tail of the previous frame comes first.
+        byte[] frame = [0xFF, 0xFD, 0x84, 0x00];
+        var payload = new byte[100 + (384 * 2)];
+        payload[10] = 0xFF;
+        payload[11] = 0xFD;
+        payload[12] = 0x88; // 32 kHz
+        frame.CopyTo(payload, 100);
+        frame.CopyTo(payload, 100 + 384);
+        Assert.Equal(100, MpegPsScanner.FrameStart(payload));
+        Assert.Equal(-1, MpegPsScanner.FrameStart(new byte[500]));
+
+        // Once the stream's layer and rate are known, a header of another rate is no frame start, and one of them
+        // whose frame runs past the payload is taken.
+        Assert.Equal(-1, MpegPsScanner.FrameStart(payload, layer: 2, sampleRate: 44100));
+        Assert.Equal(100, MpegPsScanner.FrameStart(payload.AsSpan(0, 300), layer: 2, sampleRate: 48000));
+    }
+
+    private static (byte[] Header, List<ScannedUnit> Units) Scan(string name, byte[] input, int piece)
+    {
+        var scanner = Cases.TryGetValue(name, out var found) ? found.Scanner() : throw new ArgumentException(name);
+        var units = new List<ScannedUnit>();
+        for (int at = 0; at < input.Length; at += piece)
+        {
+            scanner.Write(input.AsSpan(at, Math.Min(piece, input.Length - at)), units);
+        }
+
+        scanner.Complete(units);
+        Assert.NotNull(scanner.Header);
+        return (scanner.Header!.Value.ToArray(), units);
+    }
+
+    private static string Decode(string name, string part, byte[] bytes)
+    {
+        string path = Folder.File($"{name}-{part}.{(name.StartsWith("ismv", StringComparison.Ordinal) ? "ismv" : name.Split('-')[0])}");
+        File.WriteAllBytes(path, bytes);
+        return MediaTools.DecodeErrors(path);
+    }
+}
