@@ -18,11 +18,17 @@ internal static class StreamCodecCheck
         "libx265" or "hevc" or "h265" => CodecId.H265,
         "libtheora" or "theora" => CodecId.Theora,
         "mjpeg" => CodecId.MJPEG,
+        "flv" or "flv1" => CodecId.FLV1,
+        "mpeg4" or "libxvid" => CodecId.MPEG4,
+        "mpeg1video" => CodecId.MPEG1Video,
+        "mpeg2video" => CodecId.MPEG2Video,
+        "h263" or "h263p" => CodecId.H263,
         "libvorbis" or "vorbis" => CodecId.Vorbis,
         "libopus" or "opus" => CodecId.Opus,
         "aac" or "libfdk_aac" => CodecId.AAC,
         "mp3" or "libmp3lame" => CodecId.MP3,
         "flac" => CodecId.FLAC,
+        "mp2" or "mp2fixed" or "libtwolame" => CodecId.MP2,
         _ => CodecId.Unknown,
     };
 
