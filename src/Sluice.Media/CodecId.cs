@@ -25,6 +25,12 @@ public enum CodecId
     /// <summary>ITU-T H.263, and H.263+ (ffmpeg's h263p encoder), which the same decoder reads.</summary>
     H263,
 
+    /// <summary>Microsoft MPEG-4 version 2 and 3 (ffmpeg's msmpeg4v2 and msmpeg4), and Windows Media Video 7 and 8: ASF's video.</summary>
+    MSMPEG4V2,
+    MSMPEG4V3,
+    WMV1,
+    WMV2,
+
     // audio
     Vorbis,
     Opus,
@@ -43,7 +49,8 @@ public static class CodecIds
     public static MediaKind KindOf(CodecId codec) => codec switch
     {
         CodecId.VP8 or CodecId.VP9 or CodecId.AV1 or CodecId.H264 or CodecId.H265 or CodecId.Theora or CodecId.MJPEG
-            or CodecId.FLV1 or CodecId.MPEG4 or CodecId.MPEG1Video or CodecId.MPEG2Video or CodecId.H263 => MediaKind.Video,
+            or CodecId.FLV1 or CodecId.MPEG4 or CodecId.MPEG1Video or CodecId.MPEG2Video or CodecId.H263
+            or CodecId.MSMPEG4V2 or CodecId.MSMPEG4V3 or CodecId.WMV1 or CodecId.WMV2 => MediaKind.Video,
         CodecId.Vorbis or CodecId.Opus or CodecId.AAC or CodecId.MP3 or CodecId.FLAC or CodecId.AC3 or CodecId.PCM
             or CodecId.MP2 => MediaKind.Audio,
         _ => MediaKind.Data,
@@ -64,6 +71,10 @@ public static class CodecIds
         CodecId.MPEG1Video => "mpeg1video",
         CodecId.MPEG2Video => "mpeg2video",
         CodecId.H263 => "h263",
+        CodecId.MSMPEG4V2 => "msmpeg4v2",
+        CodecId.MSMPEG4V3 => "msmpeg4v3",
+        CodecId.WMV1 => "wmv1",
+        CodecId.WMV2 => "wmv2",
         CodecId.Vorbis => "vorbis",
         CodecId.Opus => "opus",
         CodecId.AAC => "aac",

@@ -12,7 +12,7 @@ namespace Sluice.Media.Tests.Formats;
 
 /// <summary>
 /// The codecs ffserver configs name that are older than H.264 (Sorenson H.263, MPEG-4 Part 2, MPEG-1/2 video,
-/// H.263, MP2): each made by ffmpeg in every container it writes them to that Sluice reads, demuxed, then written by
+/// H.263, MS-MPEG-4, WMV, MP2): each made by ffmpeg in every container it writes them to that Sluice reads, demuxed, then written by
 /// every Sluice muxer whose format carries it, and read back by ffprobe and decoded by ffmpeg.
 /// </summary>
 public sealed class LegacyCodecTests
@@ -36,6 +36,10 @@ public sealed class LegacyCodecTests
         Video("mpeg2video.ts", CodecId.MPEG2Video, Picture, "mpeg2video", "mpegts"),
         Video("h263.mkv", CodecId.H263, Cif, "h263", "matroska"),
         Video("h263p.mkv", CodecId.H263, Picture, "h263p", "matroska"),
+        Video("msmpeg4v2.mkv", CodecId.MSMPEG4V2, Picture, "msmpeg4v2", "matroska"),
+        Video("msmpeg4v3.mkv", CodecId.MSMPEG4V3, Picture, "msmpeg4", "matroska"),
+        Video("wmv1.mkv", CodecId.WMV1, Picture, "wmv1", "matroska"),
+        Video("wmv2.mkv", CodecId.WMV2, Picture, "wmv2", "matroska"),
         new("mp2.mkv", [CodecId.MP2], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "2", "-c:a", "mp2", "-b:a", "128k", "-f", "matroska"]),
         new("mp2.ts", [CodecId.MP2], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "2", "-c:a", "mp2", "-b:a", "128k", "-f", "mpegts"]),
         new("mpeg2video-mp2.ts", [CodecId.MPEG2Video, CodecId.MP2], [
@@ -177,7 +181,7 @@ public sealed class LegacyCodecTests
     }
 
     [Fact]
-    public void Matroska_writes_Sorenson_H263_and_H263_as_Video_for_Windows_with_their_FourCC()
+    public void Matroska_writes_Sorenson_H263_H263_and_WMV_as_Video_for_Windows_with_their_FourCC_and_data()
     {
         foreach (var (name, fourCc) in new[] { ("flv1.flv", "FLV1"), ("h263.mkv", "H263") })
         {
@@ -188,6 +192,11 @@ public sealed class LegacyCodecTests
             Assert.Equal(tracks[0].Codec, MatroskaCodecs.FromVideoForWindows(stored.Span, out var own));
             Assert.True(own.IsEmpty);
         }
+
+        // WMV2 has 4 bytes of its own after the header, which biSize counts.
+        var wmv2 = Demux("wmv2.mkv", File.ReadAllBytes(Files.Get("wmv2.mkv")), chunkSize: 4096).Tracks![0];
+        Assert.Equal(4, wmv2.CodecPrivate.Length);
+        Assert.Equal(44, BitConverter.ToInt32(MatroskaCodecs.CodecPrivateOf(wmv2).Span));
 
         Assert.Equal(CodecId.Unknown, MatroskaCodecs.FromVideoForWindows(new byte[39], out _));
     }

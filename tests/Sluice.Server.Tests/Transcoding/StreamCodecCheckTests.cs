@@ -43,7 +43,9 @@ public sealed class StreamCodecCheckTests
     [InlineData("h263p", CodecId.H263)]
     [InlineData("mp2", CodecId.MP2)]
     [InlineData("libtwolame", CodecId.MP2)]
-    [InlineData("msmpeg4", CodecId.Unknown)]
+    [InlineData("msmpeg4", CodecId.MSMPEG4V3)]
+    [InlineData("wmv2", CodecId.WMV2)]
+    [InlineData("wmav2", CodecId.Unknown)]
     [InlineData("copy", CodecId.Unknown)]
     [InlineData("", CodecId.Unknown)]
     public void An_encoder_name_gives_the_codec_it_makes(string encoder, CodecId codec) =>

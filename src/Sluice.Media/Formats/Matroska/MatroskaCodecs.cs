@@ -8,7 +8,7 @@ public static class MatroskaCodecs
     /// <summary>
     /// The CodecID of a video codec stored the Video for Windows way: CodecPrivate is a BITMAPINFOHEADER whose
     /// biCompression FourCC names the codec, and what follows its 40 bytes is the codec's own private data. Matroska
-    /// has no CodecID of its own for FLV1 and H.263, and this is how ffmpeg writes them.
+    /// has no CodecID of its own for FLV1, H.263, MS-MPEG-4 v2 and WMV, and this is how ffmpeg writes them.
     /// </summary>
     public const string VideoForWindows = "V_MS/VFW/FOURCC";
 
@@ -30,6 +30,7 @@ public static class MatroskaCodecs
             case "V_MPEG4/ISO/SP" or "V_MPEG4/ISO/ASP" or "V_MPEG4/ISO/AP": return CodecId.MPEG4;
             case "V_MPEG1": return CodecId.MPEG1Video;
             case "V_MPEG2": return CodecId.MPEG2Video;
+            case "V_MPEG4/MS/V3": return CodecId.MSMPEG4V3;
             case "A_MPEG/L2": return CodecId.MP2;
             case "A_VORBIS": return CodecId.Vorbis;
             case "A_OPUS": return CodecId.Opus;
@@ -65,7 +66,8 @@ public static class MatroskaCodecs
         CodecId.MPEG4 => "V_MPEG4/ISO/ASP",
         CodecId.MPEG1Video => "V_MPEG1",
         CodecId.MPEG2Video => "V_MPEG2",
-        CodecId.FLV1 or CodecId.H263 => VideoForWindows,
+        CodecId.MSMPEG4V3 => "V_MPEG4/MS/V3",
+        CodecId.FLV1 or CodecId.H263 or CodecId.MSMPEG4V2 or CodecId.WMV1 or CodecId.WMV2 => VideoForWindows,
         CodecId.MP2 => "A_MPEG/L2",
         CodecId.Vorbis => "A_VORBIS",
         CodecId.Opus => "A_OPUS",
@@ -93,8 +95,8 @@ public static class MatroskaCodecs
             return CodecId.Unknown;
         }
 
-        int size = (int)Math.Clamp(BinaryPrimitives.ReadUInt32LittleEndian(bitmapInfoHeader), BitmapInfoHeaderSize, (uint)bitmapInfoHeader.Length);
-        codecPrivate = bitmapInfoHeader[size..];
+        // biSize counts the codec's data after the 40 bytes too (ffmpeg writes it so), so the data starts at 40.
+        codecPrivate = bitmapInfoHeader[BitmapInfoHeaderSize..];
         // The FourCCs ffmpeg's AVI and Matroska readers take for these codecs (libavformat's BMP tags).
         return bitmapInfoHeader.Slice(16, 4) switch
         {
@@ -102,6 +104,10 @@ public static class MatroskaCodecs
             [(byte)'H' or (byte)'h' or (byte)'X' or (byte)'s' or (byte)'U' or (byte)'T' or (byte)'L', (byte)'2', (byte)'6', (byte)'3'] => CodecId.H263,
             [(byte)'F', (byte)'M', (byte)'P', (byte)'4'] or [(byte)'X', (byte)'V', (byte)'I', (byte)'D'] or [(byte)'D', (byte)'I', (byte)'V', (byte)'X']
                 or [(byte)'D', (byte)'X', (byte)'5', (byte)'0'] or [(byte)'M', (byte)'P', (byte)'4', (byte)'V'] or [(byte)'m', (byte)'p', (byte)'4', (byte)'v'] => CodecId.MPEG4,
+            [(byte)'M', (byte)'P', (byte)'4', (byte)'2'] => CodecId.MSMPEG4V2,
+            [(byte)'M', (byte)'P', (byte)'4', (byte)'3'] or [(byte)'D', (byte)'I', (byte)'V', (byte)'3'] => CodecId.MSMPEG4V3,
+            [(byte)'W', (byte)'M', (byte)'V', (byte)'1'] => CodecId.WMV1,
+            [(byte)'W', (byte)'M', (byte)'V', (byte)'2'] => CodecId.WMV2,
             _ => CodecId.Unknown,
         };
     }
@@ -119,12 +125,19 @@ public static class MatroskaCodecs
 
         byte[] header = new byte[BitmapInfoHeaderSize + track.CodecPrivate.Length];
         var h = header.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(h, BitmapInfoHeaderSize);
+        BinaryPrimitives.WriteInt32LittleEndian(h, header.Length);
         BinaryPrimitives.WriteInt32LittleEndian(h[4..], Math.Max(0, track.Width));
         BinaryPrimitives.WriteInt32LittleEndian(h[8..], Math.Max(0, track.Height));
         BinaryPrimitives.WriteUInt16LittleEndian(h[12..], 1); // biPlanes
         BinaryPrimitives.WriteUInt16LittleEndian(h[14..], 24); // biBitCount
-        (track.Codec == CodecId.FLV1 ? "FLV1"u8 : "H263"u8).CopyTo(h[16..]);
+        (track.Codec switch
+        {
+            CodecId.FLV1 => "FLV1"u8,
+            CodecId.MSMPEG4V2 => "MP42"u8,
+            CodecId.WMV1 => "WMV1"u8,
+            CodecId.WMV2 => "WMV2"u8,
+            _ => "H263"u8,
+        }).CopyTo(h[16..]);
         BinaryPrimitives.WriteInt32LittleEndian(h[20..], Math.Max(0, track.Width) * Math.Max(0, track.Height) * 3); // biSizeImage
         track.CodecPrivate.Span.CopyTo(h[BitmapInfoHeaderSize..]);
         return header;
