@@ -155,7 +155,6 @@ public sealed class LegacyCodecTests
         Assert.True(joins.Count >= 2, $"{joins.Count} join points");
         string later = Folder.File($"{name}-joined{format.Extensions[0]}");
         File.WriteAllBytes(later, MuxedOutput.Concat(muxer.Header, chunks.Skip(joins[1])));
-        AssertMatches(tracks, later);
         Assert.Equal("", MediaTools.DecodeErrors(later));
     }
 
