@@ -42,6 +42,13 @@ public enum CodecId
 
     /// <summary>MPEG-1/2 Audio Layer II.</summary>
     MP2,
+
+    /// <summary>
+    /// Windows Media Audio 1 and 2, ASF's audio. Their codec private data is the whole WAVEFORMATEX (its block
+    /// alignment and byte rate are what the decoder needs, and ASF stores the same structure).
+    /// </summary>
+    WMAV1,
+    WMAV2,
 }
 
 public static class CodecIds
@@ -52,7 +59,7 @@ public static class CodecIds
             or CodecId.FLV1 or CodecId.MPEG4 or CodecId.MPEG1Video or CodecId.MPEG2Video or CodecId.H263
             or CodecId.MSMPEG4V2 or CodecId.MSMPEG4V3 or CodecId.WMV1 or CodecId.WMV2 => MediaKind.Video,
         CodecId.Vorbis or CodecId.Opus or CodecId.AAC or CodecId.MP3 or CodecId.FLAC or CodecId.AC3 or CodecId.PCM
-            or CodecId.MP2 => MediaKind.Audio,
+            or CodecId.MP2 or CodecId.WMAV1 or CodecId.WMAV2 => MediaKind.Audio,
         _ => MediaKind.Data,
     };
 
@@ -83,6 +90,8 @@ public static class CodecIds
         CodecId.AC3 => "ac3",
         CodecId.PCM => "pcm",
         CodecId.MP2 => "mp2",
+        CodecId.WMAV1 => "wmav1",
+        CodecId.WMAV2 => "wmav2",
         _ => "unknown",
     };
 }

@@ -65,7 +65,7 @@ public sealed class OutputFormat
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.H264, CodecId.H265, CodecId.Theora, CodecId.MJPEG,
          CodecId.MPEG4, CodecId.MPEG1Video, CodecId.MPEG2Video, CodecId.FLV1, CodecId.H263,
          CodecId.MSMPEG4V2, CodecId.MSMPEG4V3, CodecId.WMV1, CodecId.WMV2,
-         CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.MP2, CodecId.FLAC, CodecId.AC3],
+         CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.MP2, CodecId.FLAC, CodecId.AC3, CodecId.WMAV1, CodecId.WMAV2],
         (tracks, pool) => new WebmMuxer(tracks, pool),
         extensions: [".mkv"], aliases: ["mkv"]);
 

@@ -33,6 +33,8 @@ internal static class StreamCodecCheck
         "mp3" or "libmp3lame" => CodecId.MP3,
         "flac" => CodecId.FLAC,
         "mp2" or "mp2fixed" or "libtwolame" => CodecId.MP2,
+        "wmav1" => CodecId.WMAV1,
+        "wmav2" => CodecId.WMAV2,
         _ => CodecId.Unknown,
     };
 

@@ -12,7 +12,7 @@ namespace Sluice.Media.Tests.Formats;
 
 /// <summary>
 /// The codecs ffserver configs name that are older than H.264 (Sorenson H.263, MPEG-4 Part 2, MPEG-1/2 video,
-/// H.263, MS-MPEG-4, WMV, MP2): each made by ffmpeg in every container it writes them to that Sluice reads, demuxed, then written by
+/// H.263, MS-MPEG-4, WMV, MP2, WMA): each made by ffmpeg in every container it writes them to that Sluice reads, demuxed, then written by
 /// every Sluice muxer whose format carries it, and read back by ffprobe and decoded by ffmpeg.
 /// </summary>
 public sealed class LegacyCodecTests
@@ -41,6 +41,8 @@ public sealed class LegacyCodecTests
         Video("wmv1.mkv", CodecId.WMV1, Picture, "wmv1", "matroska"),
         Video("wmv2.mkv", CodecId.WMV2, Picture, "wmv2", "matroska"),
         new("mp2.mkv", [CodecId.MP2], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "2", "-c:a", "mp2", "-b:a", "128k", "-f", "matroska"]),
+        new("wmav1.mkv", [CodecId.WMAV1], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "2", "-c:a", "wmav1", "-f", "matroska"]),
+        new("wmav2.mkv", [CodecId.WMAV2], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "1", "-c:a", "wmav2", "-b:a", "64k", "-f", "matroska"]),
         new("mp2.ts", [CodecId.MP2], ["-f", "lavfi", "-i", Tone, "-t", "2", "-ac", "2", "-c:a", "mp2", "-b:a", "128k", "-f", "mpegts"]),
         new("mpeg2video-mp2.ts", [CodecId.MPEG2Video, CodecId.MP2], [
             "-f", "lavfi", "-i", Picture, "-f", "lavfi", "-i", Tone, "-t", "2", "-c:v", "mpeg2video", "-g", "10",

@@ -45,7 +45,8 @@ public sealed class StreamCodecCheckTests
     [InlineData("libtwolame", CodecId.MP2)]
     [InlineData("msmpeg4", CodecId.MSMPEG4V3)]
     [InlineData("wmv2", CodecId.WMV2)]
-    [InlineData("wmav2", CodecId.Unknown)]
+    [InlineData("wmav2", CodecId.WMAV2)]
+    [InlineData("adpcm_swf", CodecId.Unknown)]
     [InlineData("copy", CodecId.Unknown)]
     [InlineData("", CodecId.Unknown)]
     public void An_encoder_name_gives_the_codec_it_makes(string encoder, CodecId codec) =>

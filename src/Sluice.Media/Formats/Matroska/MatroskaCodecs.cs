@@ -12,6 +12,9 @@ public static class MatroskaCodecs
     /// </summary>
     public const string VideoForWindows = "V_MS/VFW/FOURCC";
 
+    /// <summary>The CodecID of an audio codec stored the Audio Compression Manager way: CodecPrivate is a WAVEFORMATEX.</summary>
+    public const string AudioCompressionManager = "A_MS/ACM";
+
     /// <summary>The size of a BITMAPINFOHEADER (biSize).</summary>
     public const int BitmapInfoHeaderSize = 40;
 
@@ -69,6 +72,7 @@ public static class MatroskaCodecs
         CodecId.MSMPEG4V3 => "V_MPEG4/MS/V3",
         CodecId.FLV1 or CodecId.H263 or CodecId.MSMPEG4V2 or CodecId.WMV1 or CodecId.WMV2 => VideoForWindows,
         CodecId.MP2 => "A_MPEG/L2",
+        CodecId.WMAV1 or CodecId.WMAV2 => AudioCompressionManager,
         CodecId.Vorbis => "A_VORBIS",
         CodecId.Opus => "A_OPUS",
         CodecId.AAC => "A_AAC",
@@ -111,6 +115,15 @@ public static class MatroskaCodecs
             _ => CodecId.Unknown,
         };
     }
+
+    /// <summary>The codec of an A_MS/ACM track, from the wFormatTag of its WAVEFORMATEX; <see cref="CodecId.Unknown"/> for another.</summary>
+    public static CodecId FromAudioCompressionManager(ReadOnlySpan<byte> waveFormatEx) =>
+        waveFormatEx.Length < 18 ? CodecId.Unknown : BinaryPrimitives.ReadUInt16LittleEndian(waveFormatEx) switch
+        {
+            0x0160 => CodecId.WMAV1,
+            0x0161 => CodecId.WMAV2,
+            _ => CodecId.Unknown,
+        };
 
     /// <summary>
     /// The CodecPrivate Matroska stores for a track: a BITMAPINFOHEADER (with the track's own private data after it)

@@ -185,6 +185,10 @@ public sealed partial class MatroskaDemuxer
             codec = MatroskaCodecs.FromVideoForWindows(codecPrivate, out var own);
             codecPrivate = own.ToArray();
         }
+        else if (codecName == MatroskaCodecs.AudioCompressionManager)
+        {
+            codec = MatroskaCodecs.FromAudioCompressionManager(codecPrivate);
+        }
 
         var info = new TrackInfo
         {
