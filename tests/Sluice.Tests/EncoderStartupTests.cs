@@ -69,6 +69,32 @@ public sealed class EncoderStartupTests
     }
 
     [Fact]
+    public async Task The_legacy_codecs_of_ffserver_configs_pass_the_check_in_formats_that_carry_them_and_are_refused_with_the_formats_codecs_elsewhere()
+    {
+        const string video = "VideoSize 352x288\nVideoFrameRate 25\nNoAudio\n";
+        var passing = await RunWithConfigAsync(
+            "<Feed f.ffm>\n</Feed>\n" +
+            $"<Stream a.flv>\nFeed f.ffm\nFormat flv\nVideoCodec flv\n{video}</Stream>\n" +
+            $"<Stream b.ts>\nFeed f.ffm\nFormat mpegts\nVideoCodec mpeg4\n{video}</Stream>\n" +
+            $"<Stream c.ts>\nFeed f.ffm\nFormat mpegts\nVideoCodec mpeg2video\n{video}</Stream>\n" +
+            $"<Stream d.mp4>\nFeed f.ffm\nFormat mp4\nVideoCodec mpeg1video\n{video}</Stream>\n" +
+            $"<Stream e.mkv>\nFeed f.ffm\nFormat matroska\nVideoCodec h263\n{video}</Stream>\n" +
+            "<Stream f.ts>\nFeed f.ffm\nFormat mpegts\nAudioCodec mp2\nAudioSampleRate 48000\nNoVideo\n</Stream>\n",
+            file => [Sluice, "--check", "-f", file]);
+        Assert.True(passing.ExitCode == 0, passing.StdErr);
+        Assert.DoesNotContain("cannot carry", passing.StdErr);
+
+        var refused = await RunWithConfigAsync(
+            "<Feed f.ffm>\n</Feed>\n" +
+            $"<Stream a.ts>\nFeed f.ffm\nFormat mpegts\nVideoCodec h263\n{video}</Stream>\n" +
+            "<Stream b.flv>\nFeed f.ffm\nFormat flv\nAudioCodec mp2\nNoVideo\n</Stream>\n",
+            file => [Sluice, "--check", "-f", file]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("FILE:6: VideoCodec h263 makes h263, which Format mpegts cannot carry (it carries h264, hevc, mpeg4, mpeg1video, mpeg2video)", refused.StdErr);
+        Assert.Contains("FILE:14: AudioCodec mp2 makes mp2, which Format flv cannot carry (it carries aac, mp3)", refused.StdErr);
+    }
+
+    [Fact]
     public async Task Killing_the_server_leaves_no_encoder_or_launched_feeder_behind()
     {
         int port = Ports.Free();

@@ -17,6 +17,8 @@ public sealed class FfserverFormatTests
         // ffmpeg reads JPEGs back to back (what its own mjpeg muxer writes) as jpeg_pipe.
         { "Format mjpeg\nNoAudio\nVideoSize 320x240\nVideoFrameRate 10\nVideoBitRate 2000", "jpeg_pipe", "mjpeg", "cam.raw" },
         { "Format mp2\nNoVideo\nAudioCodec libmp3lame\nAudioBitRate 64\nAudioSampleRate 44100\nAudioChannels 2", "mp3", "mp3", "radio.mp2" },
+        // ffmpeg's mp3 demuxer reads every MPEG audio layer: Layer II frames probe as format mp3, codec mp2.
+        { "Format mp2\nNoVideo\nAudioCodec mp2\nAudioBitRate 128\nAudioSampleRate 44100\nAudioChannels 2", "mp3", "mp2", "layer2.mp2" },
         { "Format mpeg\nVideoCodec mpeg1video\nVideoBitRate 800\nVideoSize 320x240\nVideoFrameRate 25\nAudioCodec mp2\nAudioBitRate 128\nAudioSampleRate 44100\nAudioChannels 2", "mpeg", "mpeg1video,mp2", "live.mpg" },
         { "Format asf\nVideoBitRate 500\nVideoSize 320x240\nVideoFrameRate 25\nAudioBitRate 64\nAudioSampleRate 44100\nAudioChannels 2", "asf", "msmpeg4v3,wmav2", "live.asf" },
         { "Format swf\nVideoCodec flv\nVideoBitRate 500\nVideoSize 320x240\nVideoFrameRate 25\nAudioCodec libmp3lame\nAudioBitRate 64\nAudioSampleRate 22050\nAudioChannels 1", "swf", "flv1,mp3", "live.swf" },

@@ -73,7 +73,9 @@ public sealed class OutputFormat
         "matroska",
         "video/x-matroska",
         [CodecId.VP8, CodecId.VP9, CodecId.AV1, CodecId.H264, CodecId.H265, CodecId.Theora, CodecId.MJPEG,
-         CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.FLAC, CodecId.AC3],
+         CodecId.MPEG4, CodecId.MPEG1Video, CodecId.MPEG2Video, CodecId.FLV1, CodecId.H263,
+         CodecId.MSMPEG4V2, CodecId.MSMPEG4V3, CodecId.WMV1, CodecId.WMV2,
+         CodecId.Vorbis, CodecId.Opus, CodecId.AAC, CodecId.MP3, CodecId.MP2, CodecId.FLAC, CodecId.AC3, CodecId.WMAV1, CodecId.WMAV2],
         (tracks, pool) => new WebmMuxer(tracks, pool),
         extensions: [".mkv"], aliases: ["mkv"]);
 
@@ -112,11 +114,14 @@ public sealed class OutputFormat
         (tracks, _) => new Mp3Muxer(tracks),
         extensions: [".mp3"]);
 
-    /// <summary>MPEG transport stream: H.264/H.265 with AAC, MP3 or Opus (VLC, set-top boxes, mpegts.js).</summary>
+    /// <summary>
+    /// MPEG transport stream: H.264, H.265, MPEG-4 Part 2 or MPEG-1/2 video with AAC, MP2, MP3 or Opus (VLC, set-top
+    /// boxes, mpegts.js).
+    /// </summary>
     public static readonly OutputFormat MpegTs = new(
         "mpegts",
         "video/mp2t",
-        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3, CodecId.Opus],
+        [CodecId.H264, CodecId.H265, CodecId.MPEG4, CodecId.MPEG1Video, CodecId.MPEG2Video, CodecId.AAC, CodecId.MP2, CodecId.MP3, CodecId.Opus],
         (tracks, pool) => new MpegTsMuxer(tracks, pool),
         extensions: [".ts"]);
 
@@ -124,15 +129,16 @@ public sealed class OutputFormat
     public static readonly OutputFormat Mp4 = new(
         "mp4",
         "video/mp4",
-        [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.AAC, CodecId.MP3, CodecId.Opus],
+        [CodecId.H264, CodecId.H265, CodecId.AV1, CodecId.VP9, CodecId.MPEG4, CodecId.MPEG1Video, CodecId.MPEG2Video,
+         CodecId.AAC, CodecId.MP3, CodecId.Opus],
         (tracks, pool) => new FragmentedMp4Muxer(tracks, pool),
         extensions: [".mp4", ".m4v"]);
 
-    /// <summary>FLV (flv.js / mpegts.js players): H.264, H.265 as Enhanced FLV, AAC, MP3.</summary>
+    /// <summary>FLV (flv.js / mpegts.js players, Flash): H.264, H.265 as Enhanced FLV, Sorenson H.263, AAC, MP3.</summary>
     public static readonly OutputFormat Flv = new(
         "flv",
         "video/x-flv",
-        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
+        [CodecId.H264, CodecId.H265, CodecId.FLV1, CodecId.AAC, CodecId.MP3],
         (tracks, pool) => new FlvMuxer(tracks, pool),
         extensions: [".flv"]);
 
@@ -173,7 +179,7 @@ public sealed class OutputFormat
     public static readonly OutputFormat MpegAudio = new(
         "mp2",
         "audio/mpeg",
-        [CodecId.MP3],
+        [CodecId.MP2, CodecId.MP3],
         (tracks, _) => new Mp3Muxer(tracks),
         extensions: [".mp2", ".m2a", ".mpa"]);
 
@@ -231,7 +237,7 @@ public sealed class OutputFormat
     public static readonly OutputFormat Rtmp = new(
         "rtmp",
         "video/x-flv",
-        [CodecId.H264, CodecId.H265, CodecId.AAC, CodecId.MP3],
+        [CodecId.H264, CodecId.H265, CodecId.FLV1, CodecId.AAC, CodecId.MP3],
         (tracks, pool) => new Formats.Rtmp.RtmpMuxer(tracks, pool),
         extensions: []);
 

@@ -467,7 +467,11 @@ internal sealed partial class HlsSegmenter : IFeedListener
     private List<TrackInfo> SelectTracks(IReadOnlyList<TrackInfo> tracks)
     {
         var container = IsCmaf ? OutputFormat.Mp4 : OutputFormat.MpegTs;
-        var selection = TrackSelection.Of(tracks, Config, track => container.CanCarry(track.Codec) && (!IsCmaf || FragmentedMp4Muxer.Refusal(track) is null));
+        // The segment's container must carry the codec, and HLS or DASH players must play it: MPEG-TS and MP4 also
+        // carry MPEG-4 Part 2 and MPEG-1/2 video, which no HLS or DASH player takes.
+        var selection = TrackSelection.Of(tracks, Config, track => container.CanCarry(track.Codec)
+            && (OutputFormat.Hls.CanCarry(track.Codec) || OutputFormat.Dash.CanCarry(track.Codec))
+            && (!IsCmaf || FragmentedMp4Muxer.Refusal(track) is null));
         _trackMap = selection.Map;
         _hasVideo = selection.VideoTrack >= 0;
         _timingTrack = _hasVideo ? selection.VideoTrack : selection.AudioTrack;

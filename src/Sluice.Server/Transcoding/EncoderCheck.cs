@@ -208,7 +208,7 @@ internal static partial class EncoderCheck
             var codec = StreamCodecCheck.CodecOfEncoder(encoder);
             if (codec == CodecId.Unknown)
             {
-                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, libvorbis, libopus, aac, libmp3lame, flac"));
+                refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed}: Sluice cannot carry what this encoder makes; use one of libvpx, libvpx-vp9, libx264, libx265, mjpeg, libtheora, flv, mpeg4, mpeg1video, mpeg2video, h263, msmpeg4, wmv2, libvorbis, libopus, aac, libmp3lame, mp2, wmav2, flac"));
                 return null;
             }
 

@@ -26,6 +26,9 @@ internal static class Flv
     public const int FrameGeneratedKey = 4;
     public const int FrameCommand = 5;
 
+    /// <summary>Sorenson H.263 (FLV1): the frame follows the one header byte, with no sequence header.</summary>
+    public const int VideoCodecSorensonH263 = 2;
+
     public const int VideoCodecAvc = 7;
 
     /// <summary>The unofficial CodecID some encoders use for H.265 in a legacy header (same layout as AVC).</summary>

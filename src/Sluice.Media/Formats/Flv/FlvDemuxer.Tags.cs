@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using Sluice.Media.Buffers;
 using Sluice.Media.Codecs.Aac;
+using Sluice.Media.Codecs.H263;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
 using Sluice.Media.Codecs.MpegAudio;
@@ -56,6 +57,12 @@ public sealed partial class FlvDemuxer
             int codecId = head[0] & 0x0F;
             if (frameType == Flv.FrameCommand)
             {
+                return;
+            }
+
+            if (codecId == Flv.VideoCodecSorensonH263)
+            {
+                ReadSorensonH263(body.Slice(1), ms, frameType, sink);
                 return;
             }
 
@@ -166,6 +173,41 @@ public sealed partial class FlvDemuxer
         long pts = (ms + composition) * MediaTime.TicksPerMillisecond;
         var payload = CopyPayload(data, out var owner);
         Deliver(new MediaPacket(_videoIndex, dts, pts, frameType == Flv.FrameKey, payload, 0, owner), video: true, sink);
+    }
+
+    /// <summary>A Sorenson H.263 (FLV1) tag: no sequence header; the first frame's picture header describes the track.</summary>
+    private void ReadSorensonH263(ReadOnlySequence<byte> data, long ms, int frameType, IPacketSink sink)
+    {
+        if (data.IsEmpty)
+        {
+            DamagedTags++;
+            return;
+        }
+
+        if (!_video.Described && Tracks is null)
+        {
+            Span<byte> picture = stackalloc byte[9];
+            int n = (int)Math.Min(picture.Length, data.Length);
+            data.Slice(0, n).CopyTo(picture);
+            if (!SorensonPictureHeader.TryParse(picture[..n], out var header))
+            {
+                DamagedTags++;
+                return;
+            }
+
+            _video = new VideoState(true, CodecId.FLV1, "Sorenson H.263", [], header.Width, header.Height);
+            TryAnnounceWhenComplete();
+        }
+
+        if (_video.Codec != CodecId.FLV1 || (Tracks is not null && _videoIndex < 0))
+        {
+            UntrackedPackets++;
+            return;
+        }
+
+        long time = ms * MediaTime.TicksPerMillisecond;
+        var payload = CopyPayload(data, out var owner);
+        Deliver(new MediaPacket(_videoIndex, time, time, frameType == Flv.FrameKey, payload, 0, owner), video: true, sink);
     }
 
     private void VideoSequenceStart(CodecId codec, string name, ReadOnlySequence<byte> data)

@@ -5,12 +5,13 @@ using Sluice.Media.Codecs.Aac;
 namespace Sluice.Media.Formats.Flv;
 
 /// <summary>
-/// Live FLV writer (H.264 and AAC or MP3 as in the FLV specification 10.1; H.265 as Enhanced RTMP's 'hvc1'). One
+/// Live FLV writer (H.264 or Sorenson H.263 and AAC or MP3 as in the FLV specification 10.1; H.265 as Enhanced RTMP's
+/// 'hvc1'). One
 /// instance serves every viewer of a stream: <see cref="Header"/> once per viewer, then the chunks from a join point on.
 /// </summary>
 /// <remarks>
 /// <para>The header is the FLV header, PreviousTagSize0, an onMetaData script tag, then the AVC/HEVC sequence header
-/// (the avcC / hvcC) and the AAC sequence header (the AudioSpecificConfig) at time 0, each tag followed by its
+/// (the avcC / hvcC; Sorenson H.263 has none) and the AAC sequence header (the AudioSpecificConfig) at time 0, each tag followed by its
 /// PreviousTagSize. Each packet is one tag: tag header, the audio or video tag header (AVC NALU with composition
 /// time, AAC raw, ...), the payload, and the PreviousTagSize that FLV puts after every tag.</para>
 /// <para>Why the payload is copied: the size after a tag belongs after its payload, and a chunk can only put framing
@@ -58,6 +59,7 @@ public sealed class FlvMuxer : IMuxer
             {
                 case CodecId.H264 when track.CodecPrivate.Length >= 7 && track.CodecPrivate.Span[0] == 1:
                 case CodecId.H265 when track.CodecPrivate.Length >= 23 && track.CodecPrivate.Span[0] == 1:
+                case CodecId.FLV1:
                     video++;
                     break;
                 case CodecId.AAC when track.CodecPrivate.Length >= 2:
@@ -67,7 +69,7 @@ public sealed class FlvMuxer : IMuxer
                 case CodecId.H264 or CodecId.H265 or CodecId.AAC:
                     throw new ArgumentException($"track {i}: {CodecIds.FfmpegName(track.Codec)} needs its {(track.Codec == CodecId.AAC ? "AudioSpecificConfig" : "decoder configuration record")} as CodecPrivate", nameof(tracks));
                 default:
-                    throw new ArgumentException($"track {i}: codec {CodecIds.FfmpegName(track.Codec)} ({track.ContainerCodecName}) cannot be written to FLV (it carries H.264, H.265, AAC and MP3)", nameof(tracks));
+                    throw new ArgumentException($"track {i}: codec {CodecIds.FfmpegName(track.Codec)} ({track.ContainerCodecName}) cannot be written to FLV (it carries H.264, H.265, Sorenson H.263, AAC and MP3)", nameof(tracks));
             }
         }
 
@@ -142,9 +144,18 @@ public sealed class FlvMuxer : IMuxer
     /// <summary>Whether a packet starts a unit a viewer may join at: a video keyframe, or any packet of a stream without video.</summary>
     internal bool IsJoinPoint(MediaPacket packet) => !_hasVideo || (_tracks[packet.Track].Kind == MediaKind.Video && packet.IsKeyframe);
 
-    /// <summary>The VideoTagHeader: legacy AVC (5 bytes) or an Enhanced RTMP ExVideoTagHeader for 'hvc1' (5 or 8 bytes).</summary>
+    /// <summary>
+    /// The VideoTagHeader: Sorenson H.263 (1 byte), legacy AVC (5 bytes) or an Enhanced RTMP ExVideoTagHeader for
+    /// 'hvc1' (5 or 8 bytes).
+    /// </summary>
     private static int WriteVideoHeader(Span<byte> destination, CodecId codec, int frameType, int packetType, int composition)
     {
+        if (codec == CodecId.FLV1)
+        {
+            destination[0] = (byte)((frameType << 4) | Flv.VideoCodecSorensonH263);
+            return 1;
+        }
+
         if (codec == CodecId.H264)
         {
             destination[0] = (byte)((frameType << 4) | Flv.VideoCodecAvc);
@@ -229,7 +240,7 @@ public sealed class FlvMuxer : IMuxer
         Span<byte> header = stackalloc byte[8];
         foreach (var track in _tracks)
         {
-            if (track.Kind == MediaKind.Video)
+            if (track.Kind == MediaKind.Video && track.Codec != CodecId.FLV1)
             {
                 int length = WriteVideoHeader(header, track.Codec, Flv.FrameKey, Flv.PacketSequenceStart, 0);
                 tags.Add((Flv.TagVideo, [.. header[..length], .. track.CodecPrivate.Span]));
@@ -269,7 +280,12 @@ public sealed class FlvMuxer : IMuxer
                 w.Property("framerate", Math.Round((double)MediaTime.TicksPerSecond / video.DefaultDuration, 3));
             }
 
-            w.Property("videocodecid", video.Codec == CodecId.H264 ? Flv.VideoCodecAvc : (double)Flv.FourCcHvc1);
+            w.Property("videocodecid", video.Codec switch
+            {
+                CodecId.H264 => Flv.VideoCodecAvc,
+                CodecId.FLV1 => Flv.VideoCodecSorensonH263,
+                _ => (double)Flv.FourCcHvc1,
+            });
         }
 
         if (audio is not null)

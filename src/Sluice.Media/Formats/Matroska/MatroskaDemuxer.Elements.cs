@@ -179,11 +179,22 @@ public sealed partial class MatroskaDemuxer
             _ => MediaKind.Data,
         };
 
+        var codec = MatroskaCodecs.FromMatroska(codecName);
+        if (codecName == MatroskaCodecs.VideoForWindows)
+        {
+            codec = MatroskaCodecs.FromVideoForWindows(codecPrivate, out var own);
+            codecPrivate = own.ToArray();
+        }
+        else if (codecName == MatroskaCodecs.AudioCompressionManager)
+        {
+            codec = MatroskaCodecs.FromAudioCompressionManager(codecPrivate);
+        }
+
         var info = new TrackInfo
         {
             Index = index,
             Kind = kind,
-            Codec = MatroskaCodecs.FromMatroska(codecName),
+            Codec = codec,
             ContainerCodecName = codecName,
             CodecPrivate = codecPrivate,
             Width = width,

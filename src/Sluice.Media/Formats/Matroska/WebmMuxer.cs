@@ -168,9 +168,10 @@ public sealed class WebmMuxer : IMuxer
         e.UInt(ElementId.FlagLacing, 0);
         e.String(ElementId.Language, track.Language is { Length: 3 } language ? language : "und");
         e.String(ElementId.CodecId, MatroskaCodecs.ToMatroska(track.Codec)!);
-        if (!track.CodecPrivate.IsEmpty)
+        var codecPrivate = MatroskaCodecs.CodecPrivateOf(track);
+        if (!codecPrivate.IsEmpty)
         {
-            e.Binary(ElementId.CodecPrivate, track.CodecPrivate.Span);
+            e.Binary(ElementId.CodecPrivate, codecPrivate.Span);
         }
 
         if (track.DefaultDuration > 0)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H265;
+using Sluice.Media.Codecs.Mpeg4Visual;
 
 namespace Sluice.Media.Formats.Mp4;
 
@@ -13,18 +14,26 @@ namespace Sluice.Media.Formats.Mp4;
 internal static class Mp4SampleEntry
 {
     /// <summary>Object type indications of the esds DecoderConfigDescriptor (MP4RA).</summary>
+    private const byte ObjectTypeMpeg4Visual = 0x20;
     private const byte ObjectTypeAac = 0x40;
+    private const byte ObjectTypeMpeg2MainVideo = 0x61;
+    private const byte ObjectTypeMpeg1Video = 0x6A;
     private const byte ObjectTypeMpeg1Audio = 0x6B;
 
+    /// <summary>streamType of the DecoderConfigDescriptor (ISO 14496-1 table 6).</summary>
+    private const int StreamTypeVisual = 0x04;
+    private const int StreamTypeAudio = 0x05;
+
     public static bool CanWrite(CodecId codec) =>
-        codec is CodecId.H264 or CodecId.H265 or CodecId.VP9 or CodecId.AV1 or CodecId.AAC or CodecId.MP3 or CodecId.Opus;
+        codec is CodecId.H264 or CodecId.H265 or CodecId.VP9 or CodecId.AV1 or CodecId.MPEG4 or CodecId.MPEG1Video or CodecId.MPEG2Video
+            or CodecId.AAC or CodecId.MP3 or CodecId.Opus;
 
     /// <summary>Why a track cannot be written, or null when it can.</summary>
     public static string? Refusal(TrackInfo track)
     {
         if (!CanWrite(track.Codec))
         {
-            return $"codec {CodecIds.FfmpegName(track.Codec)} ({track.ContainerCodecName}) cannot be written to fragmented MP4 (it carries H.264, H.265, VP9, AV1, AAC, MP3 and Opus)";
+            return $"codec {CodecIds.FfmpegName(track.Codec)} ({track.ContainerCodecName}) cannot be written to fragmented MP4 (it carries H.264, H.265, VP9, AV1, MPEG-4 Part 2, MPEG-1/2 video, AAC, MP3 and Opus)";
         }
 
         var codecPrivate = track.CodecPrivate.Span;
@@ -34,6 +43,7 @@ internal static class Mp4SampleEntry
             CodecId.H265 when codecPrivate.Length < HevcDecoderConfiguration.FixedSize || codecPrivate[0] != 1 => "H.265 needs its hvcC (HEVCDecoderConfigurationRecord) as CodecPrivate",
             CodecId.AV1 when codecPrivate.Length < 4 || codecPrivate[0] != 0x81 => "AV1 needs its av1C (AV1CodecConfigurationRecord) as CodecPrivate",
             CodecId.AAC when codecPrivate.Length < 2 => "AAC needs its AudioSpecificConfig as CodecPrivate",
+            CodecId.MPEG4 when !Mpeg4VideoObjectLayer.TryParse(codecPrivate, out _) => "MPEG-4 Part 2 needs its video object layer header as CodecPrivate",
             _ => null,
         };
     }
@@ -54,6 +64,11 @@ internal static class Mp4SampleEntry
                 break;
             case CodecId.VP9:
                 WriteVp9(w, track);
+                break;
+            case CodecId.MPEG4:
+            case CodecId.MPEG1Video:
+            case CodecId.MPEG2Video:
+                WriteMp4v(w, track);
                 break;
             case CodecId.AAC:
             case CodecId.MP3:
@@ -88,6 +103,17 @@ internal static class Mp4SampleEntry
 
             case CodecId.VP9:
                 return "vp09.00.10.08";
+            case CodecId.MPEG4:
+            {
+                // RFC 6381 3.3: mp4v.20 and the profile_and_level_indication of the visual object sequence, in decimal.
+                int profile = Mpeg4VideoObjectLayer.ProfileAndLevel(cp);
+                return profile < 0 ? "mp4v.20" : string.Create(CultureInfo.InvariantCulture, $"mp4v.20.{profile}");
+            }
+
+            case CodecId.MPEG1Video:
+                return "mp4v.6a";
+            case CodecId.MPEG2Video:
+                return "mp4v.61";
             case CodecId.AAC:
                 return string.Create(CultureInfo.InvariantCulture, $"mp4a.40.{AudioSpecificConfig.Parse(cp)?.ObjectType ?? AudioSpecificConfig.AacLc}");
             case CodecId.MP3:
@@ -204,17 +230,41 @@ internal static class Mp4SampleEntry
     private static void WriteMp4a(BoxWriter w, TrackInfo track)
     {
         int entry = BeginAudio(w, track, "mp4a", track.SampleRate);
+        WriteEsds(w, track.Codec == CodecId.AAC ? ObjectTypeAac : ObjectTypeMpeg1Audio, StreamTypeAudio, track.Codec == CodecId.AAC ? track.CodecPrivate.Span : []);
+        w.End(entry);
+    }
+
+    /// <summary>
+    /// mp4v (ISO 14496-14 5.6) for MPEG-4 Part 2, whose esds carries the video object layer as its decoder specific
+    /// info, and for MPEG-1/2 video, whose sequence headers are in the frames.
+    /// </summary>
+    private static void WriteMp4v(BoxWriter w, TrackInfo track)
+    {
+        int entry = BeginVisual(w, track, "mp4v");
+        byte objectType = track.Codec switch
+        {
+            CodecId.MPEG4 => ObjectTypeMpeg4Visual,
+            CodecId.MPEG1Video => ObjectTypeMpeg1Video,
+            _ => ObjectTypeMpeg2MainVideo,
+        };
+        WriteEsds(w, objectType, StreamTypeVisual, track.Codec == CodecId.MPEG4 ? track.CodecPrivate.Span : []);
+        w.End(entry);
+    }
+
+    /// <summary>An esds: an ES_Descriptor with its DecoderConfigDescriptor (and DecoderSpecificInfo when there is one) and SLConfigDescriptor.</summary>
+    private static void WriteEsds(BoxWriter w, byte objectType, int streamType, ReadOnlySpan<byte> decoderSpecificInfo)
+    {
         int esds = w.BeginFull("esds", 0, 0);
         int es = w.BeginDescriptor(0x03); // ES_Descriptor
         w.U16(0).U8(0); // ES_ID, flags
         int decoderConfig = w.BeginDescriptor(0x04); // DecoderConfigDescriptor
-        w.U8(track.Codec == CodecId.AAC ? ObjectTypeAac : ObjectTypeMpeg1Audio);
-        w.U8((0x05 << 2) | 1); // streamType audio, upStream 0, reserved 1
+        w.U8(objectType);
+        w.U8((byte)((streamType << 2) | 1)); // streamType, upStream 0, reserved 1
         w.U24(0).U32(0).U32(0); // bufferSizeDB, maxBitrate, avgBitrate: unknown
-        if (track.Codec == CodecId.AAC)
+        if (!decoderSpecificInfo.IsEmpty)
         {
-            int specific = w.BeginDescriptor(0x05); // DecoderSpecificInfo: the AudioSpecificConfig
-            w.Bytes(track.CodecPrivate.Span);
+            int specific = w.BeginDescriptor(0x05); // DecoderSpecificInfo
+            w.Bytes(decoderSpecificInfo);
             w.EndDescriptor(specific);
         }
 
@@ -224,7 +274,6 @@ internal static class Mp4SampleEntry
         w.EndDescriptor(sl);
         w.EndDescriptor(es);
         w.End(esds);
-        w.End(entry);
     }
 
     /// <summary>Opus with a dOps (Encapsulation of Opus in ISOBMFF 4.3), from the OpusHead when there is one.</summary>

@@ -80,10 +80,15 @@ internal static class MpegTs
 /// <summary>stream_type values of a PMT (ISO 13818-1 table 2-34) that Sluice reads or writes.</summary>
 public enum MpegTsStreamType : byte
 {
+    Mpeg1Video = 0x01,
+
+    /// <summary>MPEG-2 video, or MPEG-1 video within MPEG-2's constrained parameters (ffmpeg writes both so).</summary>
+    Mpeg2Video = 0x02,
     Mpeg1Audio = 0x03,
     Mpeg2Audio = 0x04,
     PrivatePes = 0x06,
     AdtsAac = 0x0F,
+    Mpeg4Visual = 0x10,
     H264 = 0x1B,
     H265 = 0x24,
 }

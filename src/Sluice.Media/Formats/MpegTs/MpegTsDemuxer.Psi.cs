@@ -174,6 +174,9 @@ public sealed partial class MpegTsDemuxer
                 MpegTsStreamType.H264 => CodecId.H264,
                 MpegTsStreamType.H265 => CodecId.H265,
                 MpegTsStreamType.AdtsAac => CodecId.AAC,
+                // MPEG-1 or MPEG-2 video, Layer II or III audio: which one, the first sequence header or frame tells.
+                MpegTsStreamType.Mpeg1Video or MpegTsStreamType.Mpeg2Video => CodecId.MPEG2Video,
+                MpegTsStreamType.Mpeg4Visual => CodecId.MPEG4,
                 MpegTsStreamType.Mpeg1Audio or MpegTsStreamType.Mpeg2Audio => CodecId.MP3,
                 MpegTsStreamType.PrivatePes when IsOpus(descriptors) || IsOpus(programDescriptors) => CodecId.Opus,
                 _ => CodecId.Unknown,
@@ -189,7 +192,7 @@ public sealed partial class MpegTsDemuxer
 
         if (streams.Count == 0)
         {
-            ThrowFormat(offset, $"the PMT has no stream of a codec Sluice reads (H.264, H.265, AAC in ADTS, MP3, Opus); its stream types are [{string.Join(", ", _ignored.Select(s => $"0x{s.StreamType:X2}"))}]");
+            ThrowFormat(offset, $"the PMT has no stream of a codec Sluice reads (H.264, H.265, MPEG-4 Part 2, MPEG-1/2 video, AAC in ADTS, MP2, MP3, Opus); its stream types are [{string.Join(", ", _ignored.Select(s => $"0x{s.StreamType:X2}"))}]");
         }
 
         _pmtRead = true;

@@ -4,7 +4,9 @@ using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
+using Sluice.Media.Codecs.Mpeg4Visual;
 using Sluice.Media.Codecs.MpegAudio;
+using Sluice.Media.Codecs.MpegVideo;
 using Sluice.Media.Codecs.Opus;
 
 namespace Sluice.Media.Formats.MpegTs;
@@ -131,10 +133,16 @@ public sealed partial class MpegTsDemuxer
             case CodecId.H265:
                 ReadVideo(stream, payload, dts, pts, state.RandomAccess, sink);
                 break;
+            case CodecId.MPEG1Video:
+            case CodecId.MPEG2Video:
+            case CodecId.MPEG4:
+                ReadMpegVideo(stream, payload, dts, pts, state.RandomAccess, sink);
+                break;
             case CodecId.AAC:
                 ReadAdts(stream, payload, pts, sink);
                 break;
             case CodecId.MP3:
+            case CodecId.MP2:
                 ReadMpegAudio(stream, payload, pts, sink);
                 break;
             case CodecId.Opus:
@@ -232,6 +240,42 @@ public sealed partial class MpegTsDemuxer
         }
 
         Emit(stream, new MediaPacket(stream.Index, dts, Math.Max(pts, dts), key || randomAccess, access, 0, owner), sink);
+    }
+
+    /// <summary>
+    /// An MPEG-1/2 or MPEG-4 Part 2 frame, kept as it is (start codes and all, as Matroska and MP4 carry it too). The
+    /// stream is described by its first sequence header or video object layer, which become its codec private data.
+    /// </summary>
+    private void ReadMpegVideo(StreamState stream, ReadOnlySpan<byte> payload, long dts, long pts, bool randomAccess, IPacketSink sink)
+    {
+        if (payload.IsEmpty || pts == long.MinValue)
+        {
+            DroppedPes++;
+            return;
+        }
+
+        bool mpeg4 = stream.Codec == CodecId.MPEG4;
+        if (!stream.Described)
+        {
+            int headers = mpeg4 ? Mpeg4VideoObjectLayer.HeaderLength(payload) : MpegVideoSequence.HeaderLength(payload);
+            if (headers > 0 && mpeg4 && Mpeg4VideoObjectLayer.TryParse(payload[..headers], out var layer))
+            {
+                (stream.Width, stream.Height) = (layer.Width, layer.Height);
+                stream.Private = payload[..headers].ToArray();
+                stream.Described = true;
+            }
+            else if (headers > 0 && !mpeg4 && MpegVideoSequence.TryParse(payload[..headers], out var sequence))
+            {
+                (stream.Width, stream.Height) = (sequence.Width, sequence.Height);
+                stream.Codec = sequence.Codec;
+                stream.Private = payload[..headers].ToArray();
+                stream.Described = true;
+            }
+        }
+
+        bool key = mpeg4 ? Mpeg4VideoObjectLayer.IsIntra(payload) : MpegVideoSequence.IsIntra(payload);
+        var frame = _payloads.Copy(payload, out var owner);
+        Emit(stream, new MediaPacket(stream.Index, dts, Math.Max(pts, dts), key || randomAccess, frame, 0, owner), sink);
     }
 
     private static void Remember(List<byte[]> sets, ReadOnlySpan<byte> nal)
@@ -360,14 +404,15 @@ public sealed partial class MpegTsDemuxer
 
             if (!stream.Described)
             {
-                if (header.Layer != 3)
+                if (header.Layer == 1)
                 {
-                    // MPEG audio layer I or II: not a codec Sluice carries.
+                    // MPEG audio layer I: not a codec Sluice carries (ffmpeg has no encoder for it).
                     stream.Dropped = true;
                     _ignored.Add((stream.Pid, stream.StreamType));
                     return;
                 }
 
+                stream.Codec = header.Layer == 2 ? CodecId.MP2 : CodecId.MP3;
                 stream.SampleRate = header.SampleRate;
                 stream.Channels = header.Channels;
                 stream.Described = true;
@@ -539,7 +584,8 @@ public sealed partial class MpegTsDemuxer
     {
         public int Pid { get; } = pid;
         public int StreamType { get; } = streamType;
-        public CodecId Codec { get; } = codec;
+        /// <summary>The stream type's codec, made precise by the first frame where the type names two (MPEG video, MPEG audio).</summary>
+        public CodecId Codec { get; set; } = codec;
         public int Index { get; set; } = -1;
         public bool Described { get; set; }
         public bool Dropped { get; set; }

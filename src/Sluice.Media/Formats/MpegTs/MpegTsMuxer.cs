@@ -4,6 +4,8 @@ using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.Aac;
 using Sluice.Media.Codecs.H264;
 using Sluice.Media.Codecs.H265;
+using Sluice.Media.Codecs.Mpeg4Visual;
+using Sluice.Media.Codecs.MpegVideo;
 
 namespace Sluice.Media.Formats.MpegTs;
 
@@ -16,7 +18,8 @@ namespace Sluice.Media.Formats.MpegTs;
 /// into a shared slab; <see cref="MuxedChunk.Payload"/> is always empty. H.264 / H.265 go out as Annex B with an
 /// access unit delimiter first and the parameter sets of the avcC / hvcC before every keyframe that does not
 /// carry its own; AAC gets an ADTS header; Opus its control header, with the registration and extension
-/// descriptors in the PMT; MP3 goes as it is.</para>
+/// descriptors in the PMT; MPEG-1/2 video and MPEG-4 Part 2 go as they are, with the codec private data (the sequence
+/// header, the video object layer) before every keyframe that does not start with its own; MP2 and MP3 go as they are.</para>
 /// <para>A join point is a video keyframe (in a stream with video), or in a stream without video the first
 /// packet and then the first packet <see cref="AudioJoinIntervalTicks"/> or more after the last join point.
 /// The chunk of a join point starts with the PAT and PMT again (with the discontinuity indicator set, so their
@@ -127,6 +130,7 @@ public sealed class MpegTsMuxer : IMuxer
             CodecId.H264 or CodecId.H265 => CheckedAnnexBSize(track, payload) + 8 + track.ParameterSets.Length,
             CodecId.AAC => AdtsHeader.Size + payload.Length,
             CodecId.Opus => OpusInTs.ControlHeaderLength(payload.Length) + payload.Length,
+            CodecId.MPEG1Video or CodecId.MPEG2Video or CodecId.MPEG4 => track.ParameterSets.Length + payload.Length,
             _ => payload.Length,
         };
         if (_pes.Length < PesHeaderMax + bodyMax)
@@ -172,6 +176,18 @@ public sealed class MpegTsMuxer : IMuxer
                 payload.CopyTo(pes[at..]);
                 at += payload.Length;
                 break;
+            case CodecId.MPEG1Video:
+            case CodecId.MPEG2Video:
+            case CodecId.MPEG4:
+                if (packet.IsKeyframe && !StartsWithHeaders(track.Info.Codec, payload))
+                {
+                    track.ParameterSets.CopyTo(pes[at..]);
+                    at += track.ParameterSets.Length;
+                }
+
+                payload.CopyTo(pes[at..]);
+                at += payload.Length;
+                break;
             default:
                 payload.CopyTo(pes[at..]);
                 at += payload.Length;
@@ -193,6 +209,11 @@ public sealed class MpegTsMuxer : IMuxer
 
         return size;
     }
+
+    /// <summary>True when an MPEG video frame starts with its sequence header (MPEG-1/2) or video object layer (MPEG-4).</summary>
+    private static bool StartsWithHeaders(CodecId codec, ReadOnlySpan<byte> frame) => codec == CodecId.MPEG4
+        ? Mpeg4VideoObjectLayer.HeaderLength(frame) > 0
+        : MpegStartCodes.First(frame) == MpegVideoSequence.SequenceHeaderCode;
 
     /// <summary>AUD, the parameter sets before a keyframe that lacks them, then the NAL units with start codes.</summary>
     private static int WriteAccessUnit(Track track, MediaPacket packet, Span<byte> destination)
@@ -381,7 +402,10 @@ public sealed class MpegTsMuxer : IMuxer
         public int Cc { get; set; }
         public int LengthSize { get; private init; } = 4;
 
-        /// <summary>The parameter sets of the codec private data as Annex B, for keyframes.</summary>
+        /// <summary>
+        /// The parameter sets of the codec private data as Annex B (H.264, H.265), or the codec private data itself
+        /// (MPEG-1/2 video, MPEG-4 Part 2), for keyframes.
+        /// </summary>
         public byte[] ParameterSets { get; private init; } = [];
 
         public int AdtsObjectType { get; private init; }
@@ -438,7 +462,22 @@ public sealed class MpegTsMuxer : IMuxer
                     };
                 }
 
+                case CodecId.MPEG1Video:
+                case CodecId.MPEG2Video:
+                case CodecId.MPEG4:
+                    return new Track(info, pid, streamId)
+                    {
+                        StreamType = info.Codec switch
+                        {
+                            CodecId.MPEG1Video => MpegTsStreamType.Mpeg1Video,
+                            CodecId.MPEG2Video => MpegTsStreamType.Mpeg2Video,
+                            _ => MpegTsStreamType.Mpeg4Visual,
+                        },
+                        ParameterSets = info.CodecPrivate.ToArray(),
+                    };
+
                 case CodecId.MP3:
+                case CodecId.MP2:
                     return new Track(info, pid, streamId)
                     {
                         StreamType = info.SampleRate is > 0 and < 32000 ? MpegTsStreamType.Mpeg2Audio : MpegTsStreamType.Mpeg1Audio,
@@ -461,7 +500,7 @@ public sealed class MpegTsMuxer : IMuxer
                 }
 
                 default:
-                    throw new ArgumentException($"{name} cannot be written to MPEG-TS (H.264, H.265, AAC, MP3 and Opus can)");
+                    throw new ArgumentException($"{name} cannot be written to MPEG-TS (H.264, H.265, MPEG-4 Part 2, MPEG-1/2 video, AAC, MP2, MP3 and Opus can)");
             }
         }
 

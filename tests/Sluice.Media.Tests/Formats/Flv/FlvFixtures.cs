@@ -17,13 +17,16 @@ internal static class FlvFixtures
     /// <summary>MP3 mono 22.05 kHz only.</summary>
     public const string Mp3Only = "mp3-only.flv";
 
+    /// <summary>Sorenson H.263 (FLV1, 320x240, 25 fps) alone, to a pipe: the video of ffserver's flv streams.</summary>
+    public const string Flv1Only = "flv1-only.flv";
+
     /// <summary>H.264 + AAC written to a file: ffmpeg rewrites onMetaData and ends with an AVC end-of-sequence tag.</summary>
     public const string H264AacFile = "h264-aac-file.flv";
 
     /// <summary>H.265 + AAC Matroska, the source of Enhanced FLV round trips (ffmpeg 5.1 writes no H.265 FLV).</summary>
     public const string H265AacMkv = "h265-aac.mkv";
 
-    public static IEnumerable<string> AllFlv => [H264Aac, H264Only, Mp3Only, H264AacFile];
+    public static IEnumerable<string> AllFlv => [H264Aac, H264Only, Mp3Only, H264AacFile, Flv1Only];
 
     public static TheoryData<string> AllFlvNames => new(AllFlv);
 
@@ -48,6 +51,8 @@ internal static class FlvFixtures
             () => File.WriteAllBytes(F(H264Only), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "testsrc=size=322x182:rate=30", "-t", "2",
                 "-c:v", "libx264", "-preset", "veryfast", "-g", "15", "-pix_fmt", "yuv420p", "-f", "flv", "pipe:1")),
+            () => File.WriteAllBytes(F(Flv1Only), MediaTools.Ffmpeg(
+                "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2", "-c:v", "flv", "-g", "25", "-f", "flv", "pipe:1")),
             () => File.WriteAllBytes(F(Mp3Only), MediaTools.Ffmpeg(
                 "-f", "lavfi", "-i", "sine=frequency=550:sample_rate=22050", "-t", "2",
                 "-c:a", "libmp3lame", "-ac", "1", "-b:a", "48k", "-f", "flv", "pipe:1")),
@@ -60,6 +65,6 @@ internal static class FlvFixtures
                 "-t", "2", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25:bframes=2", "-pix_fmt", "yuv420p",
                 "-c:a", "aac", "-f", "matroska", "-y", F(H265AacMkv)));
 
-        return new[] { H264Aac, H264Only, Mp3Only, H264AacFile, H265AacMkv }.ToDictionary(n => n, F);
+        return new[] { H264Aac, H264Only, Mp3Only, H264AacFile, Flv1Only, H265AacMkv }.ToDictionary(n => n, F);
     }
 }

@@ -47,10 +47,18 @@ public sealed class MpegTsDemuxerTests
             {
                 Assert.Equal(stream.GetProperty("width").GetInt32(), track.Width);
                 Assert.Equal(stream.GetProperty("height").GetInt32(), track.Height);
-                int lengthSize = track.Codec == CodecId.H264
-                    ? AvcDecoderConfiguration.Parse(track.CodecPrivate.Span)!.LengthSize
-                    : HevcDecoderConfiguration.Parse(track.CodecPrivate.Span)!.LengthSize;
-                Assert.Equal(4, lengthSize);
+                if (track.Codec is CodecId.H264 or CodecId.H265)
+                {
+                    int lengthSize = track.Codec == CodecId.H264
+                        ? AvcDecoderConfiguration.Parse(track.CodecPrivate.Span)!.LengthSize
+                        : HevcDecoderConfiguration.Parse(track.CodecPrivate.Span)!.LengthSize;
+                    Assert.Equal(4, lengthSize);
+                }
+                else
+                {
+                    // MPEG-4 Part 2, MPEG-2 video: the headers of the first keyframe, which start with a start code.
+                    Assert.True(Sluice.Media.Codecs.AnnexB.StartsWithStartCode(track.CodecPrivate.Span));
+                }
             }
             else
             {
