@@ -70,7 +70,7 @@ public sealed class LegacyCodecTests
         var cases = new TheoryData<string, string>();
         foreach (var source in Sources)
         {
-            foreach (var format in OutputFormat.Configurable.Where(f => !f.IsSegmentedOnly && source.Codecs.All(f.CanCarry)))
+            foreach (var format in OutputFormat.Configurable.Where(f => !f.IsSegmentedOnly && f.MuxedByFfmpeg is null && source.Codecs.All(f.CanCarry)))
             {
                 cases.Add(source.Name, format.Name);
             }
