@@ -230,8 +230,11 @@ internal static partial class ConfigParser
             {
                 var extra = string.Join(" ", args.Skip(info.MaxArgs).Select(a => $"'{a}'"));
                 var takes = info.MaxArgs switch { 0 => "no arguments", 1 => "one argument", _ => $"at most {info.MaxArgs} arguments" };
-                Error($"{name} takes {takes}; unexpected {extra} (usage: {info.Usage}; quote a value that contains spaces)");
-                return;
+
+                // ffserver 3.4 read the words a directive takes and ignored the rest of the line: so does Sluice, aloud.
+                var quote = info.MaxArgs == 0 ? "" : "; quote a value that contains spaces";
+                Warn($"{name} takes {takes}; ignoring {extra}, as ffserver 3.4 did (usage: {info.Usage}{quote})");
+                args = args[..info.MaxArgs];
             }
 
             if (info.Value is { } kind)

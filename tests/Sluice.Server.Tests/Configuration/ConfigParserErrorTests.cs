@@ -45,11 +45,6 @@ public sealed class ConfigParserErrorTests
             ["t.conf:1: HTTPPort needs an argument; usage: HTTPPort <port>"]
         },
         {
-            "extra argument",
-            "HTTPPort 8090 8091\n",
-            ["t.conf:1: HTTPPort takes one argument; unexpected '8091' (usage: HTTPPort <port>; quote a value that contains spaces)"]
-        },
-        {
             "bad address",
             "HTTPBindAddress 1.2.3\n",
             ["t.conf:1: invalid address '1.2.3' for HTTPBindAddress: expected an IPv4 address such as 0.0.0.0 or an IPv6 address such as ::; host names other than localhost are not resolved"]

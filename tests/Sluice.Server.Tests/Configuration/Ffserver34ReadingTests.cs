@@ -32,6 +32,18 @@ public sealed class Ffserver34ReadingTests
         Assert.Equal(8090, ParseOk(line + "\n").HTTPPort);
 
     [Fact]
+    public void Words_after_those_a_directive_takes_are_ignored_as_ffserver_3_4_did_with_a_warning()
+    {
+        var config = ParseOk(
+            "HTTPPort 8090 8091\n" + Feed + "<Stream s.webm>\nFeed f.ffm\nNoAudio please\n</Stream>\n",
+            "t.conf:1: HTTPPort takes one argument; ignoring '8091', as ffserver 3.4 did (usage: HTTPPort <port>; quote a value that contains spaces)",
+            "t.conf:6: NoAudio takes no arguments; ignoring 'please', as ffserver 3.4 did (usage: NoAudio)");
+        Assert.Equal(8090, config.HTTPPort);
+        var stream = Assert.Single(config.Streams);
+        Assert.True(stream.NoAudio);
+    }
+
+    [Fact]
     public void A_comment_after_a_stream_directive_and_on_the_section_tag_lines_is_a_comment()
     {
         var config = ParseOk(
