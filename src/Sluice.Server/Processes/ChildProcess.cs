@@ -79,35 +79,50 @@ internal static class ChildProcess
     /// <summary>
     /// Waits for a child to exit. When <paramref name="stop"/> comes first, <paramref name="endInput"/> is called (the end
     /// of its stdin lets ffmpeg write what it holds and exit), the child gets <paramref name="grace"/> to exit, and is
-    /// then killed with its children.
+    /// then killed with its children (and given the grace once more to be reaped). Returns its exit code, or null when it
+    /// had not exited even then.
     /// </summary>
-    public static async Task WaitOrStopAsync(Process process, CancellationToken stop, Action endInput, TimeSpan grace, TimeProvider time)
+    public static async Task<int?> WaitOrStopAsync(Process process, CancellationToken stop, Action endInput, TimeSpan grace, TimeProvider time)
     {
         try
         {
             await process.WaitForExitAsync(stop).ConfigureAwait(false);
-            return;
+            return process.ExitCode;
         }
         catch (OperationCanceledException)
         {
         }
 
+        // The grace counts from the stop: its timer is set before the input is ended.
+        var withinGrace = WaitForExitAsync(process, grace, time);
         endInput();
-        using var timeout = new CancellationTokenSource(grace, time);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
+        if (!await withinGrace.ConfigureAwait(false))
         {
             try
             {
                 process.Kill(entireProcessTree: true);
+                await WaitForExitAsync(process, grace, time).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or AggregateException)
             {
                 // it has exited meanwhile
             }
+        }
+
+        return process.HasExited ? process.ExitCode : null;
+    }
+
+    private static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout, TimeProvider time)
+    {
+        using var timer = new CancellationTokenSource(timeout, time);
+        try
+        {
+            await process.WaitForExitAsync(timer.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -29,6 +29,7 @@ internal sealed partial class FfmpegMuxRun
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly long _ringBytes;
+    private readonly EncoderFailures _failures;
     private readonly Channel<MediaPacket> _queue = Channel.CreateBounded<MediaPacket>(
         new BoundedChannelOptions(InputQueuePackets) { SingleReader = true, SingleWriter = true });
 
@@ -39,8 +40,10 @@ internal sealed partial class FfmpegMuxRun
     private long _started;
 
     /// <param name="publish">Called once, on the run's reader, with the output viewers read once ffmpeg's header is whole.</param>
-    public FfmpegMuxRun(LiveStream stream, IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing, long ringBytes, Action<StreamOutput> publish, ILogger logger, TimeProvider time)
+    /// <param name="failures">The stream's account of its ffmpeg's failures, run after run: a line the failed run before printed is not logged again.</param>
+    public FfmpegMuxRun(LiveStream stream, IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing, long ringBytes, Action<StreamOutput> publish, EncoderFailures failures, ILogger logger, TimeProvider time)
     {
+        _failures = failures;
         _stream = stream;
         _tracks = tracks;
         _muxing = muxing;
@@ -57,6 +60,9 @@ internal sealed partial class FfmpegMuxRun
 
     /// <summary>The last line ffmpeg printed, or why it could not run.</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>Whether the run's output reached viewers (its header was whole).</summary>
+    public bool Delivered { get; private set; }
 
     public string CommandLine => "ffmpeg " + string.Join(' ', Arguments);
 
@@ -109,6 +115,7 @@ internal sealed partial class FfmpegMuxRun
     /// <summary>Runs ffmpeg until it exits or <paramref name="stop"/>; its exit code, or null when it did not start.</summary>
     public async Task<int?> RunAsync(CancellationToken stop)
     {
+        _failures.RunStarts();
         Process process;
         try
         {
@@ -130,10 +137,10 @@ internal sealed partial class FfmpegMuxRun
                 Task.Run(() => ScanAsync(process.StandardOutput.BaseStream)),
                 Task.Run(() => ErrorsAsync(process.StandardError)));
             // When the session ends or the server stops, the end of its input lets ffmpeg write what it holds.
-            await ChildProcess.WaitOrStopAsync(process, stop, () => _queue.Writer.TryComplete(), StopGrace, _time).ConfigureAwait(false);
+            int? exitCode = await ChildProcess.WaitOrStopAsync(process, stop, () => _queue.Writer.TryComplete(), StopGrace, _time).ConfigureAwait(false);
             _queue.Writer.TryComplete();
             await pumps.WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
-            return process.HasExited ? process.ExitCode : null;
+            return exitCode;
         }
     }
 
@@ -201,6 +208,7 @@ internal sealed partial class FfmpegMuxRun
                 {
                     output = new StreamOutput(new WrittenHeader(_stream.Format.ContentType, header), _tracks, new ChunkRing(_ringBytes));
                     _publish(output);
+                    Delivered = true;
                 }
 
                 Append(output, units);
@@ -247,7 +255,10 @@ internal sealed partial class FfmpegMuxRun
                 if (!string.IsNullOrWhiteSpace(line))
                 {
                     LastError = line.Trim();
-                    LogOutput(_logger, _stream.Name, LastError);
+                    if (!_failures.IsRepeat(LastError))
+                    {
+                        LogOutput(_logger, _stream.Name, LastError);
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Media.Formats;
 using Sluice.Server.Processes;
+using Sluice.Server.Transcoding;
 
 namespace Sluice.Server.Streams;
 
@@ -20,7 +21,7 @@ internal sealed partial class LiveStream
     private readonly TimeProvider _time;
     private Supervisor? _ffmpeg;
     private volatile FfmpegMuxRun? _ffmpegRun;
-    private string? _lastFfmpegExit;
+    private readonly EncoderFailures _ffmpegFailures = new();
     private FfmpegMuxRun? _lastFfmpegRun;   // the run that ended last, for its exit's report (on the supervisor's loop)
 
     /// <summary>The ffmpeg that writes the stream's container now, or null (not such a stream, no session, between runs).</summary>
@@ -57,7 +58,7 @@ internal sealed partial class LiveStream
 
     private async Task<int?> RunFfmpegAsync(IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing, CancellationToken stop)
     {
-        var run = new FfmpegMuxRun(this, tracks, muxing, _ringBytes, PublishFfmpegOutput, _logger, _time);
+        var run = new FfmpegMuxRun(this, tracks, muxing, _ringBytes, PublishFfmpegOutput, _ffmpegFailures, _logger, _time);
         _ffmpegRun = run;
         _lastFfmpegRun = run;
         try
@@ -97,14 +98,29 @@ internal sealed partial class LiveStream
     private void OnFfmpegExited(SupervisedExit exit)
     {
         string code = exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)";
-        string reason = _lastFfmpegRun?.LastError ?? exit.Error?.Message ?? "";
-        // The same failure again and again is said once (with the backoff it then keeps), not at every restart.
-        if (Interlocked.Exchange(ref _lastFfmpegExit, code + reason) != code + reason)
+        var run = _lastFfmpegRun;
+        string? reason = run?.LastError ?? exit.Error?.Message;
+        // The same failure again and again is said once, then counted (as the encoders' are), not at every restart.
+        switch (_ffmpegFailures.Ended(exit.ExitCode, reason, run?.Delivered ?? false))
         {
-            LogFfmpegExited(_logger, Name, code, reason, exit.Wait.TotalSeconds);
+            case FailureVerdict.None or FailureVerdict.New:
+                LogFfmpegExited(_logger, Name, code, reason ?? "", exit.Wait.TotalSeconds);
+                break;
+            case FailureVerdict.Repeating:
+                LogFfmpegFailing(_logger, Name, code, _ffmpegFailures.Reason!);
+                break;
+            case FailureVerdict.Count:
+                LogFfmpegStillFailing(_logger, Name, _ffmpegFailures.Count, _ffmpegFailures.Reason!, exit.Wait.TotalSeconds);
+                break;
         }
     }
 
-    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Stream {Stream}: the ffmpeg writing its container exited with code {Code} ({LastError}); restarting in {Seconds} s, and again after each exit like this one (with a longer wait each time, up to 30 s), which is not logged again")]
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Stream {Stream}: the ffmpeg writing its container exited with code {Code} ({LastError}); restarting in {Seconds} s")]
     private static partial void LogFfmpegExited(ILogger logger, string stream, string code, string lastError, double seconds);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Error, Message = "Stream {Stream}: the ffmpeg writing its container fails the same way every time it starts (exit code {Code}: {Reason}); it is retried with backoff, counted from now on")]
+    private static partial void LogFfmpegFailing(ILogger logger, string stream, string code, string reason);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Stream {Stream}: the ffmpeg writing its container has failed {Count} times in a row the same way ({Reason}); next try in {Seconds} s")]
+    private static partial void LogFfmpegStillFailing(ILogger logger, string stream, int count, string reason, double seconds);
 }

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Sluice.Media;
 using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
+using Sluice.Server.Processes;
 
 using Sluice.Server.Streams;
 
@@ -422,7 +423,7 @@ internal static partial class EncoderCheck
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunFfmpegAsync(IEnumerable<string> arguments, TimeProvider time)
     {
-        var info = EncoderProcess.StartInfo(arguments);
+        var info = ChildProcess.Piped(Ffmpeg, arguments);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Ffmpeg}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -34,25 +34,7 @@ internal sealed partial class EncoderProcess : IDisposable
 
     /// <summary>Starts ffmpeg with these arguments; throws what starting a process throws (no ffmpeg, no setpriv).</summary>
     public static async Task<EncoderProcess> StartAsync(IEnumerable<string> arguments, TimeProvider time) =>
-        new(await ChildProcess.StartAsync(StartInfo(arguments)).ConfigureAwait(false), time);
-
-    /// <summary>How every ffmpeg of Sluice's encoding is started: these arguments, its three pipes redirected.</summary>
-    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
-    {
-        var info = new ProcessStartInfo(EncoderCheck.Ffmpeg)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return info;
-    }
+        new(await ChildProcess.StartAsync(ChildProcess.Piped(EncoderCheck.Ffmpeg, arguments)).ConfigureAwait(false), time);
 
     /// <summary>
     /// Reads stderr until ffmpeg closes it: a progress line goes to <paramref name="progress"/>, any other line to
@@ -86,52 +68,8 @@ internal sealed partial class EncoderProcess : IDisposable
     /// Waits for ffmpeg to exit. On <paramref name="stop"/>, <paramref name="endInput"/> ends its stdin and it gets
     /// <see cref="StopGrace"/> to finish; then it is killed. Returns its exit code, or null when it had to be killed.
     /// </summary>
-    public async Task<int?> WaitAsync(Action endInput, CancellationToken stop)
-    {
-        try
-        {
-            await _process.WaitForExitAsync(stop).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The feed ended or the server stops: ffmpeg gets the end of its input and a moment to finish.
-            endInput();
-            if (!await WaitForExitAsync(StopGrace).ConfigureAwait(false))
-            {
-                await KillAsync().ConfigureAwait(false);
-            }
-        }
-
-        return _process.HasExited ? _process.ExitCode : null;
-    }
-
-    private async Task<bool> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var timer = new CancellationTokenSource(timeout, _time);
-        try
-        {
-            await _process.WaitForExitAsync(timer.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private async Task KillAsync()
-    {
-        try
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or AggregateException)
-        {
-            return;
-        }
-
-        await WaitForExitAsync(StopGrace).ConfigureAwait(false);
-    }
+    public Task<int?> WaitAsync(Action endInput, CancellationToken stop) =>
+        ChildProcess.WaitOrStopAsync(_process, stop, endInput, StopGrace, _time);
 
     public void Dispose() => _process.Dispose();
 
