@@ -53,7 +53,7 @@ internal sealed class SluiceServer : IDisposable
             var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
-            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger, time: Time);
+            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger, holdAudioForVideo: true, time: Time);
             if (format.MuxedByFfmpeg is not null)
             {
                 // ffmpeg writes the stream's container from the feed's packets: nothing else of Sluice's serves it.
@@ -63,7 +63,7 @@ internal sealed class SluiceServer : IDisposable
             if (config.RTMPPort is not null && format.Codecs.Any(OutputFormat.Rtmp.CanCarry))
             {
                 // RTMP players of the stream read the same output feed, muxed once more into RTMP chunks.
-                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger, holdAudioForVideo: true);
+                rtmpStreams[stream.Name] = new LiveStream(stream, output, OutputFormat.Rtmp, streamLogger, holdAudioForVideo: true, time: Time);
             }
 
             if (stream.Hls.Enabled || format.IsSegmentedOnly)

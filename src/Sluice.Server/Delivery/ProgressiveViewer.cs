@@ -160,9 +160,11 @@ internal sealed partial class ProgressiveViewer
     private async Task<bool> SendChunksAsync(ChunkRing ring, long position, long maxLag, PipeWriter writer, ViewerSignal signal, WriteDeadline deadline, CancellationToken aborted)
     {
         long behindSince = -1;
+        bool unflushed = true; // the header
         while (!aborted.IsCancellationRequested)
         {
-            var status = ring.Read(position, _batch, out int count);
+            // One lock a batch: the chunks, and what is left after them (to tell a caught-up viewer from one behind).
+            var status = ring.Read(position, _batch, out int count, out var backlog);
             switch (status)
             {
                 case ChunkReadStatus.Completed:
@@ -170,10 +172,15 @@ internal sealed partial class ProgressiveViewer
                     return true;
 
                 case ChunkReadStatus.Empty:
-                    var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
-                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    if (unflushed)
                     {
-                        return false;
+                        var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
+                        if (flushed.IsCompleted || flushed.IsCanceled)
+                        {
+                            return false;
+                        }
+
+                        unflushed = false;
                     }
 
                     await ring.WaitAsync(position, signal).ConfigureAwait(false);
@@ -229,36 +236,20 @@ internal sealed partial class ProgressiveViewer
 
             position += count;
             Account(bytes);
-
-            // A write the viewer does not take within the timeout drops it. Kestrel answers a canceled flush by aborting
-            // the connection, which cancels the request's token too, on another thread and sometimes first: so the
-            // time decides whether the viewer was dropped, not which token looks canceled by the time it is checked.
-            long flushStart = _time.GetTimestamp();
-            FlushResult result;
-            try
-            {
-                result = await writer.FlushAsync(deadline.Start(_policy.SlowViewerTimeout)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_time.GetElapsedTime(flushStart) >= _policy.SlowViewerTimeout - TimerSlack)
-            {
-                Drop();
-                return false;
-            }
-
-            deadline.Stop();
-            if (result.IsCompleted || result.IsCanceled)
+            if (!await FlushWithinDeadlineAsync(writer, deadline).ConfigureAwait(false))
             {
                 return false;
             }
+
+            unflushed = false;
 
             // Behind? Skip to the newest keyframe; behind for too long? Drop the viewer.
-            long lag = ring.LagTicks(position);
-            if (lag > maxLag)
+            if (backlog.Ticks > maxLag)
             {
                 long now = _time.GetTimestamp();
                 if (behindSince < 0)
                 {
-                    behindSince = flushStart;
+                    behindSince = now;
                 }
                 else if (_time.GetElapsedTime(behindSince, now) > _policy.SlowViewerTimeout)
                 {
@@ -271,17 +262,60 @@ internal sealed partial class ProgressiveViewer
                 {
                     // Only ever forward: with a GOP longer than the lag, the newest keyframe may be behind the viewer.
                     Skips++;
-                    LogSkipped(_logger, _connection.Remote.ToString(), _stream.Name, $"it was {MediaTime.ToMilliseconds(lag)} ms behind");
+                    LogSkipped(_logger, _connection.Remote.ToString(), _stream.Name, $"it was {MediaTime.ToMilliseconds(backlog.Ticks)} ms behind");
                     position = newest;
                 }
             }
             else
             {
                 behindSince = -1;
+                if (backlog.CaughtUp)
+                {
+                    // Nothing was left when the batch was read: wait (at once done if more came during the write).
+                    await ring.WaitAsync(position, signal).ConfigureAwait(false);
+                }
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Flushes a batch; false when the viewer is gone or was dropped because the write was not taken within the timeout.
+    /// A flush the connection takes at once (the usual case: the kernel's buffer has room) arms no timer; the deadline
+    /// is armed only for one that waits, from the moment it is seen waiting.
+    /// </summary>
+    private async ValueTask<bool> FlushWithinDeadlineAsync(PipeWriter writer, WriteDeadline deadline)
+    {
+        // A write the viewer does not take within the timeout drops it. Kestrel answers a canceled flush by aborting
+        // the connection, which cancels the request's token too, on another thread and sometimes first: so the
+        // time decides whether the viewer was dropped, not which token looks canceled by the time it is checked.
+        long flushStart = 0;
+        bool armed = false;
+        FlushResult result;
+        try
+        {
+            var pending = writer.FlushAsync(deadline.Token);
+            if (pending.IsCompleted)
+            {
+                result = pending.Result;
+            }
+            else
+            {
+                flushStart = _time.GetTimestamp();
+                deadline.Arm(_policy.SlowViewerTimeout);
+                armed = true;
+                result = await pending.ConfigureAwait(false);
+                deadline.Disarm();
+            }
+        }
+        catch (OperationCanceledException) when (armed && _time.GetElapsedTime(flushStart) >= _policy.SlowViewerTimeout - TimerSlack)
+        {
+            Drop();
+            return false;
+        }
+
+        return !result.IsCompleted && !result.IsCanceled;
     }
 
     /// <summary>Moves a viewer whose position was evicted to the newest join point after it; -1 when it ends waiting.</summary>
@@ -327,15 +361,14 @@ internal sealed partial class ProgressiveViewer
             (_source, _abort) = Create();
         }
 
-        /// <summary>Arms the deadline for one write: the token is canceled once <paramref name="timeout"/> has passed.</summary>
-        public CancellationToken Start(TimeSpan timeout)
-        {
-            _source.CancelAfter(timeout);
-            return _source.Token;
-        }
+        /// <summary>The token a write is given: canceled by the request's abort, and by the deadline once armed.</summary>
+        public CancellationToken Token => _source.Token;
+
+        /// <summary>Arms the deadline for the write now waiting: the token is canceled once <paramref name="timeout"/> has passed.</summary>
+        public void Arm(TimeSpan timeout) => _source.CancelAfter(timeout);
 
         /// <summary>Disarms it: the write was taken.</summary>
-        public void Stop()
+        public void Disarm()
         {
             if (!_source.TryReset())
             {

@@ -223,6 +223,12 @@ public readonly struct ChunkLease
     public override string ToString() => _chunk is null ? "no chunk" : $"chunk {_sequence} generation {_generation}";
 }
 
+/// <summary>What a reader has still to read after a batch: chunks, and the media time from the first of them to the newest.</summary>
+internal readonly record struct ChunkBacklog(long Chunks, long Ticks)
+{
+    public bool CaughtUp => Chunks == 0;
+}
+
 internal enum ChunkReadStatus
 {
     /// <summary>Chunks were copied to the buffer.</summary>
@@ -429,9 +435,16 @@ internal sealed class ChunkRing
     /// <see cref="ChunkLease.Release"/> on each once it has copied its bytes out (one it never releases keeps its
     /// blocks out of the pool until the garbage collector takes the chunk).
     /// </summary>
-    public ChunkReadStatus Read(long position, ChunkLease[] buffer, out int count)
+    public ChunkReadStatus Read(long position, ChunkLease[] buffer, out int count) => Read(position, buffer, out count, out _);
+
+    /// <summary>
+    /// <see cref="Read(long, ChunkLease[], out int)"/>, telling also what is left after the batch, so that a reader
+    /// takes the ring's lock once a batch: whether it caught up, and how far behind the newest chunk it still is.
+    /// </summary>
+    public ChunkReadStatus Read(long position, ChunkLease[] buffer, out int count, out ChunkBacklog backlog)
     {
         count = 0;
+        backlog = default;
         lock (_lock)
         {
             if (position < _first)
@@ -450,21 +463,13 @@ internal sealed class ChunkRing
                 buffer[i] = _slots[(position + i) & Mask].Lease();
             }
 
-            return ChunkReadStatus.Data;
-        }
-    }
-
-    /// <summary>How far <paramref name="position"/> is behind the newest chunk, in ticks (0 when caught up or evicted).</summary>
-    public long LagTicks(long position)
-    {
-        lock (_lock)
-        {
-            if (position < _first || position >= _next)
+            long after = position + count;
+            if (after < _next)
             {
-                return 0;
+                backlog = new ChunkBacklog(_next - after, _slots[(_next - 1) & Mask].Time - _slots[after & Mask].Time);
             }
 
-            return _slots[(_next - 1) & Mask].Time - _slots[position & Mask].Time;
+            return ChunkReadStatus.Data;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Media;
@@ -88,11 +89,6 @@ public sealed class ProgressiveViewerTests : IDisposable
         _time.Advance(Policy.SlowViewerTimeout - Tick);
         first.Take();
 
-        // Nothing more to send: what is written goes out without a deadline, and the viewer waits for the stream.
-        var idle = await _writer.NextFlushAsync();
-        Assert.Equal(_request.Token, idle.Token);
-        idle.Take();
-
         // Well past where the first write's deadline was: that timer was stopped when the write was taken.
         _time.Advance(Policy.SlowViewerTimeout);
         Assert.False(first.Token.IsCancellationRequested);
@@ -100,11 +96,10 @@ public sealed class ProgressiveViewerTests : IDisposable
         long written = _writer.Written;
         _publisher.Accept(Packet(80));
         var next = await _writer.NextFlushAsync();
-        Assert.True(_writer.Written > written);
+        Assert.True(next.WrittenBefore > written); // the next flush carries the new chunk: no flush of nothing came between
         _time.Advance(Policy.SlowViewerTimeout - Tick);
         Assert.False(next.Token.IsCancellationRequested); // a deadline of its own, from its own start
         next.Take();
-        (await _writer.NextFlushAsync()).Take();
 
         await _request.CancelAsync(); // the viewer leaves
         await viewing.WaitAsync(TimeSpan.FromSeconds(10));
@@ -113,23 +108,57 @@ public sealed class ProgressiveViewerTests : IDisposable
         Assert.Equal(_writer.Written, _connection.BytesSent);
     }
 
-    /// <summary>A flush of the viewer's connection, pending until the test takes it or its token is canceled.</summary>
-    private sealed class Flush
+    /// <summary>
+    /// A flush of the viewer's connection, pending until the test takes it or its token is canceled. The test is handed
+    /// it once the viewer awaits it (its deadline armed); once <see cref="Take"/> returns, the viewer has gone on to its
+    /// next flush or its wait, since its continuation runs inline.
+    /// </summary>
+    private sealed class Flush : IValueTaskSource<FlushResult>
     {
-        private readonly TaskCompletionSource<FlushResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _awaited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private ManualResetValueTaskSourceCore<FlushResult> _core;
+        private int _done;
 
-        public Flush(CancellationToken token)
+        public Flush(CancellationToken token, long writtenBefore)
         {
             Token = token;
-            token.Register(() => _result.TrySetCanceled(token));
+            WrittenBefore = writtenBefore;
+            token.Register(() =>
+            {
+                if (Interlocked.Exchange(ref _done, 1) == 0)
+                {
+                    _core.SetException(new OperationCanceledException(token));
+                }
+            });
         }
 
         public CancellationToken Token { get; }
 
-        public Task<FlushResult> Result => _result.Task;
+        /// <summary>What the viewer had written when it flushed.</summary>
+        public long WrittenBefore { get; }
+
+        public Task Awaited => _awaited.Task;
+
+        public ValueTask<FlushResult> AsValueTask() => new(this, _core.Version);
 
         /// <summary>The client has read what was written.</summary>
-        public void Take() => _result.TrySetResult(new FlushResult(isCanceled: false, isCompleted: false));
+        public void Take()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                _core.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
+            }
+        }
+
+        public FlushResult GetResult(short token) => _core.GetResult(token);
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            _core.OnCompleted(continuation, state, token, flags);
+            _awaited.TrySetResult();
+        }
     }
 
     /// <summary>A connection that keeps what is written and hands each flush to the test.</summary>
@@ -142,13 +171,19 @@ public sealed class ProgressiveViewerTests : IDisposable
 
         private long _written;
 
-        public async Task<Flush> NextFlushAsync() => await _flushes.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        /// <summary>The viewer's next flush, once the viewer awaits it.</summary>
+        public async Task<Flush> NextFlushAsync()
+        {
+            var flush = await _flushes.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await flush.Awaited.WaitAsync(TimeSpan.FromSeconds(10));
+            return flush;
+        }
 
         public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
         {
-            var flush = new Flush(cancellationToken);
+            var flush = new Flush(cancellationToken, Written);
             _flushes.Writer.TryWrite(flush);
-            return new ValueTask<FlushResult>(flush.Result);
+            return flush.AsValueTask();
         }
 
         public override void Advance(int bytes)

@@ -149,8 +149,21 @@ public sealed class ChunkRingTests
         ring.Append(Chunk(10, join: true), 0);
         ring.Append(Chunk(10, join: false), MediaTime.TicksPerSecond);
         ring.Append(Chunk(10, join: false), 3 * MediaTime.TicksPerSecond);
-        Assert.Equal(3 * MediaTime.TicksPerSecond, ring.LagTicks(0));
-        Assert.Equal(0, ring.LagTicks(3));
+        var one = new ChunkLease[1];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, one, out _, out var first));
+        one[0].Release();
+        Assert.Equal(new ChunkBacklog(2, 2 * MediaTime.TicksPerSecond), first); // from the second chunk to the third
+        Assert.False(first.CaughtUp);
+
+        var all = new ChunkLease[4];
+        Assert.Equal(ChunkReadStatus.Data, ring.Read(0, all, out int count, out var none));
+        Assert.Equal(3, count);
+        Assert.True(none.CaughtUp);
+        Assert.Equal(0, none.Ticks);
+        foreach (var lease in all.AsSpan(0, count))
+        {
+            lease.Release();
+        }
     }
 
     [Fact]
