@@ -54,6 +54,22 @@ public sealed class NalTests
         Assert.False(AnnexB.StartsWithStartCode([0, 1, 9]));
     }
 
+    [Fact]
+    public void A_start_code_is_found_from_a_position_on_with_its_leading_zero_only_inside_the_range()
+    {
+        byte[] data = [1, 0, 1, 0, 0, 0, 1, 7, 1, 1, 0, 0, 1, 8, 0, 0];
+        Assert.Equal(3, AnnexB.FindStartCode(data, 0, out int length));  // 00 00 00 01: the leading zero counts
+        Assert.Equal(4, length);
+        Assert.Equal(4, AnnexB.FindStartCode(data, 4, out length));      // from inside it: the zero before is not ours
+        Assert.Equal(3, length);
+        Assert.Equal(10, AnnexB.FindStartCode(data, 5, out length));     // a lone 01 is no start code
+        Assert.Equal(3, length);
+        Assert.Equal(-1, AnnexB.FindStartCode(data, 11, out length));    // 00 01 and a trailing 00 00: none
+        Assert.Equal(0, length);
+        Assert.Equal(-1, AnnexB.FindStartCode(data, data.Length, out _));
+        Assert.Equal(-1, AnnexB.FindStartCode(data, data.Length + 1, out _));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
