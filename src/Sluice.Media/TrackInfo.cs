@@ -22,6 +22,12 @@ public sealed record TrackInfo
     /// <summary>Frame duration in <see cref="MediaTime"/> ticks when the container states one, else 0.</summary>
     public long DefaultDuration { get; init; }
 
+    /// <summary>
+    /// The container's time resolution in <see cref="MediaTime"/> ticks when it is coarser than a tick (90 for the
+    /// milliseconds of FLV, RTMP and Matroska at its usual scale), else 0: times are exact.
+    /// </summary>
+    public long TimePrecision { get; init; }
+
     public int SampleRate { get; init; }
     public int Channels { get; init; }
     public int BitDepth { get; init; }

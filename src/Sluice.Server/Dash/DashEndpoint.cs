@@ -54,7 +54,7 @@ internal sealed class DashEndpoint
     {
         // The segment being made is waited for (dashdec asks for the next one as soon as the last is listed).
         int track = url.Index;
-        var complete = segmenter.FindSegmentStartingAt(url.Number) is { } found
+        var complete = segmenter.FindSegmentOfTrackAt(track, url.Number) is { } found
             ? await _responses.CompleteSegmentAsync(segmenter, found.Sequence, aborted).ConfigureAwait(false)
             : null;
         var data = complete is null ? null : segmenter.FindTrackSegment(complete.Sequence, track);

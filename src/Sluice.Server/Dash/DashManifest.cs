@@ -21,19 +21,59 @@ internal static class DashManifest
     {
         var segments = snapshot.Segments;
         var first = segments[0];
-        // Media time t of a segment is its decode time in 90 kHz ticks; the wall clock of t = 0 follows from the first.
-        var availabilityStart = first.ProgramDateTime - TimeSpan.FromSeconds(first.StartTicks / 90000.0);
         var init = segments[^1].Init ?? first.Init;
+        var tracks = init?.Tracks ?? [];
+        var writers = init?.TrackWriters ?? [];
+
+        // Each track's timeline is its own fragments' media times, in its own timescale (the audio's sample rate):
+        // S@t is the tfdt of the track's fragment of that segment and S@d the length of its samples.
+        var timelines = new List<(long Start, long Duration)>[tracks.Count];
+        for (int t = 0; t < tracks.Count; t++)
+        {
+            timelines[t] = [];
+            foreach (var segment in segments)
+            {
+                if (t < segment.TrackSpans.Count && segment.TrackSpans[t] is { Start: not long.MinValue } span
+                    && segment.Init?.TrackWriters is { } own && t < own.Length)
+                {
+                    long start = own[t].TrackTime(0, span.Start);
+                    timelines[t].Add((start, Math.Max(own[t].TrackTime(0, span.End) - start, 1)));
+                }
+            }
+        }
+
+        // The wall clock of media time 0, from the track that times the segments (its t is the segment's PDT).
+        int timing = TimingTrack(tracks);
+        var availabilityStart = first.ProgramDateTime;
+        if (timing >= 0 && timing < writers.Length && timing < first.TrackSpans.Count && first.TrackSpans[timing].Start != long.MinValue)
+        {
+            availabilityStart -= TimeSpan.FromSeconds(writers[timing].TrackTime(0, first.TrackSpans[timing].Start) / (double)writers[timing].TimescaleOf(0));
+        }
+        else
+        {
+            availabilityStart -= TimeSpan.FromSeconds(first.StartTicks / 90000.0);
+        }
+
+        // Nothing listed ends after the manifest's own time: a source a little ahead of the wall clock moves it on.
+        var publish = now;
+        for (int t = 0; t < tracks.Count; t++)
+        {
+            if (timelines[t].Count > 0 && t < writers.Length && timelines[t][^1] is var last)
+            {
+                var end = availabilityStart + TimeSpan.FromSeconds((last.Start + last.Duration) / (double)writers[t].TimescaleOf(0));
+                publish = end > publish ? end : publish;
+            }
+        }
+
         double window = segments.Sum(s => s.Duration);
         double target = segmenter.Settings.SegmentDuration;
         var b = new StringBuilder(2048);
         b.Append("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
         b.Append(CultureInfo.InvariantCulture,
-            $"<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"dynamic\" availabilityStartTime=\"{Time(availabilityStart)}\" publishTime=\"{Time(now)}\" minimumUpdatePeriod=\"{Duration(target)}\" minBufferTime=\"{Duration(target)}\" timeShiftBufferDepth=\"{Duration(window)}\" suggestedPresentationDelay=\"{Duration(target * 1.5)}\">\n");
+            $"<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"dynamic\" availabilityStartTime=\"{Time(availabilityStart)}\" publishTime=\"{Time(publish, up: true)}\" minimumUpdatePeriod=\"{Duration(target)}\" minBufferTime=\"{Duration(target)}\" timeShiftBufferDepth=\"{Duration(window)}\" suggestedPresentationDelay=\"{Duration(target * 1.5)}\">\n");
         b.Append("  <Period id=\"0\" start=\"PT0S\">\n");
         // One adaptation set a track (players such as ffmpeg's take one track a representation), all over the same
-        // segment numbers and times.
-        var tracks = init?.Tracks ?? [];
+        // segments, each on its own times.
         for (int t = 0; t < tracks.Count; t++)
         {
             var track = tracks[t];
@@ -51,13 +91,13 @@ internal static class DashManifest
             }
 
             b.Append(">\n");
+            int timescale = t < writers.Length ? writers[t].TimescaleOf(0) : 90000;
             b.Append(CultureInfo.InvariantCulture,
-                $"        <SegmentTemplate timescale=\"90000\" initialization=\"{MediaUrl.DashInit(epoch, init!.Generation, t)}\" media=\"{MediaUrl.DashTimeTemplate(epoch, t)}\">\n");
+                $"        <SegmentTemplate timescale=\"{timescale}\" initialization=\"{MediaUrl.DashInit(epoch, init!.Generation, t)}\" media=\"{MediaUrl.DashTimeTemplate(epoch, t)}\">\n");
             b.Append("          <SegmentTimeline>\n");
-            foreach (var segment in segments)
+            foreach (var (start, duration) in timelines[t])
             {
-                long duration = (long)Math.Round(segment.Duration * 90000);
-                b.Append(CultureInfo.InvariantCulture, $"            <S t=\"{segment.StartTicks}\" d=\"{duration}\"/>\n");
+                b.Append(CultureInfo.InvariantCulture, $"            <S t=\"{start}\" d=\"{duration}\"/>\n");
             }
 
             b.Append("          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n    </AdaptationSet>\n");
@@ -67,7 +107,32 @@ internal static class DashManifest
         return b.ToString();
     }
 
-    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>The track the segments are cut on: the video, else the first.</summary>
+    private static int TimingTrack(IReadOnlyList<TrackInfo> tracks)
+    {
+        for (int t = 0; t < tracks.Count; t++)
+        {
+            if (tracks[t].Kind == MediaKind.Video)
+            {
+                return t;
+            }
+        }
+
+        return tracks.Count > 0 ? 0 : -1;
+    }
+
+    /// <summary>An xs:dateTime to the millisecond, truncated, or with <paramref name="up"/> rounded up (a publishTime never before what it covers).</summary>
+    private static string Time(DateTimeOffset time, bool up = false)
+    {
+        var utc = time.UtcDateTime;
+        long rest = utc.Ticks % TimeSpan.TicksPerMillisecond;
+        if (up && rest != 0)
+        {
+            utc = utc.AddTicks(TimeSpan.TicksPerMillisecond - rest);
+        }
+
+        return utc.ToString("yyyy-MM-ddTHH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    }
 
     private static string Duration(double seconds) => string.Create(CultureInfo.InvariantCulture, $"PT{seconds:0.###}S");
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Media.Formats;
 using Sluice.Media.Buffers;
 using Sluice.Server.Configuration;
 
@@ -30,6 +31,7 @@ internal sealed partial class Feed
     private long[] _trackInterval = [];      // and the interval before it (a frame's duration, about)
     private bool[] _trackSeenInSession = [];
     private int _videoTrack = -1;
+    private readonly ExactTimes _exact = new(); // the exact times of a millisecond container's audio and video
 
     // bitrate measurement over windows of 2 s or more, the first from the feed's first packet on
     private bool _measuring;
@@ -153,6 +155,7 @@ internal sealed partial class Feed
         _videoTrack = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video)?.Index ?? -1;
         _sessionFirstDts = long.MinValue;
         _trackSeenInSession = new bool[tracks.Count];
+        _exact.OnTracks(tracks);
         if (!continues)
         {
             _ring.Clear();
@@ -189,7 +192,9 @@ internal sealed partial class Feed
             }
         }
 
-        var shifted = packet.Shifted(_offset);
+        // On the feed's own time line first, then exact: an offset that is no whole number of samples would otherwise
+        // round the exact times unevenly in an output at the audio's sample rate.
+        var shifted = _exact.Apply(packet.Shifted(_offset));
         if ((uint)packet.Track < (uint)_trackLastDts.Length && shifted.Dts > _trackLastDts[packet.Track])
         {
             long previous = _trackLastDts[packet.Track];

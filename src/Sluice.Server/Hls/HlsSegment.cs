@@ -57,14 +57,22 @@ internal sealed class HlsSegment
 
     public bool IsComplete => Data is not null;
 
+    /// <summary>
+    /// Where each track of a complete segment starts and ends (90 kHz, on the stream's time line; Start is
+    /// <see cref="long.MinValue"/> for a track with no packet in it): a track's end is the segment's end for the track
+    /// that times the segments, else its last packet's time plus that packet's length.
+    /// </summary>
+    public IReadOnlyList<(long Start, long End)> TrackSpans { get; private set; } = [];
+
     /// <summary>The packets of a complete CMAF segment (shared, not copied), for its one-track DASH forms.</summary>
     internal IReadOnlyList<MediaPacket> Packets { get; private set; } = [];
 
     internal void AddPart(HlsPart part) => _parts.Add(part);
 
-    internal void Complete(byte[] data, double duration, DateTimeOffset now, IReadOnlyList<MediaPacket> packets)
+    internal void Complete(byte[] data, double duration, DateTimeOffset now, IReadOnlyList<MediaPacket> packets, IReadOnlyList<(long Start, long End)> trackSpans)
     {
         Duration = duration;
+        TrackSpans = trackSpans;
         Completed = now;
         Packets = packets;
         Data = data;

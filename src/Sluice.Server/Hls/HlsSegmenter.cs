@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Media.Buffers;
+using Sluice.Media.Codecs;
 using Sluice.Media.Formats;
 using Sluice.Media.Formats.Mp4;
 using Sluice.Media.Formats.MpegTs;
@@ -163,12 +164,36 @@ internal sealed partial class HlsSegmenter : IFeedListener
         }
     }
 
-    /// <summary>The segment (complete, or the one being made) that starts at <paramref name="startTicks"/>: DASH asks by time.</summary>
-    public HlsSegment? FindSegmentStartingAt(long startTicks)
+    /// <summary>
+    /// The complete segment whose fragment of <paramref name="track"/> starts at <paramref name="time"/>, in that
+    /// track's timescale (DASH asks by each track's own time); else the one being made, when the time is where it will
+    /// start (the end of the newest complete one), since players ask for the next segment as soon as the last is listed.
+    /// </summary>
+    public HlsSegment? FindSegmentOfTrackAt(int track, long time)
     {
         lock (_lock)
         {
-            return _open?.StartTicks == startTicks ? _open : _segments.Find(s => s.StartTicks == startTicks);
+            var writers = _init?.TrackWriters ?? [];
+            if ((uint)track >= (uint)writers.Length)
+            {
+                return null;
+            }
+
+            var writer = writers[track];
+            foreach (var segment in _segments)
+            {
+                if (segment.Init?.TrackWriters is { } own && (uint)track < (uint)own.Length
+                    && track < segment.TrackSpans.Count && segment.TrackSpans[track].Start is var start and not long.MinValue
+                    && own[track].TrackTime(0, start) == time)
+                {
+                    return segment;
+                }
+            }
+
+            return _open is not null && _segments.Count > 0 && _segments[^1] is var last && track < last.TrackSpans.Count
+                && last.TrackSpans[track].End is var end and not long.MinValue && writer.TrackTime(0, end) == time
+                ? _open
+                : null;
         }
     }
 
@@ -420,7 +445,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
         }
 
         double duration = Math.Max(endTicks - segment.StartTicks, 1) / (double)Ticks;
-        segment.Complete(data, duration, _time.GetUtcNow(), _segmentPackets);
+        segment.Complete(data, duration, _time.GetUtcNow(), _segmentPackets, TrackSpans(_segmentPackets, endTicks));
         _segmentPackets = [];
         _segments.Add(segment);
         _open = null;
@@ -438,6 +463,40 @@ internal sealed partial class HlsSegmenter : IFeedListener
         Signal();
     }
 
+    /// <summary>Each output track's start and end in a segment's packets (see <see cref="HlsSegment.TrackSpans"/>).</summary>
+    private (long Start, long End)[] TrackSpans(List<MediaPacket> packets, long end)
+    {
+        var tracks = _init?.Tracks ?? [];
+        var spans = new (long Start, long End)[tracks.Count];
+        Array.Fill(spans, (long.MinValue, long.MinValue));
+        foreach (var packet in packets)
+        {
+            if ((uint)packet.Track >= (uint)spans.Length)
+            {
+                continue;
+            }
+
+            ref var span = ref spans[packet.Track];
+            if (span.Start == long.MinValue)
+            {
+                span.Start = packet.Dts;
+            }
+
+            long length = packet.Duration > 0 ? packet.Duration
+                : AudioTimeline.SamplesOf(tracks[packet.Track], packet.Payload.Span, out int rate) is > 0 and var samples
+                    ? (long)Math.Round(samples * (double)Ticks / rate)
+                    : 0;
+            span.End = Math.Max(span.End, packet.Dts + length);
+        }
+
+        if (_timingTrack >= 0 && _trackMap[_timingTrack] is >= 0 and var timing && timing < spans.Length && spans[timing].Start != long.MinValue)
+        {
+            spans[timing].End = end;
+        }
+
+        return spans;
+    }
+
     private void EndPart(long end)
     {
         if (_cmaf is null || _partPackets.Count == 0 || _open is not { } segment)
@@ -447,7 +506,12 @@ internal sealed partial class HlsSegmenter : IFeedListener
         }
 
         bool independent = !_hasVideo || (_partPackets.Find(p => p.Track == _trackMap[_timingTrack]) is { IsKeyframe: true });
-        var data = _cmaf.WriteFragment(_partPackets);
+        var data = _cmaf.WriteFragment(_partPackets, end);
+        foreach (var writer in _init?.TrackWriters ?? [])
+        {
+            writer.StartTimeAt(_cmaf.TimeOffset); // DASH's one-track fragments on the same media time line
+        }
+
         segment.AddPart(new HlsPart(segment.Sequence, segment.Parts.Count, data, Math.Max(end - _partStart, 1) / (double)Ticks, independent, _time.GetUtcNow()));
         _partPackets.Clear();
         _partStart = end;

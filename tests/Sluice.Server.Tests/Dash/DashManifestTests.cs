@@ -45,16 +45,24 @@ public sealed class DashManifestTests
         new StreamConfig { Name = "live", Hls = new HlsSettings { SegmentDuration = 1, ListSize = listSize, SegmentFormat = segmentFormat } },
         _feed, NullLogger.Instance, _time);
 
-    /// <summary>25 fps video from <paramref name="firstTicks"/>, keyframes at the frames given, each frame followed by an audio packet.</summary>
+    /// <summary>One AAC frame at 48 kHz: 1024 samples.</summary>
+    private const long AacFrame = 1024 * MediaTime.TicksPerSecond / 48000;
+
+    /// <summary>
+    /// 25 fps video from <paramref name="firstTicks"/>, keyframes at the frames given, each frame followed by the AAC
+    /// frames (1024 samples at 48 kHz, from 100 ticks after the first video frame on) that begin before the next.
+    /// </summary>
     private static void Publish(Publisher publisher, long firstTicks, int frames, Func<int, bool> keyframe, bool audio = true)
     {
+        long nextAudio = firstTicks + 100;
         for (int i = 0; i < frames; i++)
         {
             long t = firstTicks + (i * Frame);
             publisher.Accept(new MediaPacket(0, t, t, keyframe(i), new byte[200]));
-            if (audio)
+            while (audio && nextAudio < t + Frame)
             {
-                publisher.Accept(new MediaPacket(1, t + 100, t + 100, true, new byte[50]));
+                publisher.Accept(new MediaPacket(1, nextAudio, nextAudio, true, new byte[50]));
+                nextAudio += AacFrame;
             }
         }
     }
@@ -63,7 +71,7 @@ public sealed class DashManifestTests
         DashManifest.Write(segmenter.Snapshot(), segmenter, Epoch, bandwidth, now);
 
     [Fact]
-    public void Three_segments_of_video_and_audio_make_one_adaptation_set_a_track_over_one_timeline()
+    public void Three_segments_of_video_and_audio_make_one_adaptation_set_a_track_each_on_its_own_timeline()
     {
         var segmenter = Segmenter();
         using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
@@ -73,6 +81,8 @@ public sealed class DashManifestTests
 
         string manifest = Manifest(segmenter, 1_000_000, Start + TimeSpan.FromSeconds(5));
 
+        // Video on its 90 kHz grid; audio at its sample rate, from its own first frame (900100 ticks: 480053 samples),
+        // 47 frames of 1024 samples a segment, each segment starting where the previous ended.
         Assert.Equal(
             """
             <?xml version="1.0" encoding="utf-8"?>
@@ -91,11 +101,11 @@ public sealed class DashManifestTests
                 </AdaptationSet>
                 <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" segmentAlignment="true" startWithSAP="1">
                   <Representation id="1" bandwidth="100000" codecs="mp4a.40.2" audioSamplingRate="48000">
-                    <SegmentTemplate timescale="90000" initialization="t6oow0-dash1-1.mp4" media="t6oow0-t1-$Time$.m4s">
+                    <SegmentTemplate timescale="48000" initialization="t6oow0-dash1-1.mp4" media="t6oow0-t1-$Time$.m4s">
                       <SegmentTimeline>
-                        <S t="900000" d="90000"/>
-                        <S t="990000" d="90000"/>
-                        <S t="1080000" d="90000"/>
+                        <S t="480053" d="48128"/>
+                        <S t="528181" d="48128"/>
+                        <S t="576309" d="48128"/>
                       </SegmentTimeline>
                     </SegmentTemplate>
                   </Representation>

@@ -473,6 +473,7 @@ public sealed partial class FlvDemuxer
                 Width = _video.Width > 0 ? _video.Width : metadata?.Width ?? 0,
                 Height = _video.Height > 0 ? _video.Height : metadata?.Height ?? 0,
                 DefaultDuration = fps > 0 ? (long)Math.Round(MediaTime.TicksPerSecond / fps) : 0,
+                TimePrecision = MediaTime.TicksPerMillisecond,
             });
         }
 
@@ -488,6 +489,7 @@ public sealed partial class FlvDemuxer
                 CodecPrivate = _audio.Config,
                 SampleRate = _audio.SampleRate,
                 Channels = _audio.Channels,
+                TimePrecision = MediaTime.TicksPerMillisecond,
             });
         }
 

@@ -71,6 +71,7 @@ public sealed partial class MatroskaDemuxer
             if ((ElementId)id == ElementId.TrackEntry)
             {
                 var (info, number) = ParseTrackEntry(value, offset, tracks.Count);
+                info = info with { TimePrecision = TimePrecisionTicks };
                 if (!_trackByNumber.TryAdd(number, tracks.Count))
                 {
                     Ebml.ThrowFormat(offset, $"TrackNumber {number} appears twice in Tracks");
@@ -408,6 +409,9 @@ public sealed partial class MatroskaDemuxer
 
         sizes[count - 1] = (int)last;
     }
+
+    /// <summary>The TimestampScale in <see cref="MediaTime"/> ticks when it is coarser than one (90 at the usual 1 ms), else 0.</summary>
+    private long TimePrecisionTicks => TimestampScale * 9 / 100_000 is var ticks and > 1 ? ticks : 0;
 
     /// <summary>Segment ticks (TimestampScale units) to <see cref="MediaTime"/> ticks, rounded to nearest.</summary>
     private long ToTicks(long segmentTicks, long offset)

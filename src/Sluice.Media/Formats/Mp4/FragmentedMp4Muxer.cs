@@ -103,6 +103,28 @@ public sealed class FragmentedMp4Muxer : IMuxer
     /// <summary>The timescale (units per second) of a track's media times: 90000 for video, the sample rate for audio.</summary>
     public int TimescaleOf(int track) => _states[track].Timescale;
 
+    /// <summary>
+    /// The media time (a <c>tfdt</c>) a packet of <paramref name="track"/> at <paramref name="ticks"/> gets, in the
+    /// track's timescale: what a DASH SegmentTimeline lists for the fragment that starts with it.
+    /// </summary>
+    public long TrackTime(int track, long ticks) => _states[track].ToScale(Math.Max(0, ticks + _timeOffset));
+
+    /// <summary>What is added to every time before it is written (set by the first packet when it is negative).</summary>
+    public long TimeOffset => _timeOffset;
+
+    /// <summary>
+    /// Puts the time line where another muxer's is (<see cref="TimeOffset"/>), before the first write: the one-track
+    /// writers of a DASH stream then give the same media times as the stream's own CMAF writer. No effect once started.
+    /// </summary>
+    public void StartTimeAt(long offset)
+    {
+        if (!_started)
+        {
+            _started = true;
+            _timeOffset = offset;
+        }
+    }
+
     public MuxedChunk Write(MediaPacket packet)
     {
         if ((uint)packet.Track >= (uint)_tracks.Length)
@@ -170,9 +192,11 @@ public sealed class FragmentedMp4Muxer : IMuxer
     /// Writes several packets as one fragment (a CMAF chunk: one moof with a traf per track that has samples, then
     /// one mdat with their payloads, copied once): the form of HLS parts and segments and DASH segments. A sample's
     /// duration is the step to the next sample of its track in the fragment; the last one's is estimated as for
-    /// <see cref="Write"/>. Shares the sequence numbers and time line of <see cref="Write"/>.
+    /// <see cref="Write"/>, or, for video, the step to <paramref name="end"/> when it is given (the next fragment's
+    /// first time: the fragments of a track are then contiguous). Shares the sequence numbers and time line of
+    /// <see cref="Write"/>.
     /// </summary>
-    public byte[] WriteFragment(IReadOnlyList<MediaPacket> packets)
+    public byte[] WriteFragment(IReadOnlyList<MediaPacket> packets, long end = long.MinValue)
     {
         ArgumentNullException.ThrowIfNull(packets);
         if (packets.Count == 0)
@@ -262,7 +286,9 @@ public sealed class FragmentedMp4Muxer : IMuxer
                 state.LastDts = dtsTicks;
                 long duration = NextOfTrack(packets, i) is { } next
                     ? state.ToScale(Math.Max(0, next.Dts + _timeOffset)) - decodeTime
-                    : EstimateDuration(track, ref state, packet, dtsTicks, decodeTime);
+                    : video && end != long.MinValue && end > packet.Dts
+                        ? state.ToScale(Math.Max(0, end + _timeOffset)) - decodeTime
+                        : EstimateDuration(track, ref state, packet, dtsTicks, decodeTime);
                 long compositionOffset = Math.Clamp(state.ToScale(packet.Pts + _timeOffset) - decodeTime, int.MinValue, int.MaxValue);
                 bool sync = packet.IsKeyframe || !video;
                 BinaryPrimitives.WriteUInt32BigEndian(span[n..], (uint)Math.Clamp(duration, 0, uint.MaxValue));
