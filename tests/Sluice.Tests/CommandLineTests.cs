@@ -84,6 +84,7 @@ public sealed class CommandLineTests
             Assert.Equal(1, result.ExitCode);
             string expected = taken == "HTTP" ? $"sluice: cannot listen on HTTP 127.0.0.1:{busy}: " : $"sluice: cannot listen on RTMP 127.0.0.1:{busy} (RTMPPort): ";
             Assert.Contains(expected, result.StdErr);
+            Assert.DoesNotContain("   at ", result.StdErr + result.StdOut); // the reason in one line, no stack trace beside it
         }
         finally
         {

@@ -74,6 +74,9 @@ internal static partial class SluiceHost
         // Hosting starts an Activity and a log scope for every request while this category is enabled at any level,
         // though it only ever logs at Information and below: a cost per request for nothing.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // A host that fails to start (a port in use) logs the exception with its stack trace; Sluice says why in one
+        // line itself ("cannot listen on ...").
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         options.ConfigureLogging?.Invoke(builder.Logging);
 
         int port = options.Port ?? config.HTTPPort;
