@@ -47,6 +47,14 @@ public sealed class Ffserver34ConfigTests
                 "configuration is valid (1 feeds, 3 streams).",
             ]
         },
+        {
+            "mpeg.conf",
+            [
+                "4: warning: <Stream cam.mpg> sets no VideoFrameRate; using ffserver's default 5 fps (add VideoFrameRate, or NoDefaults to turn defaults off)",
+                "13: warning: <Stream slow.mpg>: VideoFrameRate 7: MPEG-1 video has no 7 fps, so ffmpeg's mpeg1video writes the nearest rate it has, 5 fps (it has 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 and, with -strict unofficial, which Sluice passes, 5, 10, 12, 15)",
+                "configuration is valid (1 feeds, 2 streams).",
+            ]
+        },
     };
 
     [Theory]

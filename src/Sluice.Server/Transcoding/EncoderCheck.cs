@@ -97,6 +97,13 @@ internal static partial class EncoderCheck
             if (format?.MuxedByFfmpeg is { } muxing)
             {
                 // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
+                if (!stream.NoVideo && !EncoderSpec.IsCopy(stream.Video.Codec)
+                    && Mpeg1FrameRates.Applies(stream.Video.Codec is { } named ? EncoderSpec.EncoderName(named) : muxing.VideoEncoder)
+                    && Mpeg1FrameRates.RoundingWarning(stream.Name, stream.Video.FrameRate) is { } rounded)
+                {
+                    warnings.Add(new ConfigDiagnostic(stream.Video.CodecLocation ?? stream.Location, rounded));
+                }
+
                 var arguments = FfmpegMuxArguments.Test(stream, muxing);
                 if (arguments.Count > 0)
                 {
@@ -217,6 +224,11 @@ internal static partial class EncoderCheck
             {
                 refusals.Add(new ConfigDiagnostic(location, $"{named}{renamed} makes {CodecIds.FfmpegName(codec)}, which Format {format.Name} cannot carry (it carries {string.Join(", ", format.Codecs.Where(c => CodecIds.KindOf(c) == kind).Select(CodecIds.FfmpegName))})"));
                 return null;
+            }
+
+            if (kind == MediaKind.Video && Mpeg1FrameRates.Applies(encoder) && Mpeg1FrameRates.RoundingWarning(stream.Name, settings.FrameRate) is { } rounded)
+            {
+                warnings.Add(new ConfigDiagnostic(location, rounded));
             }
 
             var generic = await GenericOptionsAsync(time).ConfigureAwait(false);
