@@ -103,6 +103,22 @@ public sealed class Ffserver34ConfigTests
         Assert.False(feeder.HasExited, feeder.StdErr);
     }
 
+    [Fact]
+    public async Task A_redirect_whose_url_is_only_a_comment_answers_404_with_the_reason()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open() + """
+
+            <Redirect old>
+            URL # the new site, soon
+            </Redirect>
+            """);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await http.GetAsync(server.Url("old"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Equal("The redirect old has no target: its URL in the server's configuration is only a comment.", (await response.Content.ReadAsStringAsync()).Trim());
+    }
+
     [Theory]
     [InlineData("index.html", "status.html")]
     [InlineData("old", "url/")]

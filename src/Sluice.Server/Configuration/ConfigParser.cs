@@ -214,6 +214,11 @@ internal static partial class ConfigParser
                 Warn($"ffserver 3.4 {reading}; Sluice reads '{comment}' as a comment and {(ignored ? "ignores this line (quote a value that begins with #)" : $"reads the line as '{string.Join(" ", [name, .. args])}'")}");
                 if (ignored)
                 {
+                    if (_section == ConfigSection.Redirect && name == "URL")
+                    {
+                        RedirectUrlWasAComment();
+                    }
+
                     return;
                 }
             }
