@@ -67,6 +67,34 @@ public sealed class FfserverFormatTests
         Assert.Same(output, server.Server.Streams[name].Output);
     }
 
+    [Fact]
+    public async Task The_ffmpeg_writing_a_stream_s_container_is_on_the_status_page_and_in_stat_json_with_its_process()
+    {
+        await using var server = await TestServer.StartAsync(
+            "MaxClients 100\nMaxBandwidth 100000\n<Feed in.ffm>\nFileMaxSize 4M\n</Feed>\n"
+            + "<Stream live.asf>\nFeed in.ffm\nFormat asf\nVideoBitRate 300\nVideoSize 320x240\nVideoFrameRate 25\nAudioBitRate 64\nAudioSampleRate 44100\nAudioChannels 2\n</Stream>\n"
+            + "<Stream stat.html>\nFormat status\n</Stream>\n");
+        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), FfmpegPublisher.MatroskaH264Aac);
+        await Tools.WaitForStreamAsync(server, "live.asf", TimeSpan.FromSeconds(30));
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var json = JsonDocument.Parse(await http.GetStringAsync(server.Url("stat.json")));
+        var row = Assert.Single(json.RootElement.GetProperty("containerFfmpegs").EnumerateArray());
+        Assert.Equal(("live.asf", "in.ffm", "asf", "running"), (row.GetProperty("stream").GetString(), row.GetProperty("feed").GetString(), row.GetProperty("format").GetString(), row.GetProperty("state").GetString()));
+        Assert.Equal(1, row.GetProperty("starts").GetInt32());
+        Assert.Equal(0, row.GetProperty("restarts").GetInt32());
+        Assert.Equal(0, row.GetProperty("sameFailures").GetInt32());
+        int pid = row.GetProperty("processId").GetInt32();
+        using (var process = System.Diagnostics.Process.GetProcessById(pid))
+        {
+            Assert.Equal("ffmpeg", process.ProcessName);
+        }
+
+        Assert.StartsWith("ffmpeg ", row.GetProperty("command").GetString(), StringComparison.Ordinal);
+        string html = await http.GetStringAsync(server.Url("stat.html"));
+        Assert.Contains($"<tr><td>live.asf</td><td>in.ffm</td><td>asf</td><td>running</td><td class=n>{pid}</td><td class=n>1</td><td class=n>0</td><td class=n>0</td>", html, StringComparison.Ordinal);
+    }
+
     private static Task<ProcessResult> DecodeAsync(string url) =>
         ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "5000000", "-i", url, "-t", "2", "-f", "null", "-"], TimeSpan.FromSeconds(30));
 }
