@@ -302,7 +302,8 @@ internal static partial class EncoderCheck
             warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: {error}; Sluice uses the lines before it"));
         }
 
-        return options;
+        // The codec lines chose the codec when the config was read.
+        return options.Where(o => !EncoderPreset.IsCodecLine(o.Name));
     }
 
     /// <summary>The config line a test-encode failure belongs to: an option's line when ffmpeg names it, else the codec's.</summary>
