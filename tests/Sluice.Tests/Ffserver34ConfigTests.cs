@@ -47,6 +47,14 @@ public sealed class Ffserver34ConfigTests
                 "configuration is valid (1 feeds, 3 streams).",
             ]
         },
+        {
+            "mpeg.conf",
+            [
+                "4: warning: <Stream cam.mpg> sets no VideoFrameRate; using ffserver's default 5 fps (add VideoFrameRate, or NoDefaults to turn defaults off)",
+                "13: warning: <Stream slow.mpg>: VideoFrameRate 7: MPEG-1 video has no 7 fps, so ffmpeg's mpeg1video writes the nearest rate it has, 5 fps (it has 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 and, with -strict unofficial, which Sluice passes, 5, 10, 12, 15)",
+                "configuration is valid (1 feeds, 2 streams).",
+            ]
+        },
     };
 
     [Theory]
@@ -93,6 +101,22 @@ public sealed class Ffserver34ConfigTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, playlist.StatusCode);
         Assert.StartsWith("Stream live/cam.webm has no HLS yet: its tracks (", await playlist.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.False(feeder.HasExited, feeder.StdErr);
+    }
+
+    [Fact]
+    public async Task A_redirect_whose_url_is_only_a_comment_answers_404_with_the_reason()
+    {
+        await using var server = await TestServer.StartAsync(Configs.Open() + """
+
+            <Redirect old>
+            URL # the new site, soon
+            </Redirect>
+            """);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await http.GetAsync(server.Url("old"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Equal("The redirect old has no target: its URL in the server's configuration is only a comment.", (await response.Content.ReadAsStringAsync()).Trim());
     }
 
     [Theory]

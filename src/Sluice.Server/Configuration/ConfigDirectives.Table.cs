@@ -144,7 +144,7 @@ internal static partial class ConfigDirectives
         Flag("NoLoop", S),
 
         // <Redirect>
-        Own("URL", R, 1, 1, "URL <url>"),
+        Own("URL", R, 1, 1, "URL <url>") with { Ffserver34 = HashAs("the URL and redirected clients to \"#\"") },
     ];
 
     /// <summary>The table by name, case-insensitive (in this file: static fields of one part are set in order).</summary>

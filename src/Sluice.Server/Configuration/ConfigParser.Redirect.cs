@@ -8,11 +8,18 @@ internal static partial class ConfigParser
         private string? _redirectName;
         private string? _redirectUrl;
         private ConfigLocation _redirectLocation;
+        private int? _redirectCommentLine;   // a URL line that was only a comment ("URL # soon")
 
         private void BeginRedirect(string name)
         {
-            (_redirectName, _redirectUrl, _redirectLocation) = (name, null, Here);
+            (_redirectName, _redirectUrl, _redirectLocation, _redirectCommentLine) = (name, null, Here, null);
         }
+
+        /// <summary>
+        /// "URL # …": ffserver 3.4 took '#' as the URL and started (the parser has said so on the line); Sluice reads a
+        /// comment, so the redirect has no target, which it answers with 404 instead of refusing the config.
+        /// </summary>
+        private void RedirectUrlWasAComment() => _redirectCommentLine ??= Here.Line;
 
         private void RedirectDirective(string name, List<string> args)
         {
@@ -67,7 +74,12 @@ internal static partial class ConfigParser
 
         private void EndRedirect()
         {
-            if (_redirectUrl is null)
+            if (_redirectUrl is null && _redirectCommentLine is { } commentLine)
+            {
+                Warn(_redirectLocation.Line, $"<Redirect {_redirectName}> has no URL (line {commentLine} is only a comment): Sluice answers its requests with 404, where ffserver 3.4 redirected them to \"#\"; write the address after URL to redirect");
+                _redirects.Add(new RedirectConfig { Name = _redirectName!, Url = null, Location = _redirectLocation });
+            }
+            else if (_redirectUrl is null)
             {
                 Error(_redirectLocation.Line, $"<Redirect {_redirectName}> has no URL; add 'URL <url>' inside it");
             }

@@ -162,6 +162,7 @@ internal static partial class ConfigParser
             var served = _streamServed && !readsFile;
             if (!s.IsStatus && served)
             {
+                s = PresetCodecs(s);
                 s = ApplyDefaults(s);
             }
 

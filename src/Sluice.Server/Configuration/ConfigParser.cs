@@ -22,15 +22,16 @@ internal static partial class ConfigParser
 {
     public static ConfigParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 
-    public static ConfigParseResult Parse(string text, string file)
+    /// <param name="presetFolders">Where AVPresetVideo/AVPresetAudio files are looked for (null: <see cref="Transcoding.EncoderPreset.Folders"/>).</param>
+    public static ConfigParseResult Parse(string text, string file, IReadOnlyList<string>? presetFolders = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(file);
-        return new Session(file).Run(text);
+        return new Session(file, presetFolders).Run(text);
     }
 
     /// <summary>One parse: the state of the file being read, and everything found so far.</summary>
-    private sealed partial class Session(string file)
+    private sealed partial class Session(string file, IReadOnlyList<string>? presetFolders)
     {
         private readonly ConfigDiagnostics _diagnostics = new(file);
         private readonly List<(FeedConfig Feed, SectionDirectives Written)> _feeds = [];
@@ -214,6 +215,11 @@ internal static partial class ConfigParser
                 Warn($"ffserver 3.4 {reading}; Sluice reads '{comment}' as a comment and {(ignored ? "ignores this line (quote a value that begins with #)" : $"reads the line as '{string.Join(" ", [name, .. args])}'")}");
                 if (ignored)
                 {
+                    if (_section == ConfigSection.Redirect && name == "URL")
+                    {
+                        RedirectUrlWasAComment();
+                    }
+
                     return;
                 }
             }

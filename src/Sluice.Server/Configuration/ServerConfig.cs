@@ -234,7 +234,9 @@ internal sealed record AvOption(string Name, string Value, ConfigLocation Locati
 internal sealed record RedirectConfig
 {
     public required string Name { get; init; }
-    public required string Url { get; init; }
+
+    /// <summary>Where clients are sent; null when the section's URL line was only a comment ("URL # soon"): answered 404.</summary>
+    public required string? Url { get; init; }
     public ConfigLocation Location { get; init; }
 }
 

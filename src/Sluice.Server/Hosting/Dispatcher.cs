@@ -194,6 +194,12 @@ internal sealed partial class Dispatcher(
         }
 
         var redirect = _config.Redirects.FirstOrDefault(r => r.Name == name);
+        if (redirect is { Url: null })
+        {
+            await Responses.TextAsync(context, 404, $"The redirect {Responses.Quote(name)} has no target: its URL in the server's configuration is only a comment.").ConfigureAwait(false);
+            return;
+        }
+
         if (redirect is not null)
         {
             context.Response.Headers.Location = redirect.Url;

@@ -113,6 +113,17 @@ internal static class StatusPage
             b.Append("</table>");
         }
 
+        if (s.ContainerFfmpegs.Count > 0)
+        {
+            b.Append("<h2>Containers written by ffmpeg</h2><table><tr><th>Stream</th><th>Feed</th><th>Format</th><th>State</th><th>Process</th><th>Starts</th><th>Restarts</th><th>Same failures</th><th>Last message</th></tr>");
+            foreach (var c in s.ContainerFfmpegs)
+            {
+                b.Append($"<tr><td>{E(c.Stream)}</td><td>{E(c.Feed)}</td><td>{E(c.Format)}</td><td>{E(c.State)}</td><td class=n>{c.ProcessId}</td><td class=n>{c.Starts}</td><td class=n>{c.Restarts}</td><td class=n>{c.SameFailures}</td><td>{E(c.LastError)}</td></tr>");
+            }
+
+            b.Append("</table>");
+        }
+
         b.Append($"<p>Number of connections: {s.Clients} / {s.MaxClients} (HTTP connections {s.Connections} / {s.MaxHTTPConnections})<br>");
         b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k<br>");
         b.Append($"Media buffers: {s.Buffers.BlocksLent} blocks lent, {s.Buffers.BlocksMade} made, {s.Buffers.FreeBytes / 1024} KiB free</p>");

@@ -21,6 +21,7 @@ internal sealed record StatusSnapshot(
     IReadOnlyList<FeedStatus> Feeds,
     IReadOnlyList<StreamStatus> Streams,
     IReadOnlyList<EncoderStatus> Encoders,
+    IReadOnlyList<ContainerFfmpegStatus> ContainerFfmpegs,
     IReadOnlyList<ConnectionStatus> ConnectionList,
     BufferStatus Buffers)
 {
@@ -69,6 +70,10 @@ internal sealed record StatusSnapshot(
         var encoders = transcoders.OrderBy(t => t.Source.Name, StringComparer.Ordinal)
             .SelectMany(t => t.Encoders).ToList();
 
+        // The streams whose container one ffmpeg each writes (mpeg, asf, swf, ismv).
+        var containerFfmpegs = directory.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal)
+            .Select(s => s.FfmpegStatus).OfType<ContainerFfmpegStatus>().ToList();
+
         var connections = limits.Connections.OrderBy(c => c.Id).Select(c => new ConnectionStatus(
             c.Id,
             (c.Remote.IsIPv4MappedToIPv6 ? c.Remote.MapToIPv4() : c.Remote).ToString(),
@@ -86,7 +91,7 @@ internal sealed record StatusSnapshot(
             limits.HttpConnections, config.MaxHTTPConnections,
             limits.Clients, config.MaxClients,
             limits.BandwidthKbps, config.MaxBandwidth,
-            feeds, streams, encoders, connections,
+            feeds, streams, encoders, containerFfmpegs, connections,
             new BufferStatus(buffers.Rented, buffers.Created, buffers.FreeBytes));
     }
 

@@ -92,8 +92,18 @@ internal static class FfmpegMuxArguments
             Encoder = encoder,
             Codec = codec,
             Settings = settings,
-            Options = [.. settings.Options.Select(o => KeyValuePair.Create(o.Name, o.Value))],
+            // The preset file's options first, so that an AVOption line of the stream wins (ffmpeg takes the last).
+            Options = [.. PresetOptions(settings, encoder).Concat(settings.Options).Select(o => KeyValuePair.Create(o.Name, o.Value))],
         };
         return spec.Arguments(0);
     }
+
+    /// <summary>
+    /// The options of the stream's AVPresetVideo/AVPresetAudio file for this encoder, as the encoders with a start-up
+    /// spec take them (its codec lines chose the codec when the config was read); none when there is no such file.
+    /// </summary>
+    private static IEnumerable<AvOption> PresetOptions(CodecSettings settings, string encoder) =>
+        settings.Preset is { } preset && EncoderPreset.Find(preset, encoder, EncoderPreset.Folders()) is { } path
+            ? EncoderPreset.Read(path, out _).Where(o => !EncoderPreset.IsCodecLine(o.Name))
+            : [];
 }

@@ -58,6 +58,9 @@ internal sealed partial class FfmpegMuxRun
 
     public List<string> Arguments { get; }
 
+    /// <summary>ffmpeg's process id while it runs; null before it starts and once it has exited.</summary>
+    public int? ProcessId { get; private set; }
+
     /// <summary>The last line ffmpeg printed, or why it could not run.</summary>
     public string? LastError { get; private set; }
 
@@ -137,7 +140,9 @@ internal sealed partial class FfmpegMuxRun
                 Task.Run(() => ScanAsync(process.StandardOutput.BaseStream)),
                 Task.Run(() => ErrorsAsync(process.StandardError)));
             // When the session ends or the server stops, the end of its input lets ffmpeg write what it holds.
+            ProcessId = process.Id;
             int? exitCode = await ChildProcess.WaitOrStopAsync(process, stop, () => _queue.Writer.TryComplete(), StopGrace, _time).ConfigureAwait(false);
+            ProcessId = null;
             _queue.Writer.TryComplete();
             await pumps.WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
             return exitCode;

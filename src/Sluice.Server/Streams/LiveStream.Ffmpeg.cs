@@ -20,12 +20,43 @@ internal sealed partial class LiveStream
     private readonly FfmpegMuxing? _muxing;
     private readonly TimeProvider _time;
     private Supervisor? _ffmpeg;
+    private Supervisor? _latestFfmpeg;   // the last one started, kept after its stop for the status page
+    private int _ffmpegStarts;
+    private int _ffmpegRestarts;
     private volatile FfmpegMuxRun? _ffmpegRun;
     private readonly EncoderFailures _ffmpegFailures = new();
     private FfmpegMuxRun? _lastFfmpegRun;   // the run that ended last, for its exit's report (on the supervisor's loop)
 
     /// <summary>The ffmpeg that writes the stream's container now, or null (not such a stream, no session, between runs).</summary>
     public FfmpegMuxRun? FfmpegRun => _ffmpegRun;
+
+    /// <summary>
+    /// What the status page shows of the ffmpeg that writes the stream's container, as of an encoder's row: its state
+    /// (failing while it fails the same way every time), process, starts, restarts and last message. Null for a stream
+    /// whose container Sluice writes.
+    /// </summary>
+    public ContainerFfmpegStatus? FfmpegStatus
+    {
+        get
+        {
+            if (_muxing is null)
+            {
+                return null;
+            }
+
+            lock (_lock)
+            {
+                var run = _ffmpegRun ?? _lastFfmpegRun;
+                var state = _ffmpegFailures.Reason is not null && _ffmpeg is not null ? "failing" : EncoderGroup.StateText(_latestFfmpeg?.State);
+                return new ContainerFfmpegStatus(
+                    Name, Config.Feed ?? "", _muxing.Muxer, state, _ffmpegRun?.ProcessId, _ffmpegStarts, _ffmpegRestarts,
+                    _ffmpegFailures.Reason ?? run?.LastError, run?.CommandLine)
+                {
+                    SameFailures = _ffmpegFailures.Count,
+                };
+            }
+        }
+    }
 
     /// <summary>Stops the stream's ffmpeg (the session has ended, or the server stops); completes when it has exited.</summary>
     public Task StopFfmpegAsync()
@@ -53,14 +84,20 @@ internal sealed partial class LiveStream
 
         var supervisor = new Supervisor(stop => RunFfmpegAsync(selected, muxing, stop), FfmpegBackoff, _time, OnFfmpegExited);
         _ffmpeg = supervisor;
+        _latestFfmpeg = supervisor;
         supervisor.Start();
     }
 
     private async Task<int?> RunFfmpegAsync(IReadOnlyList<TrackInfo> tracks, FfmpegMuxing muxing, CancellationToken stop)
     {
         var run = new FfmpegMuxRun(this, tracks, muxing, _ringBytes, PublishFfmpegOutput, _ffmpegFailures, _logger, _time);
+        lock (_lock)
+        {
+            _ffmpegStarts++;
+            _lastFfmpegRun = run;
+        }
+
         _ffmpegRun = run;
-        _lastFfmpegRun = run;
         try
         {
             return await run.RunAsync(stop).ConfigureAwait(false);
@@ -98,7 +135,13 @@ internal sealed partial class LiveStream
     private void OnFfmpegExited(SupervisedExit exit)
     {
         string code = exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(did not start)";
-        var run = _lastFfmpegRun;
+        FfmpegMuxRun? run;
+        lock (_lock)
+        {
+            _ffmpegRestarts++;
+            run = _lastFfmpegRun;
+        }
+
         string? reason = run?.LastError ?? exit.Error?.Message;
         // The same failure again and again is said once, then counted (as the encoders' are), not at every restart.
         switch (_ffmpegFailures.Ended(exit.ExitCode, reason, run?.Delivered ?? false))
@@ -123,4 +166,20 @@ internal sealed partial class LiveStream
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Stream {Stream}: the ffmpeg writing its container has failed {Count} times in a row the same way ({Reason}); next try in {Seconds} s")]
     private static partial void LogFfmpegStillFailing(ILogger logger, string stream, int count, string reason, double seconds);
+}
+
+/// <summary>What the status page shows of the ffmpeg that writes one stream's container (Format mpeg, asf, swf, ismv).</summary>
+internal sealed record ContainerFfmpegStatus(
+    string Stream,
+    string Feed,
+    string Format,
+    string State,
+    int? ProcessId,
+    int Starts,
+    int Restarts,
+    string? LastError,
+    string? Command)
+{
+    /// <summary>Runs in a row that failed the same way before delivering anything (0 while it works).</summary>
+    public int SameFailures { get; init; }
 }

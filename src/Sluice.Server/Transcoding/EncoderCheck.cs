@@ -97,6 +97,13 @@ internal static partial class EncoderCheck
             if (format?.MuxedByFfmpeg is { } muxing)
             {
                 // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
+                if (!stream.NoVideo && !EncoderSpec.IsCopy(stream.Video.Codec)
+                    && Mpeg1FrameRates.Applies(stream.Video.Codec is { } named ? EncoderSpec.EncoderName(named) : muxing.VideoEncoder)
+                    && Mpeg1FrameRates.RoundingWarning(stream.Name, stream.Video.FrameRate) is { } rounded)
+                {
+                    warnings.Add(new ConfigDiagnostic(stream.Video.CodecLocation ?? stream.Location, rounded));
+                }
+
                 var arguments = FfmpegMuxArguments.Test(stream, muxing);
                 if (arguments.Count > 0)
                 {
@@ -219,6 +226,11 @@ internal static partial class EncoderCheck
                 return null;
             }
 
+            if (kind == MediaKind.Video && Mpeg1FrameRates.Applies(encoder) && Mpeg1FrameRates.RoundingWarning(stream.Name, settings.FrameRate) is { } rounded)
+            {
+                warnings.Add(new ConfigDiagnostic(location, rounded));
+            }
+
             var generic = await GenericOptionsAsync(time).ConfigureAwait(false);
             var options = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
             string optionDirective = kind == MediaKind.Video ? "AVOptionVideo" : "AVOptionAudio";
@@ -290,7 +302,8 @@ internal static partial class EncoderCheck
             warnings.Add(new ConfigDiagnostic(at, $"{directive} {preset}: {error}; Sluice uses the lines before it"));
         }
 
-        return options;
+        // The codec lines chose the codec when the config was read.
+        return options.Where(o => !EncoderPreset.IsCodecLine(o.Name));
     }
 
     /// <summary>The config line a test-encode failure belongs to: an option's line when ffmpeg names it, else the codec's.</summary>

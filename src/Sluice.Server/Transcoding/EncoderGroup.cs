@@ -95,8 +95,8 @@ internal sealed partial class EncoderGroup
         return latest?.StopAsync() ?? Task.CompletedTask;
     }
 
-    /// <summary>The state's name on the status page and in stat.json.</summary>
-    private static string StateText(SupervisorState? state) => state switch
+    /// <summary>The state's name on the status page and in stat.json (an encoder's, and a stream's container ffmpeg's).</summary>
+    internal static string StateText(SupervisorState? state) => state switch
     {
         SupervisorState.Starting => "starting",
         SupervisorState.Running => "running",

@@ -134,7 +134,8 @@ internal sealed record EncoderSpec
     /// <summary>
     /// Encoder settings a live stream needs when the config says nothing: x264 without B-frames or look-ahead
     /// (zerolatency; viewers start at once and every container gets DTS = PTS order), libvpx in real-time mode
-    /// and without look-ahead.
+    /// and without look-ahead, and mpeg1video allowed the economy rates at a rate MPEG-1 does not have (ffserver's
+    /// default 5 fps: see <see cref="Mpeg1FrameRates"/>).
     /// </summary>
     private IEnumerable<string> LiveDefaults(string s)
     {
@@ -169,6 +170,11 @@ internal sealed record EncoderSpec
                 yield return $"-lag-in-frames:{s}";
                 yield return "0";
             }
+        }
+        else if (Mpeg1FrameRates.Applies(Encoder) && !Mpeg1FrameRates.IsStandard(Settings.FrameRate) && !Has("strict"))
+        {
+            yield return $"-strict:{s}";
+            yield return "unofficial";
         }
     }
 

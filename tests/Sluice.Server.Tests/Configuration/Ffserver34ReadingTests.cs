@@ -200,7 +200,28 @@ public sealed class Ffserver34ReadingTests
             "<Redirect index.html>\nURL status.html\n</Redirect>\n<Redirect old>\nURL url/\n</Redirect>\n<Redirect cam>\nURL rtsp://example.com/cam\n</Redirect>\n"
             + "<Redirect cafe>\nURL \"/le café.webm\"\n</Redirect>\n",
             "t.conf:11: URL '/le café.webm' of <Redirect cafe> has characters an HTTP Location header cannot carry; Sluice sends it percent-encoded: /le%20caf%C3%A9.webm");
-        Assert.Equal(["status.html", "url/", "rtsp://example.com/cam", "/le%20caf%C3%A9.webm"], config.Redirects.Select(r => r.Url).ToArray());
+        Assert.Equal(["status.html", "url/", "rtsp://example.com/cam", "/le%20caf%C3%A9.webm"], config.Redirects.Select(r => r.Url!).ToArray());
+    }
+
+    [Fact]
+    public void A_redirect_whose_url_is_only_a_comment_starts_with_no_target_and_says_how_ffserver_read_it()
+    {
+        var config = ParseOk(
+            "<Redirect old>\nURL # the new site, soon\n</Redirect>\n<Redirect cam>\nURL /cam.webm\n</Redirect>\n",
+            "t.conf:1: <Redirect old> has no URL (line 2 is only a comment): Sluice answers its requests with 404, where ffserver 3.4 redirected them to \"#\"; write the address after URL to redirect",
+            "t.conf:2: ffserver 3.4 took '#' as the URL and redirected clients to \"#\"; Sluice reads '# the new site, soon' as a comment and ignores this line (quote a value that begins with #)");
+        Assert.Equal([("old", null), ("cam", "/cam.webm")], config.Redirects.Select(r => (r.Name, r.Url)).ToArray());
+    }
+
+    [Fact]
+    public void A_redirect_with_a_url_after_the_commented_one_takes_it_and_one_with_no_url_line_is_still_refused()
+    {
+        Assert.Equal("/x", Assert.Single(ParseOk(
+            "<Redirect old>\nURL # soon\nURL /x\n</Redirect>\n",
+            "t.conf:2: ffserver 3.4 took '#' as the URL and redirected clients to \"#\"; Sluice reads '# soon' as a comment and ignores this line (quote a value that begins with #)").Redirects).Url);
+        Assert.Equal(
+            ["t.conf:1: <Redirect old> has no URL; add 'URL <url>' inside it"],
+            Parse("<Redirect old>\n# URL /x\n</Redirect>\n").Errors.Select(e => e.ToString()));
     }
 
     [Fact]

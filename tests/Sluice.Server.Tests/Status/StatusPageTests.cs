@@ -222,6 +222,46 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_stream_whose_container_ffmpeg_writes_has_a_row_of_its_ffmpeg_in_the_html_and_the_json()
+    {
+        var config = Config with
+        {
+            Streams = [.. Config.Streams, new StreamConfig { Name = "live.mpg", Feed = "feed.ffm", Format = "mpeg" }],
+        };
+        using var server = new SluiceServer(config, NullLoggerFactory.Instance, _time);
+
+        var snapshot = EndpointWiring.Status(server);
+        // Only the ffmpeg-written stream has one (live.webm is Sluice's own muxer); no publisher yet: idle, never started.
+        var row = Assert.Single(snapshot.ContainerFfmpegs);
+        Assert.Equal(("live.mpg", "feed.ffm", "mpeg", "idle", (int?)null, 0, 0, (string?)null, 0), (row.Stream, row.Feed, row.Format, row.State, row.ProcessId, row.Starts, row.Restarts, row.LastError, row.SameFailures));
+        Assert.Empty(snapshot.Encoders);
+
+        string html = StatusPage.Html(snapshot);
+        Assert.Contains("<h2>Containers written by ffmpeg</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>live.mpg</td><td>feed.ffm</td><td>mpeg</td><td>idle</td><td class=n></td><td class=n>0</td><td class=n>0</td><td class=n>0</td><td></td></tr>", html, StringComparison.Ordinal);
+
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        var body = new MemoryStream();
+        context.Response.Body = body;
+        await StatusPage.WriteAsync(context, snapshot, json: true);
+        using var json = JsonDocument.Parse(body.ToArray());
+        var ffmpeg = Assert.Single(json.RootElement.GetProperty("containerFfmpegs").EnumerateArray());
+        Assert.Equal("live.mpg", ffmpeg.GetProperty("stream").GetString());
+        Assert.Equal("idle", ffmpeg.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, ffmpeg.GetProperty("processId").ValueKind);
+        Assert.Equal(0, ffmpeg.GetProperty("sameFailures").GetInt32());
+    }
+
+    [Fact]
+    public void A_server_without_ffmpeg_written_streams_has_no_such_section()
+    {
+        var snapshot = EndpointWiring.Status(_server);
+        Assert.Empty(snapshot.ContainerFfmpegs);
+        Assert.DoesNotContain("Containers written by ffmpeg", StatusPage.Html(snapshot), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_HTML_form_is_served_as_HTML_and_a_HEAD_gets_the_length_without_the_body()
     {
         var context = new DefaultHttpContext();

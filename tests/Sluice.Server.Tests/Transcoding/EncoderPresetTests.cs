@@ -44,7 +44,7 @@ public sealed class EncoderPresetTests : IDisposable
     }
 
     [Fact]
-    public void Its_lines_are_options_located_in_the_file_without_comments_or_the_codec()
+    public void Its_lines_are_located_in_the_file_without_comments_and_the_codec_lines_are_told_apart()
     {
         var path = Path.Combine(Folder("p"), "libvpx-360p.ffpreset");
         File.WriteAllText(path, "vcodec=libvpx\n\ng=120\n#ignored unless using -pass 2\nmaxrate=1.5M\n deadline = good \n");
@@ -52,8 +52,31 @@ public sealed class EncoderPresetTests : IDisposable
         var options = EncoderPreset.Read(path, out var error);
 
         Assert.Null(error);
-        Assert.Equal([("g", "120", 3), ("maxrate", "1.5M", 5), ("deadline", "good", 6)], options.Select(o => (o.Name, o.Value, o.Location.Line)));
+        Assert.Equal([("vcodec", "libvpx", 1), ("g", "120", 3), ("maxrate", "1.5M", 5), ("deadline", "good", 6)], options.Select(o => (o.Name, o.Value, o.Location.Line)));
         Assert.All(options, o => Assert.Equal(path, o.Location.File));
+        Assert.Equal(["vcodec"], options.Where(o => EncoderPreset.IsCodecLine(o.Name)).Select(o => o.Name));
+    }
+
+    [Fact]
+    public void A_subtitle_codec_line_ends_the_file_as_in_ffserver()
+    {
+        var path = Path.Combine(Folder("p"), "subs.ffpreset");
+        File.WriteAllText(path, "g=12\nscodec=mov_text\nqmax=40\n");
+
+        var options = EncoderPreset.Read(path, out var error);
+
+        Assert.Equal(["g"], options.Select(o => o.Name));
+        Assert.Equal($"{path}:2: 'scodec=mov_text' names a subtitle codec, and Sluice serves no subtitles (ffserver 3.4 said \"Subtitles preset found.\" and stopped reading the file here too)", error);
+    }
+
+    [Fact]
+    public void Without_a_known_encoder_only_the_plain_name_is_looked_for()
+    {
+        var folder = Folder("q");
+        File.WriteAllText(Path.Combine(folder, "libx264-fast.ffpreset"), "g=10\n");
+        Assert.Null(EncoderPreset.Find("fast", null, [folder]));
+        File.WriteAllText(Path.Combine(folder, "fast.ffpreset"), "g=10\n");
+        Assert.Equal(Path.Combine(folder, "fast.ffpreset"), EncoderPreset.Find("fast", null, [folder]));
     }
 
     [Fact]

@@ -129,6 +129,56 @@ public sealed class EncoderSpecTests
             Video("libvpx", new CodecSettings(), ("lag-in-frames", "16")).Arguments(0));
     }
 
+    [Theory]
+    [InlineData(5.0, true)]            // ffserver's default: refused by mpeg1video without it
+    [InlineData(15.0, true)]
+    [InlineData(7.0, true)]            // written as 5 fps, the nearest economy rate
+    [InlineData(null, true)]           // the feed's rate, whatever it is
+    [InlineData(25.0, false)]
+    [InlineData(30000.0 / 1001, false)]
+    [InlineData(24.0, false)]
+    public void Mpeg1video_at_a_rate_mpeg1_does_not_have_is_allowed_the_economy_rates(double? rate, bool strict)
+    {
+        var args = Video("mpeg1video", new CodecSettings { FrameRate = rate }).Arguments(0).ToList();
+        Assert.Equal(strict, args.Contains("-strict:v:0"));
+        if (strict)
+        {
+            Assert.Equal("unofficial", args[args.IndexOf("-strict:v:0") + 1]);
+        }
+    }
+
+    [Fact]
+    public void An_option_that_sets_the_strictness_wins_and_other_encoders_get_none()
+    {
+        var args = Video("mpeg1video", new CodecSettings { FrameRate = 5 }, ("strict", "experimental")).Arguments(0).ToList();
+        Assert.Single(args, a => a.StartsWith("-strict", StringComparison.Ordinal));
+        Assert.Equal("experimental", args[args.IndexOf("-strict:v:0") + 1]);
+        Assert.DoesNotContain("-strict:v:0", Video("mpeg2video", new CodecSettings { FrameRate = 5 }).Arguments(0));
+    }
+
+    [Theory]
+    [InlineData(5.0, null)]
+    [InlineData(12.0, null)]
+    [InlineData(25.0, null)]
+    [InlineData(29.97, null)]
+    [InlineData(7.0, "5")]
+    [InlineData(8.0, "10")]
+    [InlineData(20.0, "23.976")]
+    public void A_rate_mpeg1video_rounds_is_warned_of_with_the_rate_it_writes(double rate, string? written)
+    {
+        var warning = Mpeg1FrameRates.RoundingWarning("cam.mpg", rate);
+        if (written is null)
+        {
+            Assert.Null(warning);
+        }
+        else
+        {
+            Assert.NotNull(warning);
+            string asked = rate.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.StartsWith($"<Stream cam.mpg>: VideoFrameRate {asked}: MPEG-1 video has no {asked} fps, so ffmpeg's mpeg1video writes the nearest rate it has, {written} fps", warning);
+        }
+    }
+
     [Fact]
     public void An_audio_stream_gets_its_rate_channels_and_sample_rate_and_no_video_options()
     {
