@@ -98,7 +98,7 @@ public class RemuxBenchmarks
     [Benchmark]
     public long Remux()
     {
-        var sink = new MuxingSink(_case.Create);
+        var sink = new MuxingSink(_case.Create, _case.RebuildTimes);
         using var demuxer = new Sluice.Media.Formats.MpegTs.MpegTsDemuxer();
         Workloads.Feed(demuxer, _input.Segmented, Workloads.SegmentSize, sink);
         return sink.Bytes;

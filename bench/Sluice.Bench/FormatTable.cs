@@ -48,6 +48,9 @@ public static class FormatTable
     [
         new("mp4", tracks => new FragmentedMp4Muxer(tracks), "-bsf:a aac_adtstoasc -f mp4 -movflags frag_keyframe+empty_moov"),
         new("matroska", tracks => new WebmMuxer(tracks), "-f matroska"),
+        // The same as mp4, every packet's time also rebuilt as for a millisecond container (ExactTimes, as at ingest):
+        // its cost is the difference to mp4.
+        new("mp4 exact", tracks => new FragmentedMp4Muxer(tracks), "-bsf:a aac_adtstoasc -f mp4 -movflags frag_keyframe+empty_moov", RebuildTimes: true),
     ];
 
     public static DemuxCase Demuxer(string name) => Demuxers.Single(c => c.Name == name);
@@ -58,4 +61,4 @@ public static class FormatTable
 }
 
 /// <summary>An end-to-end remux target: MPEG-TS in, this muxer out; <see cref="FfmpegFormat"/> is ffmpeg's equivalent.</summary>
-public sealed record RemuxCase(string Name, Func<IReadOnlyList<TrackInfo>, IMuxer> Create, string FfmpegFormat);
+public sealed record RemuxCase(string Name, Func<IReadOnlyList<TrackInfo>, IMuxer> Create, string FfmpegFormat, bool RebuildTimes = false);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Sluice.Media;
+using Sluice.Media.Formats;
 
 namespace Sluice.Bench;
 
@@ -32,7 +33,7 @@ public static class Workloads
     /// <summary>Bytes the remux to <paramref name="target"/> writes (header and every chunk).</summary>
     public static long RemuxOutput(string target) => RemuxOutputs.GetOrAdd(target, name =>
     {
-        var sink = new MuxingSink(FormatTable.RemuxTarget(name).Create);
+        var sink = new MuxingSink(FormatTable.RemuxTarget(name).Create, FormatTable.RemuxTarget(name).RebuildTimes);
         Feed(new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), Remux.Segmented, SegmentSize, sink);
         return sink.Bytes;
     });
@@ -83,7 +84,7 @@ public static class Workloads
             nameof(DemuxBenchmarks.Demux) => fraction => DemuxPart(Demux(format), FormatTable.Demuxer(format).Create(), new CountingSink(), fraction),
             nameof(RemuxBenchmarks.Remux) => fraction =>
             {
-                var sink = new MuxingSink(FormatTable.RemuxTarget(format).Create);
+                var sink = new MuxingSink(FormatTable.RemuxTarget(format).Create, FormatTable.RemuxTarget(format).RebuildTimes);
                 var (allocated, _, _) = DemuxPart(Remux, new Sluice.Media.Formats.MpegTs.MpegTsDemuxer(), sink, fraction);
                 return (allocated, sink.Packets, 0);
             },
@@ -265,10 +266,13 @@ public sealed class CollectingSink : IPacketSink
 
 /// <summary>
 /// Writes every packet through a muxer made when the tracks are known, and counts the bytes it produces; the chunk
-/// and the packet are released once counted, as a consumer that is done with them does.
+/// and the packet are released once counted, as a consumer that is done with them does. With
+/// <paramref name="rebuildTimes"/> the tracks are taken as a millisecond container's and every packet's time is rebuilt
+/// first (<see cref="ExactTimes"/>, as a feed does at ingest).
 /// </summary>
-public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : IPacketSink
+public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create, bool rebuildTimes = false) : IPacketSink
 {
+    private readonly ExactTimes? _exact = rebuildTimes ? new ExactTimes() : null;
     private IMuxer? _muxer;
 
     public long Bytes { get; private set; }
@@ -278,11 +282,17 @@ public sealed class MuxingSink(Func<IReadOnlyList<TrackInfo>, IMuxer> create) : 
     public void OnTracks(IReadOnlyList<TrackInfo> tracks)
     {
         _muxer = create(tracks);
+        _exact?.OnTracks([.. tracks.Select(t => t with { TimePrecision = MediaTime.TicksPerMillisecond })]);
         Bytes += _muxer.Header.Length;
     }
 
     public void Accept(MediaPacket packet)
     {
+        if (_exact is not null)
+        {
+            packet = _exact.Apply(packet);
+        }
+
         var chunk = _muxer!.Write(packet);
         Bytes += chunk.Length;
         chunk.Release();
