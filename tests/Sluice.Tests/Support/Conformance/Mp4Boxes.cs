@@ -347,19 +347,16 @@ public static class Mp4Boxes
             else if (tag == 0x05)
             {
                 aot = d[p] >> 3;
-                int bit = 5 + 4; // audioObjectType, samplingFrequencyIndex
+                int bit = 5; // after audioObjectType
                 if (aot == 31)
                 {
-                    aot = 32 + (((d[p] & 7) << 3) | (d[p + 1] >> 5));
+                    aot = 32 + Bits(d[p..], 5, 6);
                     bit += 6;
                 }
 
-                if (((Bits(d[p..], bit, 4)) == 15))
-                {
-                    bit += 24; // an explicit sampling frequency
-                }
-
-                bit += 4; // channelConfiguration
+                // samplingFrequencyIndex, with an explicit 24-bit frequency after the escape 15; channelConfiguration.
+                bit += Bits(d[p..], bit, 4) == 15 ? 28 : 4;
+                bit += 4;
                 if (aot is 1 or 2 or 3 or 4 or 6 or 7 && Bits(d[p..], bit, 1) == 1)
                 {
                     frameLength = 960; // GASpecificConfig's frameLengthFlag

@@ -7,7 +7,7 @@ public static partial class Validator
     {
         var findings = new List<Finding>(capture.Fetching);
         string name = capture.Name;
-        DashMpd? first = null;
+        DashMpd? previousMpd = null;
         var firstT = new Dictionary<string, ulong>();
         var lastEnd = new Dictionary<string, ulong>();
         var durationOf = new Dictionary<(string Rep, ulong T), ulong>();
@@ -22,19 +22,21 @@ public static partial class Validator
                 continue;
             }
 
-            first ??= mpd;
+            var before = previousMpd ?? mpd;
             foreach (var (attribute, now, then) in new[]
             {
-                ("availabilityStartTime", mpd.AvailabilityStartTime, first.AvailabilityStartTime),
-                ("Period@start", mpd.PeriodStart, first.PeriodStart),
-                ("timeShiftBufferDepth", mpd.TimeShiftBufferDepth, first.TimeShiftBufferDepth),
+                ("availabilityStartTime", mpd.AvailabilityStartTime, before.AvailabilityStartTime),
+                ("Period@start", mpd.PeriodStart, before.PeriodStart),
+                ("timeShiftBufferDepth", mpd.TimeShiftBufferDepth, before.TimeShiftBufferDepth),
             })
             {
                 if (now != then)
                 {
-                    findings.Add(new Finding(Rules.DashStable, at, $"{attribute}=\"{now}\", \"{then}\" in the first MPD"));
+                    findings.Add(new Finding(Rules.DashStable, at, $"{attribute}=\"{now}\", \"{then}\" in the reload before"));
                 }
             }
+
+            previousMpd = mpd;
 
             var start = mpd.Start.Value;
             var published = mpd.Published.Value;

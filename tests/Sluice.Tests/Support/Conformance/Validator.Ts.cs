@@ -2,6 +2,16 @@ namespace Sluice.Tests.Support.Conformance;
 
 public static partial class Validator
 {
+    private const long PtsRange = 1L << 33;
+    private const long PcrRange = PtsRange * 300;
+
+    /// <summary>A difference of two counters that wrap at <paramref name="range"/>, in (-range/2, range/2].</summary>
+    private static long Wrapped(long difference, long range)
+    {
+        long d = ((difference % range) + range) % range;
+        return d > range / 2 ? d - range : d;
+    }
+
     /// <summary>
     /// MPEG-TS segments: the first video PES holds an IDR picture, PCRs never go back, and each audio PES's PTS is the
     /// previous one's plus its frames (AAC 1024 samples a frame, Opus by its TOCs) within 1 tick of 90 kHz, within a
@@ -37,9 +47,11 @@ public static partial class Validator
             for (int i = 0; i < content.Pcrs.Count; i++)
             {
                 long pcr = content.Pcrs[i];
-                if (lastPcr is var (before, beforeWhere) && pcr < before)
+                // PCR counts modulo 2^33 * 300: a step forward across the wrap is not a step back.
+                if (lastPcr is var (before, beforeWhere) && Wrapped(pcr - before, PcrRange) < 0)
                 {
-                    findings.Add(new Finding(Rules.PcrBack, $"{name} {where} PCR {i}", $"PCR {pcr} (27 MHz) after {before} at {beforeWhere}: back {before - pcr} ticks ({Ms((pcr - before) / 27e6)})"));
+                    long back = -Wrapped(pcr - before, PcrRange);
+                    findings.Add(new Finding(Rules.PcrBack, $"{name} {where} PCR {i}", $"PCR {pcr} (27 MHz) after {before} at {beforeWhere}: back {back} ticks ({Ms(-back / 27e6)})"));
                 }
 
                 lastPcr = (pcr, $"{where} PCR {i}");
@@ -88,7 +100,7 @@ public static partial class Validator
 
                 if (lastAudio.TryGetValue(pes.Pid, out var last) && !double.IsNaN(last.Step))
                 {
-                    long actual = pts - last.Pts;
+                    long actual = Wrapped(pts - last.Pts, PtsRange);
                     if (Math.Abs(actual - last.Step) > 1)
                     {
                         findings.Add(new Finding(Rules.TsAudioStep, $"{name} {here} PID {pes.Pid}",

@@ -41,21 +41,20 @@ public static partial class Validator
         return findings;
     }
 
-    /// <summary>Every finding, grouped by rule: a count, then the first <paramref name="perRule"/> of each.</summary>
-    public static string Report(IEnumerable<Finding> findings, int perRule = 8)
+    /// <summary>Every finding, grouped by rule and then by source (the capture it came from): a count, then the first <paramref name="perSource"/> of each.</summary>
+    public static string Report(IEnumerable<Finding> findings, int perSource = 3)
     {
         var b = new StringBuilder();
-        foreach (var group in findings.GroupBy(f => f.Rule).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var rule in findings.GroupBy(f => f.Rule).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            b.Append(CultureInfo.InvariantCulture, $"{group.Key}: {group.Count()} finding(s)\n");
-            foreach (var finding in group.Take(perRule))
+            b.Append(CultureInfo.InvariantCulture, $"{rule.Key}: {rule.Count()} finding(s)\n");
+            foreach (var source in rule.GroupBy(f => f.Where.Split(' ')[0]).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                b.Append("  ").Append(finding).Append('\n');
-            }
-
-            if (group.Count() > perRule)
-            {
-                b.Append(CultureInfo.InvariantCulture, $"  ... and {group.Count() - perRule} more\n");
+                b.Append(CultureInfo.InvariantCulture, $"  {source.Key}: {source.Count()}\n");
+                foreach (var finding in source.Take(perSource))
+                {
+                    b.Append("    ").Append(finding).Append('\n');
+                }
             }
         }
 
