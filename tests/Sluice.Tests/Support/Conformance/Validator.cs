@@ -30,7 +30,7 @@ public static partial class Validator
 
         var timeline = new TrackTimelines(name, findings);
         var audio = new AudioDurations(name, findings);
-        timeline.Unit(name + $" (moof at byte {fragments.FirstOrDefault()?.MoofOffset})", follows: false, fragments, tracks);
+        timeline.Unit($"response (first moof at byte {fragments.FirstOrDefault()?.MoofOffset})", follows: false, fragments, tracks);
         audio.Add(name, fragments, tracks, body);
         if (tracks.FirstOrDefault(t => t.IsVideo) is { } video && fragments.FirstOrDefault(f => f.TrackId == video.TrackId) is { } first && first.Samples.Count > 0 && !first.Samples[0].IsSync)
         {
