@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sluice.Tests.Support;
+using Sluice.Tests.Support.Conformance;
 using Xunit.Abstractions;
 
 namespace Sluice.Tests;
@@ -18,34 +19,50 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     /// <summary>H.264 (a keyframe a second) + AAC in MPEG-TS, as most encoders push it.</summary>
     private static readonly string[] H264Aac = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts"];
 
+    /// <summary>The rules of the playlists and of where segments start (HTTP answers, numbering, targets, dates, sync samples).</summary>
+    private static readonly HashSet<string> StructureRules =
+    [
+        Rules.Http, Rules.PlaylistSyntax, Rules.TargetDuration, Rules.MediaSequenceBack, Rules.UriSequence, Rules.UriDate, Rules.DateStep,
+        Rules.PartNumbering, Rules.PartTarget, Rules.SyncStart, Rules.Mp4Syntax, Rules.TsSyntax,
+    ];
+
     [Fact]
     public async Task Every_playlist_of_a_live_run_keeps_the_rules_and_ffmpeg_decodes_hls_and_dash()
     {
         await using var server = await TestServer.StartAsync(Config);
         using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
-        var checkers = new[] { new PlaylistChecker(http, server.Url("live/"), cmaf: true), new PlaylistChecker(http, server.Url("live.ts/"), cmaf: false) };
+        var fetchers = new[]
+        {
+            new HlsFetcher(http, server.Url("live/"), new HlsCapture("live", cmaf: true)),
+            new HlsFetcher(http, server.Url("live.ts/"), new HlsCapture("live.ts", cmaf: false)),
+        };
 
-        // ffmpeg reads 10 s of each form while the checkers poll every playlist made in a 30 s live run.
+        // ffmpeg reads 10 s of each form while every playlist made in a 30 s live run is fetched, with what it lists.
         var decodes = new[] { "live/index.m3u8", "live.ts/index.m3u8", "live/manifest.mpd" }
             .Select(path => ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "10000000", "-i", server.Url(path), "-t", "10", "-f", "null", "-"], TimeSpan.FromSeconds(60)))
             .ToArray();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            foreach (var checker in checkers)
+            foreach (var fetcher in fetchers)
             {
-                await checker.CheckAsync();
+                await fetcher.PollAsync();
             }
 
             await Task.Delay(150);
         }
 
-        foreach (var checker in checkers)
+        foreach (var fetcher in fetchers)
         {
-            output.WriteLine($"{checker.Base}: {checker.Playlists} playlists, {checker.Segments} segments, {checker.Parts} parts checked");
-            Assert.True(checker.Segments >= 20, $"{checker.Base}: only {checker.Segments} segments in 30 s");
-            Assert.True(!checker.Cmaf || checker.Parts >= 60, $"{checker.Base}: only {checker.Parts} parts");
+            var capture = fetcher.Capture;
+            output.WriteLine($"{capture.Name}: {capture.Playlists.Count} playlists, {fetcher.Segments} segments, {fetcher.Parts} parts checked");
+            Assert.True(fetcher.Segments >= 20, $"{capture.Name}: only {fetcher.Segments} segments in 30 s");
+            Assert.True(!capture.Cmaf || fetcher.Parts >= 60, $"{capture.Name}: only {fetcher.Parts} parts");
+
+            // The playlists' structure and the segments' starts; the timeline rules are TimelineConformanceTests'.
+            var findings = Validator.CheckHls(capture).Where(f => StructureRules.Contains(f.Rule)).ToList();
+            Assert.True(findings.Count == 0, Validator.Report(findings));
         }
 
         foreach (var decode in await Task.WhenAll(decodes))
