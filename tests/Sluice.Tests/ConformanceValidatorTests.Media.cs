@@ -66,10 +66,14 @@ internal static class SyntheticMedia
         [.. Box("ftyp", Encoding.ASCII.GetBytes("iso6"), U32(0)), .. Box("moov", [Box("mvhd", new byte[100]), .. traks, Box("mvex", [.. traks.Select((_, i) => Box("trex", U32(0, (uint)i + 1, 1, 0, 0, 0)))])])];
 
     /// <summary>A moof+mdat with one traf: the samples' durations (and flags: sync unless non-sync is set), sizes of 4 bytes.</summary>
-    public static byte[] Fragment(uint track, ulong tfdt, uint[] durations, bool firstSync = true)
+    public static byte[] Fragment(uint track, ulong tfdt, uint[] durations, bool firstSync = true, uint firstComposition = 0)
     {
-        var entries = durations.SelectMany((d, i) => U32(d, 4, i == 0 && firstSync ? 0x0200_0000u : 0x0101_0000u)).ToArray();
-        var trun = Box("trun", U32(0x701, (uint)durations.Length, 0), entries);
+        // With a composition offset, version 1 (signed offsets) and a fourth field a sample.
+        bool composed = firstComposition != 0;
+        var entries = durations.SelectMany((d, i) => composed
+            ? U32(d, 4, i == 0 && firstSync ? 0x0200_0000u : 0x0101_0000u, i == 0 ? firstComposition : 0)
+            : U32(d, 4, i == 0 && firstSync ? 0x0200_0000u : 0x0101_0000u)).ToArray();
+        var trun = Box("trun", composed ? [1, .. U32(0xF01, (uint)durations.Length, 0).AsSpan(1)] : U32(0x701, (uint)durations.Length, 0), entries);
         var traf = Box("traf", Box("tfhd", U32(0x20000, track)), Box("tfdt", [1, 0, 0, 0], U64(tfdt)), trun);
         var moof = Box("moof", Box("mfhd", U32(0, 1)), traf);
         BinaryPrimitives.WriteUInt32BigEndian(moof.AsSpan(8 + 16 + 8 + 16 + 20 + 16), (uint)(moof.Length + 8)); // trun's data_offset: the mdat's payload

@@ -188,6 +188,24 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void At_a_session_start_audio_may_begin_with_the_first_picture_but_not_later_and_not_in_later_segments()
+    {
+        // Video decodes from 0 and shows its first picture two frames later (B-frames); the sound begins with the picture.
+        var capture = Hls(Media(0));
+        capture.Bodies["e-init1.mp4"] = Init(AvcTrak(1), AacTrak(2));
+        capture.Bodies["e-0.m4s"] = [.. Fragment(1, 0, Repeat(3000, 30), firstComposition: 6000), .. Fragment(2, 3200, Repeat(1024, 44))];
+        capture.Bodies["e-1.m4s"] = [.. Fragment(1, 90000, Repeat(3000, 30)), .. Fragment(2, 48256, Repeat(1024, 44))];
+        var findings = Run(capture).Where(f => f.Rule == Rules.MediaDuration).ToList();
+        Assert.DoesNotContain(findings, f => f.Where.Contains("segment 0 ", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Where.Contains("segment 1 (e-1.m4s) track 2", StringComparison.Ordinal)); // no session start there
+
+        var late = Hls(Media(0));
+        late.Bodies["e-init1.mp4"] = Init(AvcTrak(1), AacTrak(2));
+        late.Bodies["e-0.m4s"] = [.. Fragment(1, 0, Repeat(3000, 30), firstComposition: 6000), .. Fragment(2, 9600, Repeat(1024, 37))]; // 200 ms in
+        Assert.Contains(Run(late), f => f.Rule == Rules.MediaDuration && f.Where.Contains("segment 0 (e-0.m4s) track 2", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Audio_pes_times_one_frame_apart_pass_and_a_short_step_or_a_pcr_going_back_is_found()
     {
         var capture = new HlsCapture("ts", cmaf: false);

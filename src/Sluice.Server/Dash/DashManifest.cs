@@ -65,7 +65,9 @@ internal static class DashManifest
             }
         }
 
-        double window = segments.Sum(s => s.Duration);
+        // The time-shift window stays the same from the first manifest on: what the list can hold at its longest (each
+        // segment at most the target duration) and the segment being made.
+        double window = (segmenter.Settings.ListSize + 1) * (double)snapshot.TargetDuration;
         double target = segmenter.Settings.SegmentDuration;
         var b = new StringBuilder(2048);
         b.Append("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");

@@ -40,6 +40,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
     private int _generation;
     private HlsSegment? _open;
     private int[] _trackMap = [];
+    private DtsInterleaver _interleaver = new(0, Ticks);
     private int _timingTrack = -1;   // feed index of the track that times parts and segments (video, else audio)
     private bool _hasVideo;
     private bool _waitingForKeyframe = true;
@@ -235,6 +236,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
     {
         lock (_lock)
         {
+            Drain();
             EndSegment();
             _waitingForKeyframe = true;
             _anchored = false;
@@ -283,55 +285,82 @@ internal sealed partial class HlsSegmenter : IFeedListener
 
         lock (_lock)
         {
-            int track = _trackMap[packet.Track];
-            var mapped = packet.AsTrack(track);
-            bool timing = packet.Track == _timingTrack;
-            bool cut = timing && (packet.IsKeyframe || !_hasVideo);
-            if (_waitingForKeyframe)
+            // In decode-time order across the tracks, so that a part or segment cut at a video time holds each track's
+            // packets up to that time: the interleaver holds a reference of its own to each packet it keeps waiting.
+            var mapped = packet.AsTrack(_trackMap[packet.Track]);
+            mapped.Retain();
+            _interleaver.Add(mapped);
+            while (_interleaver.TryTake(out var next))
             {
-                if (!cut)
-                {
-                    return;
-                }
+                Process(next);
+                next.Release();
+            }
+        }
+    }
 
-                _waitingForKeyframe = false;
-                StartSegment(packet.Dts);
-            }
-            else if (cut && packet.Dts - _open!.StartTicks >= (long)((Settings.SegmentDuration - 0.05) * Ticks))
+    /// <summary>Hands every packet still waiting in the interleaver to the segments (the session ends or changes). Call under the lock.</summary>
+    private void Drain()
+    {
+        while (_interleaver.TryFlush(out var next))
+        {
+            if (_cmaf is not null || _ts is not null)
             {
-                EndSegment(packet.Dts);
-                StartSegment(packet.Dts);
-            }
-            else if (timing && IsCmaf && _partPackets.Count > 0 && packet.Dts + _lastStep - _partStart > (long)(Settings.PartDuration * Ticks))
-            {
-                // Cut before the frame that would make the part longer than its target (parts must not exceed it).
-                EndPart(packet.Dts);
+                Process(next);
             }
 
-            if (timing)
-            {
-                if (_lastTicks != long.MinValue && packet.Dts > _lastTicks)
-                {
-                    _lastStep = Math.Min(packet.Dts - _lastTicks, Ticks);
-                }
+            next.Release();
+        }
+    }
 
-                _lastTicks = packet.Dts;
+    /// <summary>One packet, in decode-time order, with its output track index. Call under the lock.</summary>
+    private void Process(MediaPacket packet)
+    {
+        bool timing = packet.Track == _trackMap[_timingTrack];
+        bool cut = timing && (packet.IsKeyframe || !_hasVideo);
+        if (_waitingForKeyframe)
+        {
+            if (!cut)
+            {
+                return;
             }
 
-            if (_cmaf is not null)
+            _waitingForKeyframe = false;
+            StartSegment(packet.Dts);
+        }
+        else if (cut && packet.Dts - _open!.StartTicks >= (long)((Settings.SegmentDuration - 0.05) * Ticks))
+        {
+            EndSegment(packet.Dts);
+            StartSegment(packet.Dts);
+        }
+        else if (timing && IsCmaf && _partPackets.Count > 0 && packet.Dts + _lastStep - _partStart > (long)(Settings.PartDuration * Ticks))
+        {
+            // Cut before the frame that would make the part longer than its target (parts must not exceed it).
+            EndPart(packet.Dts);
+        }
+
+        if (timing)
+        {
+            if (_lastTicks != long.MinValue && packet.Dts > _lastTicks)
             {
-                // The segment keeps its packets (for its one-track DASH forms) until it is dropped: one reference.
-                mapped.Retain();
-                _partPackets.Add(mapped);
-                _segmentPackets.Add(mapped);
+                _lastStep = Math.Min(packet.Dts - _lastTicks, Ticks);
             }
-            else
-            {
-                var chunk = _ts!.Write(mapped);
-                _tsBytes.Write(chunk.Prefix.Span);
-                _tsBytes.Write(chunk.Payload.Span);
-                chunk.Release(); // copied: its slab block can be lent again
-            }
+
+            _lastTicks = packet.Dts;
+        }
+
+        if (_cmaf is not null)
+        {
+            // The segment keeps its packets (for its one-track DASH forms) until it is dropped: one reference.
+            packet.Retain();
+            _partPackets.Add(packet);
+            _segmentPackets.Add(packet);
+        }
+        else
+        {
+            var chunk = _ts!.Write(packet);
+            _tsBytes.Write(chunk.Prefix.Span);
+            _tsBytes.Write(chunk.Payload.Span);
+            chunk.Release(); // copied: its slab block can be lent again
         }
     }
 
@@ -343,6 +372,11 @@ internal sealed partial class HlsSegmenter : IFeedListener
     {
         lock (_lock)
         {
+            while (_interleaver.TryFlush(out var waiting))
+            {
+                waiting.Release();
+            }
+
             foreach (var packet in _segmentPackets)
             {
                 packet.Release(); // the open segment's: _partPackets shares their references
@@ -380,6 +414,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
     {
         lock (_lock)
         {
+            Drain();
             // The open segment stays open, with what it has as parts, until a publisher comes back (it ends there and
             // the next begins with a discontinuity): players waiting on the live edge see the same playlist meanwhile,
             // and no segment is listed that their own view of the edge did not expect.
@@ -537,6 +572,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
             && (OutputFormat.Hls.CanCarry(track.Codec) || OutputFormat.Dash.CanCarry(track.Codec))
             && (!IsCmaf || FragmentedMp4Muxer.Refusal(track) is null));
         _trackMap = selection.Map;
+        _interleaver = new DtsInterleaver(selection.Selected.Count, Ticks); // a track may hold the others up for a second at most
         _hasVideo = selection.VideoTrack >= 0;
         _timingTrack = _hasVideo ? selection.VideoTrack : selection.AudioTrack;
         // A stream without its picture (or sound) is not the stream: no HLS rather than half of it.

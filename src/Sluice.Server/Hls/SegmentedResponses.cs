@@ -90,8 +90,13 @@ internal sealed class SegmentedResponses
         await _immutable.WriteAsync(context, data, tag, modified, type, resource, static (s, bytes) => s.AddBytesSent(bytes), stream).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// BANDWIDTH (and DASH's bandwidth): the peak segment bit rate, which of a live stream is known only so far; a
+    /// quarter more than the peak measured, and at least the stream's configured rate, so that a later segment with a
+    /// little more motion does not exceed what the playlist said.
+    /// </summary>
     public static long BandwidthOf(LiveStream stream, HlsSegmenter segmenter) =>
-        segmenter.PeakBitRate > 0 ? segmenter.PeakBitRate : stream.BitRateKbps * 1000;
+        Math.Max(segmenter.PeakBitRate * 5 / 4, stream.BitRateKbps * 1000);
 
     public static Task TextAsync(HttpContext context, string type, string text, string cacheControl) =>
         BytesAsync(context, type, Encoding.UTF8.GetBytes(text), cacheControl);

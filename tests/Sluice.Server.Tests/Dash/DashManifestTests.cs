@@ -86,7 +86,7 @@ public sealed class DashManifestTests
         Assert.Equal(
             """
             <?xml version="1.0" encoding="utf-8"?>
-            <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2026-12-03T08:59:50.000Z" publishTime="2026-12-03T09:00:05.000Z" minimumUpdatePeriod="PT1S" minBufferTime="PT1S" timeShiftBufferDepth="PT3S" suggestedPresentationDelay="PT1.5S">
+            <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2026-12-03T08:59:50.000Z" publishTime="2026-12-03T09:00:05.000Z" minimumUpdatePeriod="PT1S" minBufferTime="PT1S" timeShiftBufferDepth="PT7S" suggestedPresentationDelay="PT1.5S">
               <Period id="0" start="PT0S">
                 <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
                   <Representation id="0" bandwidth="900000" codecs="avc1.64001f" width="320" height="240">
@@ -132,7 +132,8 @@ public sealed class DashManifestTests
         Assert.Contains("""<S t="108000" d="162000"/>""", manifest, StringComparison.Ordinal);
         Assert.Contains("""<S t="270000" d="90000"/>""", manifest, StringComparison.Ordinal);
         Assert.Equal(6, manifest.Split("<S ").Length - 1); // three segments, in each of the two timelines
-        Assert.Contains("""timeShiftBufferDepth="PT4S" """, manifest, StringComparison.Ordinal);
+        // Six segments of at most the target duration (2 s, from the 1.8 s one) and the one being made.
+        Assert.Contains("""timeShiftBufferDepth="PT14S" """, manifest, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,7 +149,8 @@ public sealed class DashManifestTests
 
         Assert.Contains("""availabilityStartTime="2026-12-03T09:00:00.000Z" """, early, StringComparison.Ordinal);
         Assert.Contains("""availabilityStartTime="2026-12-03T09:00:00.000Z" """, late, StringComparison.Ordinal);
-        Assert.Contains("""timeShiftBufferDepth="PT2S" """, late, StringComparison.Ordinal);
+        Assert.Contains("""timeShiftBufferDepth="PT3S" """, early, StringComparison.Ordinal); // the same from the first manifest on
+        Assert.Contains("""timeShiftBufferDepth="PT3S" """, late, StringComparison.Ordinal);
         Assert.DoesNotContain("""<S t="0" """, late, StringComparison.Ordinal);
         Assert.Contains("""<S t="360000" d="90000"/>""", late, StringComparison.Ordinal);
         Assert.Contains("""<S t="450000" d="90000"/>""", late, StringComparison.Ordinal);
@@ -210,7 +212,8 @@ public sealed class DashManifestTests
         Assert.Equal("application/dash+xml", context.Response.ContentType);
         Assert.Equal(SegmentedResponses.Short, context.Response.Headers.CacheControl.ToString());
         Assert.True(segmenter.PeakBitRate > 0);
-        Assert.Equal(Manifest(segmenter, segmenter.PeakBitRate, Start), Encoding.UTF8.GetString(body.ToArray()));
+        Assert.Equal(segmenter.PeakBitRate * 5 / 4, SegmentedResponses.BandwidthOf(stream, segmenter)); // a quarter above the peak so far
+        Assert.Equal(Manifest(segmenter, segmenter.PeakBitRate * 5 / 4, Start), Encoding.UTF8.GetString(body.ToArray()));
     }
 
     [Fact]

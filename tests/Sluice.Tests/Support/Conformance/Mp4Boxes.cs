@@ -62,6 +62,9 @@ public readonly record struct Mp4Sample(uint Duration, uint Size, uint Flags, lo
 {
     /// <summary>sample_is_non_sync_sample clear (ISO 14496-12 section 8.8.3.1).</summary>
     public bool IsSync => (Flags & 0x0001_0000) == 0;
+
+    /// <summary>The presentation time less the decode time (trun's sample_composition_time_offset; version 1, signed).</summary>
+    public int CompositionOffset { get; init; }
 }
 
 /// <summary>One track run of a moof (its traf): the base media decode time (tfdt) and the samples.</summary>
@@ -223,8 +226,9 @@ public static class Mp4Boxes
                         if ((trunFlags & 0x200) != 0) { s = U32(child, p); p += 4; }
                         if ((trunFlags & 0x400) != 0) { f = U32(child, p); p += 4; }
                         else if (i == 0 && firstFlags is uint first) { f = first; }
-                        if ((trunFlags & 0x800) != 0) { p += 4; }
-                        samples.Add(new Mp4Sample(d, s, f, dataAt));
+                        int composition = 0;
+                        if ((trunFlags & 0x800) != 0) { composition = BinaryPrimitives.ReadInt32BigEndian(child[p..]); p += 4; }
+                        samples.Add(new Mp4Sample(d, s, f, dataAt) { CompositionOffset = composition });
                         dataAt += s;
                     }
                 }

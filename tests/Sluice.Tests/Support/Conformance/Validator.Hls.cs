@@ -224,7 +224,7 @@ public static partial class Validator
             timeline.Unit(where, follows: previous == sequence - 1 && !segment.Discontinuity, fragments, tracks);
             audio.Add(where, fragments, tracks, body);
             CheckSyncStart(findings, $"{name} {where}", fragments, tracks);
-            CheckDurations(findings, $"{name} {where}", "EXTINF", segment.Duration, fragments, tracks);
+            CheckDurations(findings, $"{name} {where}", "EXTINF", segment.Duration, fragments, tracks, sessionStart: sequence == 0 || segment.Discontinuity);
             previous = sequence;
         }
 
@@ -250,7 +250,8 @@ public static partial class Validator
                 CheckSyncStart(findings, $"{name} {where} (INDEPENDENT=YES)", fragments, tracks);
             }
 
-            CheckDurations(findings, $"{name} {where}", "DURATION", part.Duration, fragments, tracks);
+            CheckDurations(findings, $"{name} {where}", "DURATION", part.Duration, fragments, tracks,
+                sessionStart: index == 0 && (sequence == 0 || (segments.TryGetValue(sequence, out var own) && own.Discontinuity)));
             before = (sequence, index);
         }
     }
@@ -278,9 +279,16 @@ public static partial class Validator
         }
     }
 
-    /// <summary>Each track's summed durations against what the playlist says, within 1 ms or one of the track's samples.</summary>
-    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks)
+    /// <summary>
+    /// Each track's summed durations against what the playlist says, within 1 ms or one of the track's samples. At the
+    /// start of a session a track may begin after the video's first decode time, up to the video's first picture (the
+    /// decode time of a stream with B-frames comes frames before its first presentation, and the source's sound begins
+    /// with the picture): it is then measured from where it begins.
+    /// </summary>
+    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks, bool sessionStart)
     {
+        var video = tracks.FirstOrDefault(t => t.IsVideo);
+        var firstPicture = video is null ? null : fragments.FirstOrDefault(f => f.TrackId == video.TrackId && f.Samples.Count > 0);
         foreach (var track in tracks)
         {
             var mine = fragments.Where(f => f.TrackId == track.TrackId).ToList();
@@ -293,10 +301,22 @@ public static partial class Validator
             uint longest = mine.SelectMany(f => f.Samples).Select(s => s.Duration).DefaultIfEmpty(0u).Max();
             double seconds = sum / (double)track.Timescale;
             double tolerance = Math.Max(0.001, longest / (double)track.Timescale) + 1e-6;
-            if (Math.Abs(seconds - listed) > tolerance)
+            double expected = listed;
+            if (sessionStart && firstPicture is not null && !track.IsVideo)
+            {
+                double videoDecode = firstPicture.Tfdt / (double)video!.Timescale;
+                double videoPicture = (firstPicture.Tfdt + (double)firstPicture.Samples[0].CompositionOffset) / video.Timescale;
+                double late = (mine[0].Tfdt / (double)track.Timescale) - videoDecode;
+                if (late > 0 && late <= videoPicture - videoDecode + tolerance)
+                {
+                    expected = listed - late;
+                }
+            }
+
+            if (Math.Abs(seconds - expected) > tolerance)
             {
                 findings.Add(new Finding(Rules.MediaDuration, $"{where} {track.Describe()}",
-                    $"samples sum to {sum} ticks = {F(seconds)} s, {what} is {F(listed)} ({Ms(seconds - listed)}, more than {Ms(tolerance - 1e-6)[1..]})"));
+                    $"samples sum to {sum} ticks = {F(seconds)} s, {what} is {F(listed)}{(expected != listed ? $" of which the track covers {F(expected)} from its start" : "")} ({Ms(seconds - expected)}, more than {Ms(tolerance - 1e-6)[1..]})"));
             }
         }
     }
