@@ -27,6 +27,14 @@ try {
     await page.goto(url, { timeout: 15000 });
   }
 
+  // Waiting events once playback has begun (a stall the player had to wait out), counted on the page.
+  await page.evaluate(() => {
+    const v = document.querySelector('video.hls');
+    window.waitsAfterPlaying = 0;
+    v.addEventListener('playing', () => { window.playedOnce = true; });
+    v.addEventListener('waiting', () => { if (window.playedOnce) window.waitsAfterPlaying++; });
+  });
+
   const started = Date.now();
   const sample = () => page.evaluate(() => {
     const v = document.querySelector('video.hls');
@@ -38,6 +46,15 @@ try {
     result.samples.push({ t: (Date.now() - started) / 1000, ...(await sample()) });
     await page.waitForTimeout(500);
   }
+
+  // The whole run: every hls.js error (bufferStalledError, bufferSeekOverHole, bufferNudgeOnStall, ...), the waits,
+  // and the frames the compositor dropped.
+  result.final = await page.evaluate(() => {
+    const v = document.querySelector('video.hls');
+    const quality = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+    return { hlsErrors: window.hlsErrors || [], waitsAfterPlaying: window.waitsAfterPlaying ?? null,
+      droppedVideoFrames: quality ? quality.droppedVideoFrames : null, totalVideoFrames: quality ? quality.totalVideoFrames : null };
+  });
 } catch (e) {
   result.errors.push(String(e));
 } finally {
