@@ -54,17 +54,20 @@ internal sealed class HlsFetcher(HttpClient http, string baseUrl, HlsCapture cap
         }
     }
 
-    private async Task<bool> FetchAsync(string uri, string type)
+    private Task<bool> FetchAsync(string uri, string type) => FetchOnceAsync(http, baseUrl, uri, type, capture.Bodies, capture.Fetching);
+
+    /// <summary>Fetches a listed URI the first time it is listed into <paramref name="bodies"/>; true when it came, with the type, and not empty.</summary>
+    public static async Task<bool> FetchOnceAsync(HttpClient http, string baseUrl, string uri, string type, Dictionary<string, byte[]> bodies, List<Finding> findings)
     {
-        if (capture.Bodies.ContainsKey(uri))
+        if (bodies.ContainsKey(uri))
         {
             return false;
         }
 
         using var response = await http.GetAsync(baseUrl + uri);
         byte[] bytes = await response.Content.ReadAsByteArrayAsync();
-        capture.Bodies[uri] = bytes;
-        return Expect(response, uri, type, capture.Fetching) && bytes.Length > 0;
+        bodies[uri] = bytes;
+        return Expect(response, uri, type, findings) && bytes.Length > 0;
     }
 
     /// <summary>200 with the Content-Type, or a finding.</summary>
@@ -114,18 +117,7 @@ internal sealed class DashFetcher(HttpClient http, string baseUrl, DashCapture c
         }
     }
 
-    private async Task<bool> FetchAsync(string uri, string type)
-    {
-        if (capture.Bodies.ContainsKey(uri))
-        {
-            return false;
-        }
-
-        using var response = await http.GetAsync(baseUrl + uri);
-        byte[] bytes = await response.Content.ReadAsByteArrayAsync();
-        capture.Bodies[uri] = bytes;
-        return HlsFetcher.Expect(response, uri, type, capture.Fetching);
-    }
+    private Task<bool> FetchAsync(string uri, string type) => HlsFetcher.FetchOnceAsync(http, baseUrl, uri, type, capture.Bodies, capture.Fetching);
 }
 
 /// <summary>Reads a progressive response for a while (the first bytes of a live fMP4 stream).</summary>
