@@ -82,7 +82,7 @@ internal static partial class ConfigDirectives
         ("InputFormat", S, "InputFormat is not supported; the feed's format is detected from what the publisher sends"),
         ("FaviconURL", S, "FaviconURL is not supported; the status page has no favicon"),
         ("Debug", S, "Debug is not supported; encoders run without debug flags"),
-        ("Strict", S, "Strict is not supported; encoders run with ffmpeg's default strictness"),
+        ("Strict", S, "Strict is not supported; encoders run with ffmpeg's default strictness, but mpeg1video at a frame rate MPEG-1 lacks, which gets -strict unofficial"),
         ("VideoTag", S, "VideoTag is not supported; the muxer chooses the codec tag"),
         ("VideoHighQuality", S, "VideoHighQuality is not supported; the encoder uses its default macroblock decision"),
         ("Video4MotionVector", S, "Video4MotionVector is not supported; the encoder uses its default motion vectors"),

@@ -104,6 +104,15 @@ internal static partial class EncoderCheck
                     warnings.Add(new ConfigDiagnostic(stream.Video.CodecLocation ?? stream.Location, rounded));
                 }
 
+                // Its preset files are read as an encoder's are: a missing or broken one is said at the preset's line.
+                foreach (var (kind, settings, formatDefault) in new[] { (MediaKind.Video, stream.Video, muxing.VideoEncoder), (MediaKind.Audio, stream.Audio, muxing.AudioEncoder) })
+                {
+                    if (!(kind == MediaKind.Video ? stream.NoVideo : stream.NoAudio) && !EncoderSpec.IsCopy(settings.Codec))
+                    {
+                        _ = PresetOptions(settings, kind, settings.Codec is { } codec ? EncoderSpec.EncoderName(codec) : formatDefault, warnings);
+                    }
+                }
+
                 var arguments = FfmpegMuxArguments.Test(stream, muxing);
                 if (arguments.Count > 0)
                 {

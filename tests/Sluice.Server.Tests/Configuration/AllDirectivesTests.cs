@@ -24,7 +24,7 @@ public sealed class AllDirectivesTests
             "47: UseDefaults/NoDefaults already given on line 46; this one (UseDefaults) wins",
             "69: InputFormat is not supported; the feed's format is detected from what the publisher sends",
             "70: Debug is not supported; encoders run without debug flags",
-            "71: Strict is not supported; encoders run with ffmpeg's default strictness",
+            "71: Strict is not supported; encoders run with ffmpeg's default strictness, but mpeg1video at a frame rate MPEG-1 lacks, which gets -strict unofficial",
             "72: VideoTag is not supported; the muxer chooses the codec tag",
             "73: VideoHighQuality is not supported; the encoder uses its default macroblock decision",
             "74: Video4MotionVector is not supported; the encoder uses its default motion vectors",

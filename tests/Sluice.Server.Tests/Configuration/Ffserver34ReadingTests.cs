@@ -277,6 +277,6 @@ public sealed class Ffserver34ReadingTests
         var streams = string.Concat(Enumerable.Range(1, 3).Select(i => $"<Stream s{i}.webm>\nFeed f.ffm\nStrict -1\n</Stream>\n"));
         ParseOk(
             Feed + streams,
-            "t.conf:5: Strict is not supported; encoders run with ffmpeg's default strictness (3 times, on lines 5, 9, 13)");
+            "t.conf:5: Strict is not supported; encoders run with ffmpeg's default strictness, but mpeg1video at a frame rate MPEG-1 lacks, which gets -strict unofficial (3 times, on lines 5, 9, 13)");
     }
 }

@@ -6,8 +6,9 @@ namespace Sluice.Media.Formats.MpegPs;
 /// <summary>
 /// Cuts an MPEG program stream that another muxer writes (ffmpeg's <c>mpeg</c>, MPEG-1 or MPEG-2 packs) into units of
 /// one start code each: a pack header, the system header, a PES packet (ffmpeg writes many PES packets a pack). The
-/// header is empty (a program stream needs none: the system header is optional to readers). A join point starts with
-/// a pack header, and from it the video starts at a sequence header (00 00 01 B3, which MPEG-1/2 video encoders write
+/// header is empty (a program stream needs none). A join point starts with a pack header and, once the stream has
+/// had one, a copy of its system header (GStreamer 1.22's mpegpsdemux, reading from a join point without one,
+/// announced the audio stream alone, and a decodebin with a video branch waited forever), and from it the video starts at a sequence header (00 00 01 B3, which MPEG-1/2 video encoders write
 /// before every I-frame that opens a GOP) and the audio on a frame.
 /// </summary>
 /// <remarks>
@@ -18,8 +19,8 @@ namespace Sluice.Media.Formats.MpegPs;
 /// sequence header begins (the first part, the end of the previous picture, keeps the PES header and its time stamps;
 /// the second, from the sequence header on, is a PES without time stamps), holds what
 /// follows until the next MPEG audio PES, splits that one where its first frame begins, and hands out: the end of
-/// the audio frame, then the join point (a copy of the last pack header and the audio from its frame on), then the
-/// held units. Nothing is lost for a viewer that reads on: the same elementary streams, a few PES and a pack header
+/// the audio frame, then the join point (a copy of the last pack header, the system header and the audio from its frame on), then the
+/// held units. Nothing is lost for a viewer that reads on: the same elementary streams, a few PES, pack and system headers
 /// more, the audio a little earlier in the multiplex. A stream without audio joins at the sequence header; one without
 /// video every <see cref="AudioOnlyJoinPackets"/> audio packets, at a split audio PES.
 /// </para>
@@ -38,6 +39,7 @@ public sealed class MpegPsScanner : JoinPointScanner
 
     private readonly List<byte[]> _held = [];
     private byte[] _packHeader = [];
+    private byte[] _systemHeader = [];
     private bool _audio;
     private bool _video;
     private int _sinceJoin;
@@ -79,6 +81,7 @@ public sealed class MpegPsScanner : JoinPointScanner
         else if (id == 0xBB)
         {
             SystemHeader(unit);
+            _systemHeader = unit.ToArray();
         }
         else if (id is >= 0xE0 and <= 0xEF)
         {
@@ -93,7 +96,7 @@ public sealed class MpegPsScanner : JoinPointScanner
                 }
                 else
                 {
-                    Add(units, [.. _packHeader, .. start], true);
+                    Add(units, [.. _packHeader, .. _systemHeader, .. start], true);
                 }
 
                 return length;
@@ -111,7 +114,7 @@ public sealed class MpegPsScanner : JoinPointScanner
             if ((_held.Count > 0 || (!_video && _sinceJoin >= AudioOnlyJoinPackets)) && Split(unit, audio: true) is (var tail, var frame))
             {
                 Add(units, tail, false);
-                Add(units, [.. _packHeader, .. frame], true);
+                Add(units, [.. _packHeader, .. _systemHeader, .. frame], true);
                 Release(units);
                 _sinceJoin = 0;
                 return length;

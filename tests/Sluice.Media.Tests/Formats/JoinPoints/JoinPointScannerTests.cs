@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Sluice.Media.Formats;
 using Sluice.Media.Formats.Asf;
 using Sluice.Media.Formats.Mp4;
@@ -91,6 +92,28 @@ public sealed class JoinPointScannerTests
         Assert.Null(scanner.Header);
         scanner.Write(input.AsSpan(3, 64 * 1024), units);
         Assert.NotNull(scanner.Header);
+    }
+
+    [Theory]
+    [InlineData("mpeg")]
+    [InlineData("mpeg-video")]
+    [InlineData("mpeg-audio")]
+    public void An_mpeg_join_point_starts_with_a_pack_header_and_the_stream_s_system_header(string name)
+    {
+        var input = Streams.Get(name);
+        // ffmpeg writes the system header (00 00 01 BB) once, after the first pack header.
+        int at = input.AsSpan().IndexOf((byte[])[0, 0, 1, 0xBB]);
+        var system = input.AsSpan(at, 6 + BinaryPrimitives.ReadUInt16BigEndian(input.AsSpan(at + 4))).ToArray();
+        var (_, units) = Scan(name, input, 4093);
+        var joins = units.Where(u => u.IsJoinPoint).Skip(1).ToList();
+        Assert.NotEmpty(joins);
+        Assert.All(joins, j =>
+        {
+            var bytes = j.Bytes.Span;
+            Assert.True(bytes[..4].SequenceEqual((byte[])[0, 0, 1, 0xBA]), "no pack header first");
+            int pack = (bytes[4] & 0xF0) == 0x20 ? 12 : 14 + (bytes[13] & 0x07);
+            Assert.True(bytes.Slice(pack, system.Length).SequenceEqual(system), "no system header after the pack header");
+        });
     }
 
     [Theory]
