@@ -19,8 +19,8 @@ namespace Sluice.Media.Formats.MpegPs;
 /// sequence header begins (the first part, the end of the previous picture, keeps the PES header and its time stamps;
 /// the second, from the sequence header on, is a PES without time stamps), holds what
 /// follows until the next MPEG audio PES, splits that one where its first frame begins, and hands out: the end of
-/// the audio frame, then the join point (a copy of the last pack header, the system header and the audio from its frame on), then the
-/// held units. Nothing is lost for a viewer that reads on: the same elementary streams, a few PES, pack and system headers
+/// the audio frame, then the join point and the held units (the join point itself is the copied pack and system headers with the held video from its sequence
+/// header, and the audio from its frame follows it). Nothing is lost for a viewer that reads on: the same elementary streams, a few PES, pack and system headers
 /// more, the audio a little earlier in the multiplex. A stream without audio joins at the sequence header; one without
 /// video every <see cref="AudioOnlyJoinPackets"/> audio packets, at a split audio PES.
 /// </para>
@@ -114,7 +114,20 @@ public sealed class MpegPsScanner : JoinPointScanner
             if ((_held.Count > 0 || (!_video && _sinceJoin >= AudioOnlyJoinPackets)) && Split(unit, audio: true) is (var tail, var frame))
             {
                 Add(units, tail, false);
-                Add(units, [.. _packHeader, .. _systemHeader, .. frame], true);
+                if (_held.Count > 0)
+                {
+                    // The held video from its sequence header first, then the audio from its frame: a player that decides
+                    // what the stream is from its first kilobytes (GStreamer's typefinder, 2 KB) sees a system stream
+                    // with video, not MPEG audio frames.
+                    Add(units, [.. _packHeader, .. _systemHeader, .. _held[0]], true);
+                    _held.RemoveAt(0);
+                    Add(units, frame, false);
+                }
+                else
+                {
+                    Add(units, [.. _packHeader, .. _systemHeader, .. frame], true);
+                }
+
                 Release(units);
                 _sinceJoin = 0;
                 return length;

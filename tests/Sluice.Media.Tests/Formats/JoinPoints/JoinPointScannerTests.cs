@@ -113,6 +113,14 @@ public sealed class JoinPointScannerTests
             Assert.True(bytes[..4].SequenceEqual((byte[])[0, 0, 1, 0xBA]), "no pack header first");
             int pack = (bytes[4] & 0xF0) == 0x20 ? 12 : 14 + (bytes[13] & 0x07);
             Assert.True(bytes.Slice(pack, system.Length).SequenceEqual(system), "no system header after the pack header");
+            if (name != "mpeg-audio")
+            {
+                // Then the video, from its sequence header (a player that types the stream by its first kilobytes
+                // sees video in a system stream, not MPEG audio frames).
+                var pes = bytes[(pack + system.Length)..];
+                Assert.True(pes[3] is >= 0xE0 and <= 0xEF, $"a PES of stream 0x{pes[3]:X2} after the system header, not video");
+                Assert.True(pes.IndexOf((byte[])[0, 0, 1, 0xB3]) > 0, "no sequence header in the join point's video");
+            }
         });
     }
 
