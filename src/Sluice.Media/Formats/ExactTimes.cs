@@ -7,8 +7,9 @@ namespace Sluice.Media.Formats;
 /// usual millisecond scale, FLV, RTMP) their exact times back, once, at ingest, so that every output carries them:
 /// audio of the codecs whose packets say how long they play by its sample count (<see cref="AudioTimeline"/>), video
 /// of a constant frame rate on its frame grid (<see cref="FrameGrid"/>; the rate from the container's default
-/// duration, else from the first frames' cadence). Tracks of exact containers (MPEG-TS, MP4), and tracks whose
-/// length per packet is unknown (Vorbis, FLAC, PCM), keep their times. Allocates only when the tracks change.
+/// duration, else from the first frames' cadence). Vorbis counts its samples by its block sizes (the modes of its
+/// setup header, packet after packet, as its Ogg mapping does). Tracks of exact containers (MPEG-TS, MP4), and tracks
+/// whose length per packet is unknown (FLAC, PCM), keep their times. Allocates only when the tracks change.
 /// </summary>
 public sealed class ExactTimes
 {
@@ -61,7 +62,17 @@ public sealed class ExactTimes
     private static MediaPacket Audio(TrackState state, MediaPacket packet)
     {
         int rate = state.AacRate;
-        int samples = rate > 0 ? 1024 : AudioTimeline.SamplesOf(state.Track, packet.Payload.Span, out rate);
+        int samples;
+        if (state.Vorbis is { } vorbis)
+        {
+            samples = vorbis.NextSamples(packet.Payload.Span);
+            rate = vorbis.GranuleRate;
+        }
+        else
+        {
+            samples = rate > 0 ? 1024 : AudioTimeline.SamplesOf(state.Track, packet.Payload.Span, out rate);
+        }
+
         if (samples <= 0)
         {
             return packet;
@@ -145,6 +156,18 @@ public sealed class ExactTimes
         return grid;
     }
 
+    private static Ogg.VorbisMapping? VorbisOf(TrackInfo track)
+    {
+        try
+        {
+            return new Ogg.VorbisMapping(track);
+        }
+        catch (ArgumentException)
+        {
+            return null; // headers it cannot read: the track keeps its times
+        }
+    }
+
     private sealed class TrackState(TrackInfo track)
     {
         public TrackInfo Track { get; } = track;
@@ -153,6 +176,9 @@ public sealed class ExactTimes
 
         /// <summary>The core rate of an AAC track (its frames are 1024 samples of it), read once; else 0.</summary>
         public int AacRate { get; } = track.Codec == CodecId.AAC && track.TimePrecision > 1 ? AudioTimeline.RateOfAac(track) : 0;
+
+        /// <summary>A Vorbis track's block sizes and modes, from its headers (null for other codecs, or headers that do not parse).</summary>
+        public Ogg.VorbisMapping? Vorbis { get; } = track.Codec == CodecId.Vorbis && track.TimePrecision > 1 ? VorbisOf(track) : null;
 
         public AudioTimeline? Audio { get; set; }
 

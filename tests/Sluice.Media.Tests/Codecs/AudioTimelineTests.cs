@@ -1,5 +1,8 @@
 using Sluice.Media.Codecs;
 using Sluice.Media.Formats;
+using Sluice.Media.Formats.Matroska;
+using Sluice.Media.Tests.Formats;
+using Sluice.Media.Tests.Support;
 
 namespace Sluice.Media.Tests.Codecs;
 
@@ -256,6 +259,26 @@ public sealed class ExactTimesTests
         var packet = new MediaPacket(1, 1234, 1234, true, new byte[] { 1 });
         Assert.Equal(1234, exact.Apply(packet).Pts);
         Assert.Equal(0, exact.Apply(packet).Duration);
+    }
+
+    [Fact]
+    public void Vorbis_from_a_real_webm_is_timed_by_its_block_sizes()
+    {
+        // ffmpeg's libvorbis at 44.1 kHz in WebM: millisecond times, packets of short and long blocks.
+        var source = Feeder.Feed(new MatroskaDemuxer(), MuxerSources.Bytes(MuxerSources.Vorbis), int.MaxValue);
+        var track = source.Tracks![0];
+        Assert.Equal(CodecId.Vorbis, track.Codec);
+        Assert.Equal(Ms, track.TimePrecision);
+        var exact = new ExactTimes();
+        exact.OnTracks([track]);
+        var samples = source.Packets.Select(p => exact.Apply(p)).Select(p => (long)Math.Round(p.Pts * 44100.0 / MediaTime.TicksPerSecond)).ToList();
+        var steps = samples.Zip(samples.Skip(1), (a, b) => b - a).Distinct().Order().ToList();
+        // Each step is what a packet returns: (previous block + its block) / 4, of libvorbis's 256- and 2048-sample blocks.
+        Assert.All(steps, step => Assert.Contains(step, new long[] { 128, 576, 1024 }));
+        Assert.True(steps.Count > 1, $"steps {string.Join(", ", steps)}");
+        Assert.Equal(0, exact.AudioOf(0)!.Discontinuities);
+        long lastSource = (long)Math.Round(source.Packets[^1].Pts * 44100.0 / MediaTime.TicksPerSecond);
+        Assert.InRange(samples[^1] - lastSource, -45, 45); // still where the source put it, within its millisecond
     }
 
     [Fact]

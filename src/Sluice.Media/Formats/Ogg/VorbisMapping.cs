@@ -60,6 +60,9 @@ internal sealed class VorbisMapping : AudioMapping
         return _modeIsLong[mode] ? BlockSize1 : BlockSize0;
     }
 
+    /// <summary>The samples the next packet in order returns (this follows the block sizes packet after packet).</summary>
+    public int NextSamples(ReadOnlySpan<byte> packet) => UnitsIn(packet);
+
     protected override int UnitsIn(ReadOnlySpan<byte> packet)
     {
         int blockSize = BlockSizeOf(packet);
