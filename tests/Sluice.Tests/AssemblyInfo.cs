@@ -13,4 +13,14 @@ namespace Sluice.Tests
     {
         public const string Name = "Floods";
     }
+
+    /// <summary>
+    /// Tests whose player keeps real time only with the machine to itself (hls.js in low-latency mode): they run alone,
+    /// as the floods do.
+    /// </summary>
+    [Xunit.CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class AloneCollection
+    {
+        public const string Name = "Alone";
+    }
 }

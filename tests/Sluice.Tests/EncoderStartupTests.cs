@@ -47,7 +47,8 @@ public sealed class EncoderStartupTests
     public async Task The_ffmpeg_of_a_format_it_writes_is_tried_at_start_up_and_its_refusal_stops_the_server()
     {
         var result = await RunWithConfigAsync(
-            "<Feed f.ffm>\n</Feed>\n<Stream s.mpg>\nFeed f.ffm\nFormat mpeg\nVideoFrameRate 5\nVideoSize 320x240\n</Stream>\n" +
+            // 5 fps needs mpeg1video's unofficial rates; a stream that asks for ffmpeg's normal strictness refuses them.
+            "<Feed f.ffm>\n</Feed>\n<Stream s.mpg>\nFeed f.ffm\nFormat mpeg\nVideoFrameRate 5\nVideoSize 320x240\nAVOptionVideo strict normal\n</Stream>\n" +
             "<Stream t.asf>\nFeed f.ffm\nFormat asf\n</Stream>\n",
             file => [Sluice, "--check", "-f", file]);
         Assert.Equal(1, result.ExitCode);
