@@ -1,62 +1,16 @@
 using System.Text.Json;
 using Sluice.Tests.Support;
-using Sluice.Tests.Support.Conformance;
 using Xunit.Abstractions;
 
 namespace Sluice.Tests;
 
 /// <summary>
-/// hls.js in low-latency mode against Sluice's LL-HLS, judged on what a viewer sees: no stall, no jump over a gap, no
-/// dropped frames; and going on after the publisher returns. They run alone: beside the encoders and players of other tests, a 2-core machine delays the feed's
-/// parts past hls.js's playlist timeout, which says nothing of the server.
+/// hls.js in low-latency mode against Sluice's LL-HLS, going on after the publisher returns. It runs alone: beside the
+/// encoders and players of other tests, a 2-core machine delays the feed's parts past hls.js's playlist timeout.
 /// </summary>
 [Collection(AloneCollection.Name)]
 public sealed class LowLatencyHlsTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Hls_js_in_low_latency_mode_plays_30_s_without_a_stall_a_gap_jump_or_dropped_frames()
-    {
-        await using var server = await TestServer.StartAsync(HlsTests.Config);
-        using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), HlsTests.H264Aac);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
-        await HlsTests.WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
-        // The conformance validator over what the server serves meanwhile, as another player reloading beside it.
-        var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(20));
-        var (run, errors) = await PlayAsync(server);
-        if (errors.Contains("levelLoadTimeOut"))
-        {
-            // hls.js gives a blocking playlist request of LL-HLS max(3 part targets, 0.8 target duration), 0.8 s here;
-            // a 2-core machine that has just run other tests' encoders and floods can delay the feeder's next part that
-            // long. Such a run says more of the machine than of the server: a second player, on the same server, decides.
-            output.WriteLine($"first player: a playlist request timed out in hls.js ({string.Join(", ", errors)}); a second one plays");
-            (run, errors) = await PlayAsync(server);
-        }
-
-        var live = await conformance;
-        output.WriteLine(live.Summary);
-        Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
-
-        var final = run.GetProperty("final");
-        int dropped = final.GetProperty("droppedVideoFrames").GetInt32(), total = final.GetProperty("totalVideoFrames").GetInt32();
-        int waits = final.GetProperty("waitsAfterPlaying").GetInt32();
-        double played = HlsTests.Advanced(run, 4, 34);
-        output.WriteLine($"hls.js (low-latency mode): played {played:0.0} s in the 30 s after the first 4; {waits} waits after playing; " +
-            $"dropped {dropped} of {total} frames; hls.js errors: [{string.Join(", ", errors)}]");
-        Assert.True(played >= 27, $"played {played:0.0} s of 30: {run}");
-        Assert.DoesNotContain(errors, e => e.StartsWith("bufferStalledError", StringComparison.Ordinal));
-        Assert.DoesNotContain(errors, e => e.StartsWith("bufferSeekOverHole", StringComparison.Ordinal) || e.StartsWith("bufferNudgeOnStall", StringComparison.Ordinal));
-        Assert.Equal(0, waits);
-        Assert.True(total > 0 && dropped <= Math.Max(2, total / 100), $"dropped {dropped} of {total} frames");
-    }
-
-    /// <summary>34 s of the / page's hls.js (low-latency mode): the driver's report and every hls.js error of the run.</summary>
-    private static async Task<(JsonElement Run, List<string> Errors)> PlayAsync(TestServer server)
-    {
-        var run = await Browser.RunAsync("hls.mjs", server.Url("/"), "page", 34);
-        Assert.True(run.GetProperty("samples").EnumerateArray().Any(s => s.GetProperty("hlsjs").GetBoolean()), $"the page did not use hls.js: {run}");
-        return (run, run.GetProperty("final").GetProperty("hlsErrors").EnumerateArray().Select(e => e.GetString()!).ToList());
-    }
-
     [Fact]
     public async Task Hls_js_in_low_latency_mode_and_Chromiums_own_hls_play_and_hls_js_goes_on_after_the_publisher_returns()
     {
