@@ -361,8 +361,24 @@ internal sealed partial class ProgressiveViewer
             (_source, _abort) = Create();
         }
 
-        /// <summary>The token a write is given: canceled by the request's abort, and by the deadline once armed.</summary>
-        public CancellationToken Token => _source.Token;
+        /// <summary>
+        /// The token a write is given: canceled by the request's abort, and by the deadline once armed. A source that a
+        /// timer already in flight canceled after the last write was taken is replaced first, so that a healthy write
+        /// is never handed a canceled token.
+        /// </summary>
+        public CancellationToken Token
+        {
+            get
+            {
+                if (_source.IsCancellationRequested && !_aborted.IsCancellationRequested)
+                {
+                    Dispose();
+                    (_source, _abort) = Create();
+                }
+
+                return _source.Token;
+            }
+        }
 
         /// <summary>Arms the deadline for the write now waiting: the token is canceled once <paramref name="timeout"/> has passed.</summary>
         public void Arm(TimeSpan timeout) => _source.CancelAfter(timeout);
