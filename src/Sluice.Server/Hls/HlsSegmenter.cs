@@ -504,6 +504,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
         var tracks = _init?.Tracks ?? [];
         var spans = new (long Start, long End)[tracks.Count];
         Array.Fill(spans, (long.MinValue, long.MinValue));
+        var last = new MediaPacket[tracks.Count];
         foreach (var packet in packets)
         {
             if ((uint)packet.Track >= (uint)spans.Length)
@@ -511,17 +512,26 @@ internal sealed partial class HlsSegmenter : IFeedListener
                 continue;
             }
 
-            ref var span = ref spans[packet.Track];
-            if (span.Start == long.MinValue)
+            if (spans[packet.Track].Start == long.MinValue)
             {
-                span.Start = packet.Dts;
+                spans[packet.Track].Start = packet.Dts;
             }
 
-            long length = packet.Duration > 0 ? packet.Duration
-                : AudioTimeline.SamplesOf(tracks[packet.Track], packet.Payload.Span, out int rate) is > 0 and var samples
-                    ? (long)Math.Round(samples * (double)Ticks / rate)
-                    : 0;
-            span.End = Math.Max(span.End, packet.Dts + length);
+            last[packet.Track] = packet; // decode order: the track's last packet ends it
+        }
+
+        // Only each track's last packet's length counts (read once, not for every packet).
+        for (int t = 0; t < spans.Length; t++)
+        {
+            if (spans[t].Start != long.MinValue)
+            {
+                var packet = last[t];
+                long length = packet.Duration > 0 ? packet.Duration
+                    : AudioTimeline.SamplesOf(tracks[t], packet.Payload.Span, out int rate) is > 0 and var samples
+                        ? (long)Math.Round(samples * (double)Ticks / rate)
+                        : 0;
+                spans[t].End = packet.Dts + length;
+            }
         }
 
         if (_timingTrack >= 0 && _trackMap[_timingTrack] is >= 0 and var timing && timing < spans.Length && spans[timing].Start != long.MinValue)

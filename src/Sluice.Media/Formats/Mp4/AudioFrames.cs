@@ -1,4 +1,4 @@
-using Sluice.Media.Codecs.Aac;
+using Sluice.Media.Codecs;
 using Sluice.Media.Codecs.MpegAudio;
 using Sluice.Media.Codecs.Opus;
 
@@ -15,12 +15,7 @@ internal static class AudioFrames
             return 0;
         }
 
-        int coreRate = AudioSpecificConfig.Parse(track.CodecPrivate.Span)?.SampleRate ?? 0;
-        if (coreRate <= 0)
-        {
-            coreRate = track.SampleRate;
-        }
-
+        int coreRate = AudioTimeline.RateOfAac(track);
         return coreRate > 0 ? 1024L * timescale / coreRate : 0;
     }
 
