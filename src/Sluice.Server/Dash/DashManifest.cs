@@ -54,16 +54,20 @@ internal static class DashManifest
             availabilityStart -= TimeSpan.FromSeconds(first.StartTicks / 90000.0);
         }
 
-        // Nothing listed ends after the manifest's own time: a source a little ahead of the wall clock moves it on.
-        var publish = now;
+        // The manifest's time is that of what it lists, the wall clock of the end of its newest segment: a manifest
+        // fetched again with nothing new is the same manifest (ISO 23009-1: one publishTime, one content), and a feed
+        // that stalls does not leave its listed segments behind the time-shift window of a publishTime that ran on.
+        DateTimeOffset? newest = null;
         for (int t = 0; t < tracks.Count; t++)
         {
             if (timelines[t].Count > 0 && t < writers.Length && timelines[t][^1] is var last)
             {
                 var end = availabilityStart + TimeSpan.FromSeconds((last.Start + last.Duration) / (double)writers[t].TimescaleOf(0));
-                publish = end > publish ? end : publish;
+                newest = newest is { } n && n >= end ? n : end;
             }
         }
+
+        var publish = newest ?? now;
 
         // The time-shift window stays the same from the first manifest on: what the list can hold at its longest (each
         // segment at most the target duration) and the segment being made.

@@ -86,7 +86,7 @@ public sealed class DashManifestTests
         Assert.Equal(
             """
             <?xml version="1.0" encoding="utf-8"?>
-            <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2026-12-03T08:59:50.000Z" publishTime="2026-12-03T09:00:05.000Z" minimumUpdatePeriod="PT1S" minBufferTime="PT1S" timeShiftBufferDepth="PT7S" suggestedPresentationDelay="PT1.5S">
+            <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2026-12-03T08:59:50.000Z" publishTime="2026-12-03T09:00:03.010Z" minimumUpdatePeriod="PT1S" minBufferTime="PT1S" timeShiftBufferDepth="PT7S" suggestedPresentationDelay="PT1.5S">
               <Period id="0" start="PT0S">
                 <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
                   <Representation id="0" bandwidth="900000" codecs="avc1.64001f" width="320" height="240">
@@ -116,6 +116,24 @@ public sealed class DashManifestTests
             """.ReplaceLineEndings("\n"),
             manifest);
         Assert.Equal("t6oow0", MediaUrl.EpochText(Epoch));
+    }
+
+    [Fact]
+    public void A_manifest_of_a_feed_that_stalled_keeps_its_publish_time_and_its_segments_in_the_time_shift_window()
+    {
+        var segmenter = Segmenter(listSize: 2);
+        using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        publisher.OnTracks([H264, Aac]);
+        Publish(publisher, 0, 76, i => i % 25 == 0); // three segments, the first out of the list of two
+
+        // The publishTime is the end of the newest segment listed, however late the manifest is fetched: 20 s on,
+        // nothing new, it is the same manifest and its segments are still in the 3 s window behind that time.
+        string soon = Manifest(segmenter, 1_000_000, Start + TimeSpan.FromSeconds(3));
+        string late = Manifest(segmenter, 1_000_000, Start + TimeSpan.FromSeconds(20));
+        Assert.Equal(soon, late);
+        Assert.Contains("""publishTime="2026-12-03T09:00:03.010Z" """, late, StringComparison.Ordinal);
+        Assert.Contains("""timeShiftBufferDepth="PT3S" """, late, StringComparison.Ordinal);
+        Assert.Contains("""<S t="90000" d="90000"/>""", late, StringComparison.Ordinal); // ends at 09:00:02, inside
     }
 
     [Fact]
