@@ -48,6 +48,7 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
         #EXTM3U
         #EXT-X-VERSION:9
         #EXT-X-TARGETDURATION:2
+        #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5
         #EXT-X-PART-INF:PART-TARGET=0.5
         #EXT-X-MEDIA-SEQUENCE:{0}
         #EXT-X-MAP:URI="e-init1.mp4"
@@ -125,6 +126,16 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
         Assert.Contains(findings, f => f.Rule == Rules.PartNumbering && f.Detail == "part e-5.2.m4s is listed as part 1 of segment 5");
         Assert.Contains(findings, f => f.Rule == Rules.PartNumbering && f.Detail == "EXT-X-PRELOAD-HINT e-7.1.m4s where part 7.0 comes next");
         Assert.Contains(findings, f => f.Rule == Rules.PartSum && f.Detail == "2 parts sum to 1.02 s, EXTINF is 1 (+20.000 ms)");
+    }
+
+    [Fact]
+    public void A_part_hold_back_missing_or_under_two_part_targets_is_found_and_one_of_two_is_not()
+    {
+        Assert.DoesNotContain(Run(Hls(Media(5).Replace("PART-HOLD-BACK=1.5", "PART-HOLD-BACK=1.0"))), f => f.Rule == Rules.PartHoldBack);
+        var under = Run(Hls(Media(5).Replace("PART-HOLD-BACK=1.5", "PART-HOLD-BACK=0.9")));
+        Assert.Contains(under, f => f.Rule == Rules.PartHoldBack && f.Detail == "PART-HOLD-BACK 0.9 below twice PART-TARGET 0.5");
+        var missing = Run(Hls(Media(5).Replace("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5\n", "")));
+        Assert.Contains(missing, f => f.Rule == Rules.PartHoldBack && f.Detail == "EXT-X-PART-INF without EXT-X-SERVER-CONTROL PART-HOLD-BACK");
     }
 
     [Fact]

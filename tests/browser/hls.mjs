@@ -32,7 +32,16 @@ try {
     const v = document.querySelector('video.hls');
     window.waitsAfterPlaying = 0;
     v.addEventListener('playing', () => { window.playedOnce = true; });
-    v.addEventListener('waiting', () => { if (window.playedOnce) window.waitsAfterPlaying++; });
+    window.waitLog = [];
+    const t0 = Date.now();
+    const ahead = () => { const b = v.buffered; for (let i = 0; i < b.length; i++) { if (b.start(i) <= v.currentTime + 0.05 && v.currentTime <= b.end(i)) return b.end(i) - v.currentTime; } return 0; };
+    v.addEventListener('seeking', () => { window.waitLog.push(`seek at ${((Date.now() - t0) / 1000).toFixed(1)} s to ${v.currentTime.toFixed(2)}`); });
+    v.addEventListener('waiting', () => {
+      if (window.playedOnce) {
+        window.waitsAfterPlaying++;
+        window.waitLog.push(`wait at ${((Date.now() - t0) / 1000).toFixed(1)} s, ${v.currentTime.toFixed(2)}, ${ahead().toFixed(2)} s buffered ahead${v.seeking ? ', seeking' : ''}`);
+      }
+    });
   });
 
   const started = Date.now();
@@ -52,7 +61,7 @@ try {
   result.final = await page.evaluate(() => {
     const v = document.querySelector('video.hls');
     const quality = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
-    return { hlsErrors: window.hlsErrors || [], waitsAfterPlaying: window.waitsAfterPlaying ?? null,
+    return { hlsErrors: window.hlsErrors || [], waitsAfterPlaying: window.waitsAfterPlaying ?? null, waitLog: window.waitLog || [],
       droppedVideoFrames: quality ? quality.droppedVideoFrames : null, totalVideoFrames: quality ? quality.totalVideoFrames : null };
   });
 } catch (e) {

@@ -45,7 +45,7 @@ internal static class HlsPlaylist
         b.Append(CultureInfo.InvariantCulture, $"#EXT-X-TARGETDURATION:{snapshot.TargetDuration}\n");
         if (parts)
         {
-            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={F(3 * settings.PartDuration)}\n");
+            b.Append(CultureInfo.InvariantCulture, $"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={F(Math.Max(snapshot.PartHoldBack, 3 * settings.PartDuration))}\n");
             b.Append(CultureInfo.InvariantCulture, $"#EXT-X-PART-INF:PART-TARGET={F(settings.PartDuration)}\n");
         }
         else

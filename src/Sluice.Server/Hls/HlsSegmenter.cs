@@ -53,6 +53,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
     private bool _anchored;
     private DateTimeOffset _anchorWall;
     private long _anchorTicks;
+    private readonly PartCadence _cadence;
 
     public HlsSegmenter(StreamConfig config, Feed output, ILogger logger, TimeProvider? time = null)
     {
@@ -61,6 +62,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
         _logger = logger;
         _time = time ?? TimeProvider.System;
         Audience = new HlsAudience(_time);
+        _cadence = new PartCadence(_time);
         _buffers = output.Buffers;
         output.Subscribe(this);
     }
@@ -139,7 +141,8 @@ internal sealed partial class HlsSegmenter : IFeedListener
                 _open is null ? [] : [.. _open.Parts],
                 dropped,
                 TargetDuration,
-                _version);
+                _version,
+                IsCmaf ? _cadence.HoldBack(Settings.PartDuration, TargetDuration) : 0);
         }
     }
 
@@ -418,7 +421,9 @@ internal sealed partial class HlsSegmenter : IFeedListener
             // The open segment stays open, with what it has as parts, until a publisher comes back (it ends there and
             // the next begins with a discontinuity): players waiting on the live edge see the same playlist meanwhile,
             // and no segment is listed that their own view of the edge did not expect.
-            EndPart(_lastTicks == long.MinValue ? _partStart + _lastStep : _lastTicks + _lastStep);
+            // That last part comes when the session's end is seen, not after the part before it: no gap of the source.
+            EndPart(_lastTicks == long.MinValue ? _partStart + _lastStep : _lastTicks + _lastStep, onTime: false);
+            _cadence.OnSessionEnd();
             _waitingForKeyframe = true;
         }
     }
@@ -542,7 +547,8 @@ internal sealed partial class HlsSegmenter : IFeedListener
         return spans;
     }
 
-    private void EndPart(long end)
+    /// <param name="onTime">False for a part ended by the session's end: its time says nothing of the source's cadence.</param>
+    private void EndPart(long end, bool onTime = true)
     {
         if (_cmaf is null || _partPackets.Count == 0 || _open is not { } segment)
         {
@@ -558,6 +564,10 @@ internal sealed partial class HlsSegmenter : IFeedListener
         }
 
         segment.AddPart(new HlsPart(segment.Sequence, segment.Parts.Count, data, Math.Max(end - _partStart, 1) / (double)Ticks, independent, _time.GetUtcNow()));
+        if (onTime)
+        {
+            _cadence.OnPart();
+        }
         _partPackets.Clear();
         _partStart = end;
         Signal();
@@ -595,11 +605,15 @@ internal sealed partial class HlsSegmenter : IFeedListener
 
 internal sealed record RenderedPlaylist(long Version, byte[] Body);
 
-/// <summary>What a playlist lists at one moment: complete segments, the segment being made and its parts so far.</summary>
+/// <summary>
+/// What a playlist lists at one moment: complete segments, the segment being made and its parts so far, and the
+/// PART-HOLD-BACK the source's recent cadence of parts calls for (<see cref="PartCadence"/>; 0 without parts).
+/// </summary>
 internal sealed record HlsSnapshot(
     IReadOnlyList<HlsSegment> Segments,
     HlsSegment? Open,
     IReadOnlyList<HlsPart> OpenParts,
     int DiscontinuitySequence,
     int TargetDuration,
-    long Version);
+    long Version,
+    double PartHoldBack);

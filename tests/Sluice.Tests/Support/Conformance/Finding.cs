@@ -34,6 +34,9 @@ public static class Rules
     /// <summary>An EXT-X-PART DURATION longer than PART-TARGET.</summary>
     public const string PartTarget = "hls.part-target";
 
+    /// <summary>A playlist with EXT-X-PART-INF and no PART-HOLD-BACK, or one below twice the PART-TARGET (RFC 8216bis 4.4.3.8).</summary>
+    public const string PartHoldBack = "hls.part-hold-back";
+
     /// <summary>The parts of a complete segment do not sum to its EXTINF (within 2 ms).</summary>
     public const string PartSum = "hls.part-sum";
 

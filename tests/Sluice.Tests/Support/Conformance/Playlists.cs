@@ -12,7 +12,8 @@ public sealed record HlsSegmentEntry(long Sequence, string Uri, double Duration,
 /// <summary>A media playlist as listed at one reload: its complete segments, and the open segment's parts and hint.</summary>
 public sealed record HlsMediaPlaylist(
     int TargetDuration, double? PartTarget, long MediaSequence, IReadOnlyList<HlsSegmentEntry> Segments,
-    long OpenSequence, IReadOnlyList<HlsPart> OpenParts, DateTimeOffset? OpenProgramDateTime, string? PreloadHint, IReadOnlyList<string> Errors)
+    long OpenSequence, IReadOnlyList<HlsPart> OpenParts, DateTimeOffset? OpenProgramDateTime, string? PreloadHint, IReadOnlyList<string> Errors,
+    double? PartHoldBack = null)
 {
     /// <summary>Reads a media playlist (RFC 8216 section 4.3 and the LL-HLS tags); what it cannot read is in <see cref="Errors"/>.</summary>
     public static HlsMediaPlaylist Parse(string text)
@@ -25,7 +26,7 @@ public sealed record HlsMediaPlaylist(
         }
 
         int target = -1;
-        double? partTarget = null;
+        double? partTarget = null, partHoldBack = null;
         long sequence = -1, mediaSequence = -1;
         double extinf = -1;
         DateTimeOffset? date = null;
@@ -42,6 +43,10 @@ public sealed record HlsMediaPlaylist(
             else if (Tag(line, "#EXT-X-PART-INF:") is { } partInf)
             {
                 partTarget = double.Parse(Attributes(partInf)["PART-TARGET"], CultureInfo.InvariantCulture);
+            }
+            else if (Tag(line, "#EXT-X-SERVER-CONTROL:") is { } control && Attributes(control).TryGetValue("PART-HOLD-BACK", out string? holdBack))
+            {
+                partHoldBack = double.Parse(holdBack, CultureInfo.InvariantCulture);
             }
             else if (Tag(line, "#EXT-X-MEDIA-SEQUENCE:") is { } ms)
             {
@@ -93,7 +98,7 @@ public sealed record HlsMediaPlaylist(
             errors.Add("no EXT-X-TARGETDURATION or EXT-X-MEDIA-SEQUENCE");
         }
 
-        return new HlsMediaPlaylist(target, partTarget, mediaSequence, segments, sequence, [.. parts], date, hint, errors);
+        return new HlsMediaPlaylist(target, partTarget, mediaSequence, segments, sequence, [.. parts], date, hint, errors, partHoldBack);
     }
 
     private static string? Tag(string line, string name) => line.StartsWith(name, StringComparison.Ordinal) ? line[name.Length..] : null;

@@ -38,6 +38,13 @@ public static partial class Validator
             }
 
             lastSequence = Math.Max(lastSequence, playlist.MediaSequence);
+            if (playlist.PartTarget is double partTarget && !(playlist.PartHoldBack >= 2 * partTarget - 1e-9))
+            {
+                findings.Add(new Finding(Rules.PartHoldBack, at, playlist.PartHoldBack is double holdBack
+                    ? $"PART-HOLD-BACK {F(holdBack)} below twice PART-TARGET {F(partTarget)}"
+                    : "EXT-X-PART-INF without EXT-X-SERVER-CONTROL PART-HOLD-BACK"));
+            }
+
             HlsSegmentEntry? previous = null;
             foreach (var segment in playlist.Segments)
             {
