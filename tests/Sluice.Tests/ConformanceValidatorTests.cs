@@ -317,6 +317,43 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
         output.WriteLine(Validator.Report(findings));
         // 10:00:00 + 96128/48000 s = 10:00:02.002 where segment 6 says 10:00:01.000; segment 5 (t=48000, 10:00:01) says 10:00:00.000.
         Assert.Equal(2, findings.Count(f => f.Rule == Rules.HlsDashDate));
-        Assert.Contains(findings, f => f.Detail.StartsWith("PROGRAM-DATE-TIME 10:00:01.000 where availabilityStartTime 2026-12-04T10:00:00.000Z + 2.002667 s = 10:00:02.002", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Detail.StartsWith("PROGRAM-DATE-TIME 10:00:01.000 where availabilityStartTime 2026-12-04T10:00:00.000Z + Period start 0 s + (96128 - 0) / 48000 = 10:00:02.002", StringComparison.Ordinal));
+    }
+
+    /// <summary>The MPD above with a second Period, from 10:00:05, whose audio goes on at t=240000 (presentationTimeOffset 240000).</summary>
+    private static DashCapture TwoPeriods(string secondStart = "PT5S")
+    {
+        var capture = Dash(publish: "2026-12-04T10:00:06.100Z");
+        string second = $"""
+              <Period id="1" start="{secondStart}">
+                <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4">
+                  <Representation id="1" bandwidth="32000" codecs="mp4a.40.2" audioSamplingRate="48000">
+                    <SegmentTemplate timescale="48000" presentationTimeOffset="240000" initialization="a-init.mp4" media="a-$Time$.m4s">
+                      <SegmentTimeline>
+                        <S t="240000" d="48128"/>
+                      </SegmentTimeline>
+                    </SegmentTemplate>
+                  </Representation>
+                </AdaptationSet>
+              </Period>
+            </MPD>
+            """;
+        capture.Manifests[0] = capture.Manifests[0].Replace("</MPD>", second.TrimStart(), StringComparison.Ordinal);
+        capture.Bodies["a-240000.m4s"] = Fragment(1, 240000, Repeat(1024, 47));
+        return capture;
+    }
+
+    [Fact]
+    public void A_second_period_after_the_first_with_its_own_offset_has_no_finding_and_one_that_moves_or_overlaps_is_found()
+    {
+        Assert.Empty(Run(TwoPeriods()));
+
+        var moved = TwoPeriods();
+        moved.Manifests.Add(moved.Manifests[0].Replace("start=\"PT5S\"", "start=\"PT5.5S\"", StringComparison.Ordinal));
+        Assert.Contains(Run(moved), f => f.Rule == Rules.DashStable && f.Detail == "Period 1 start=\"PT5.5S\", \"PT5S\" in the reload before");
+
+        // The first Period's media ends at 10:00:04.008 (t=144256 + 48128 at 48 kHz): a Period from 10:00:04 overlaps it.
+        var overlapping = TwoPeriods(secondStart: "PT4S");
+        Assert.Contains(Run(overlapping), f => f.Rule == Rules.DashPeriods && f.Detail.StartsWith("Period 0's media ends at 10:00:04.008, after Period 1 starts (10:00:04.000", StringComparison.Ordinal));
     }
 }

@@ -204,6 +204,43 @@ public sealed partial class HlsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Dash_js_plays_on_when_the_publisher_returns_in_a_new_period_and_the_mpd_keeps_every_rule_across_it()
+    {
+        await using var server = await TestServer.StartAsync(Config);
+        var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+            await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
+            var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(20));
+            var player = Browser.RunAsync("dash.mjs", server.Url("live/manifest.mpd"), 24);
+
+            // The publisher drops 8 s in and comes back 2 s later: its segments begin a second Period.
+            await Task.Delay(8000);
+            feeder.Dispose();
+            await Task.Delay(2000);
+            feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
+
+            var live = await conformance;
+            output.WriteLine(live.Summary);
+            Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
+            string mpd = await http.GetStringAsync(server.Url("live/manifest.mpd"));
+            Assert.Contains("<Period id=\"1\" start=\"PT", mpd, StringComparison.Ordinal);
+
+            var run = await player;
+            double before = Advanced(run, 0, 8), after = Advanced(run, 16, 24);
+            output.WriteLine($"dash.js played {before:0.0} s in the first 8 s and {after:0.0} s in the 8 s from 6 s after the publisher came back; errors: {run.GetProperty("dashErrors")}");
+            Assert.True(run.GetProperty("dashErrors").GetArrayLength() == 0, run.ToString());
+            Assert.True(before >= 4, $"dash.js before the drop: {run}");
+            Assert.True(after >= 4, $"dash.js after the publisher came back: {run}");
+        }
+        finally
+        {
+            feeder.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Behind_the_example_nginx_edge_cache_200_players_cost_sluice_a_handful_of_requests_a_segment()
     {
         string dir = Directory.CreateTempSubdirectory("sluice-edge-").FullName;

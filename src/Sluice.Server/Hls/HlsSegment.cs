@@ -24,13 +24,14 @@ internal sealed class HlsSegment
     private readonly List<HlsPart> _parts = [];
     private readonly Dictionary<int, byte[]> _trackData = [];
 
-    public HlsSegment(long sequence, HlsInit? init, bool discontinuity, DateTimeOffset programDateTime, long startTicks)
+    public HlsSegment(long sequence, HlsInit? init, bool discontinuity, DateTimeOffset programDateTime, long startTicks, long sessionTicks)
     {
         Sequence = sequence;
         Init = init;
         Discontinuity = discontinuity;
         ProgramDateTime = programDateTime;
         StartTicks = startTicks;
+        SessionTicks = sessionTicks;
     }
 
     public long Sequence { get; }
@@ -45,6 +46,9 @@ internal sealed class HlsSegment
 
     /// <summary>The decode time of its first packet (90 kHz), on the stream's time line.</summary>
     public long StartTicks { get; }
+
+    /// <summary>The <see cref="StartTicks"/> of the first segment of its publisher session (the same for all of them).</summary>
+    public long SessionTicks { get; }
 
     /// <summary>Parts made so far (read under the segmenter's lock, or after completion).</summary>
     public IReadOnlyList<HlsPart> Parts => _parts;
@@ -68,6 +72,36 @@ internal sealed class HlsSegment
     internal IReadOnlyList<MediaPacket> Packets { get; private set; } = [];
 
     internal void AddPart(HlsPart part) => _parts.Add(part);
+
+    /// <summary>
+    /// The wall clock of media time 0 of a complete CMAF segment's tracks, from the track that times the segments (the
+    /// video, else the first): its PROGRAM-DATE-TIME less that track's time (the same for every segment of a session).
+    /// Null for one with no such track.
+    /// </summary>
+    internal DateTimeOffset? MediaOrigin()
+    {
+        int timing = TimingTrack(Init?.Tracks ?? []);
+        if (timing < 0 || Init!.TrackWriters is not { } writers || timing >= writers.Length || timing >= TrackSpans.Count || TrackSpans[timing].Start == long.MinValue)
+        {
+            return null;
+        }
+
+        return ProgramDateTime - TimeSpan.FromSeconds(writers[timing].TrackTime(0, TrackSpans[timing].Start) / (double)writers[timing].TimescaleOf(0));
+    }
+
+    /// <summary>The track segments are cut on: the video, else the first (-1 with none).</summary>
+    internal static int TimingTrack(IReadOnlyList<TrackInfo> tracks)
+    {
+        for (int t = 0; t < tracks.Count; t++)
+        {
+            if (tracks[t].Kind == MediaKind.Video)
+            {
+                return t;
+            }
+        }
+
+        return tracks.Count > 0 ? 0 : -1;
+    }
 
     internal void Complete(byte[] data, double duration, DateTimeOffset now, IReadOnlyList<MediaPacket> packets, IReadOnlyList<(long Start, long End)> trackSpans)
     {

@@ -54,6 +54,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
     private DateTimeOffset _anchorWall;
     private long _anchorTicks;
     private readonly PartCadence _cadence;
+    private DashOrigin? _dashOrigin; // media time 0 of the first session on the wall clock: DASH's availabilityStartTime
 
     public HlsSegmenter(StreamConfig config, Feed output, ILogger logger, TimeProvider? time = null)
     {
@@ -142,7 +143,8 @@ internal sealed partial class HlsSegmenter : IFeedListener
                 dropped,
                 TargetDuration,
                 _version,
-                IsCmaf ? _cadence.HoldBack(Settings.PartDuration, TargetDuration) : 0);
+                IsCmaf ? _cadence.HoldBack(Settings.PartDuration, TargetDuration) : 0,
+                _dashOrigin);
         }
     }
 
@@ -445,7 +447,7 @@ internal sealed partial class HlsSegmenter : IFeedListener
             pdt = last.ProgramDateTime + TimeSpan.FromSeconds(last.Duration);
         }
 
-        _open = new HlsSegment(_nextSequence++, _init, _discontinuityPending, pdt, start);
+        _open = new HlsSegment(_nextSequence++, _init, _discontinuityPending, pdt, start, _anchorTicks);
         _discontinuityPending = false;
         _partStart = start;
         if (_ts is not null)
@@ -486,6 +488,10 @@ internal sealed partial class HlsSegmenter : IFeedListener
 
         double duration = Math.Max(endTicks - segment.StartTicks, 1) / (double)Ticks;
         segment.Complete(data, duration, _time.GetUtcNow(), _segmentPackets, TrackSpans(_segmentPackets, endTicks));
+        if (_dashOrigin is null && _cmaf is not null && segment.MediaOrigin() is { } origin)
+        {
+            _dashOrigin = new DashOrigin(origin, segment.SessionTicks);
+        }
         _segmentPackets = [];
         _segments.Add(segment);
         _open = null;
@@ -607,7 +613,9 @@ internal sealed record RenderedPlaylist(long Version, byte[] Body);
 
 /// <summary>
 /// What a playlist lists at one moment: complete segments, the segment being made and its parts so far, and the
-/// PART-HOLD-BACK the source's recent cadence of parts calls for (<see cref="PartCadence"/>; 0 without parts).
+/// PART-HOLD-BACK the source's recent cadence of parts calls for (<see cref="PartCadence"/>; 0 without parts), and
+/// the wall clock of the first publisher session's media time 0 (<see cref="HlsSegment.MediaOrigin"/>; null before
+/// the first CMAF segment is complete), which DASH keeps as its availabilityStartTime for the server's life.
 /// </summary>
 internal sealed record HlsSnapshot(
     IReadOnlyList<HlsSegment> Segments,
@@ -616,4 +624,8 @@ internal sealed record HlsSnapshot(
     int DiscontinuitySequence,
     int TargetDuration,
     long Version,
-    double PartHoldBack);
+    double PartHoldBack,
+    DashOrigin? DashOrigin);
+
+/// <summary>The wall clock of the first publisher session's media time 0, and that session (its <see cref="HlsSegment.SessionTicks"/>).</summary>
+internal sealed record DashOrigin(DateTimeOffset Wall, long SessionTicks);

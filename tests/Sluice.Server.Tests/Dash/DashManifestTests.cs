@@ -137,6 +137,69 @@ public sealed class DashManifestTests
     }
 
     [Fact]
+    public void A_publisher_s_return_begins_a_period_at_the_wall_clock_of_its_first_segment_and_the_start_stays()
+    {
+        var segmenter = Segmenter(listSize: 3); // a window of 4 s: the first session's last segment is still in it
+        using (var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            publisher.OnTracks([H264, Aac]);
+            Publish(publisher, 0, 51, i => i % 25 == 0); // segments at 0 and 1 s, the one at 2 s open
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(5)); // away 5 s: the next session's first segment is at 09:00:05
+        using var back = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        back.OnTracks([H264, Aac]);
+        Publish(back, 0, 26, i => i % 25 == 0);
+        string both = Manifest(segmenter, 1_000_000, Start);
+
+        // The first session's Period from 0 with its own times; the second's from 09:00:05 (its first segment's
+        // PROGRAM-DATE-TIME), its tracks' times there as presentationTimeOffset (the stream's time line goes on).
+        Assert.Contains("""availabilityStartTime="2026-12-03T09:00:00.000Z" """, both, StringComparison.Ordinal);
+        Assert.Contains("""<Period id="0" start="PT0S">""", both, StringComparison.Ordinal);
+        Assert.Contains("""<Period id="1" start="PT5S">""", both, StringComparison.Ordinal);
+        Assert.Contains("""<SegmentTemplate timescale="90000" presentationTimeOffset="184420" """, both, StringComparison.Ordinal);
+        Assert.Contains("""<S t="184420" d="90000"/>""", both, StringComparison.Ordinal);
+        Assert.Contains("""<SegmentTemplate timescale="48000" presentationTimeOffset="98357" """, both, StringComparison.Ordinal);
+        Assert.Equal(2, both.Split("<Period ").Length - 1);
+        var hls = segmenter.Snapshot().Segments[^1];
+        Assert.True(hls.Discontinuity);
+        Assert.Equal(Start + TimeSpan.FromSeconds(5), hls.ProgramDateTime);
+
+        // Once the first session's segments leave the list, its Period goes; the second keeps its id and start.
+        Publish(back, 26 * Frame, 75, i => (i + 26) % 25 == 0);
+        string later = Manifest(segmenter, 1_000_000, Start);
+        Assert.Contains("""availabilityStartTime="2026-12-03T09:00:00.000Z" """, later, StringComparison.Ordinal);
+        Assert.DoesNotContain("""<Period id="0" """, later, StringComparison.Ordinal);
+        Assert.Contains("""<Period id="1" start="PT5S">""", later, StringComparison.Ordinal);
+        Assert.Contains("""<SegmentTemplate timescale="90000" presentationTimeOffset="184420" """, later, StringComparison.Ordinal);
+        Assert.DoesNotContain("""<S t="184420" """, later, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Segments_that_ended_before_the_time_shift_window_are_left_out_with_their_period()
+    {
+        var segmenter = Segmenter(listSize: 2); // a window of 3 s
+        using (var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            publisher.OnTracks([H264, Aac]);
+            Publish(publisher, 0, 51, i => i % 25 == 0);
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(10)); // away longer than the window
+        using var back = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        back.OnTracks([H264, Aac]);
+        Publish(back, 0, 26, i => i % 25 == 0);
+
+        // HLS still lists the first session's last segment; DASH, whose window ends 3 s behind the newest segment's end
+        // (09:00:11), lists only the second session's, in its own Period.
+        Assert.Equal(2, segmenter.Snapshot().Segments.Count);
+        string manifest = Manifest(segmenter, 1_000_000, Start);
+        Assert.DoesNotContain("""<Period id="0" """, manifest, StringComparison.Ordinal);
+        Assert.Contains("""<Period id="1" start="PT10S">""", manifest, StringComparison.Ordinal);
+        Assert.Equal(2, manifest.Split("<S ").Length - 1);
+    }
+
+    [Fact]
     public void The_timeline_has_each_segment_s_real_duration()
     {
         var segmenter = Segmenter();

@@ -43,7 +43,7 @@ public static class Rules
     /// <summary>The multivariant playlist's CODECS differ from what the init segment (or the TS segments) hold.</summary>
     public const string Codecs = "hls.codecs";
 
-    /// <summary>BANDWIDTH below a listed segment's bitrate (its bytes * 8 / EXTINF).</summary>
+    /// <summary>BANDWIDTH below the peak segment bit rate: that of a run of consecutive segments lasting 0.5 to 1.5 target durations (RFC 8216 4.3.4.2).</summary>
     public const string Bandwidth = "hls.bandwidth";
 
     /// <summary>A playlist that cannot be read: no #EXTM3U, no TARGETDURATION, a URI without EXTINF.</summary>
@@ -86,6 +86,9 @@ public static class Rules
 
     /// <summary>An S whose end lies before publishTime - timeShiftBufferDepth (no longer available when listed).</summary>
     public const string TimelineWindow = "dash.timeline-window";
+
+    /// <summary>Periods out of the order of their starts, or a Period's media running past the next Period's start (by more than 1 ms).</summary>
+    public const string DashPeriods = "dash.periods";
 
     /// <summary>S@t or S@d of a track differ from the tfdt and summed durations of the fragment fetched at $Time$.</summary>
     public const string TimelineMedia = "dash.timeline-media";

@@ -163,17 +163,28 @@ public sealed record HlsVariant(string Uri, long Bandwidth, string? Codecs)
 /// <summary>One S of a SegmentTimeline, its repeats expanded.</summary>
 public readonly record struct DashS(ulong T, ulong D);
 
-/// <summary>One Representation of an MPD: its SegmentTemplate and its timeline, S@r expanded.</summary>
-public sealed record DashRepresentation(string AdaptationSet, string Id, string ContentType, string? Codecs, ulong Timescale, string Initialization, string Media, IReadOnlyList<DashS> Timeline, IReadOnlyList<string> Gaps)
+/// <summary>One Representation of an MPD: its Period, its SegmentTemplate and its timeline, S@r expanded.</summary>
+public sealed record DashRepresentation(string AdaptationSet, string Id, string ContentType, string? Codecs, ulong Timescale, string Initialization, string Media, IReadOnlyList<DashS> Timeline, IReadOnlyList<string> Gaps,
+    string Period = "0", double PeriodStart = 0, ulong PresentationTimeOffset = 0)
 {
+    /// <summary>The Representation across reloads: its Period's id and its own.</summary>
+    public string Key => $"{Period}/{Id}";
+
+    /// <summary>The wall clock of media time <paramref name="t"/>: availabilityStartTime + Period@start + (t - presentationTimeOffset) / timescale.</summary>
+    public DateTimeOffset At(DateTimeOffset availabilityStart, ulong t) =>
+        availabilityStart + TimeSpan.FromSeconds(PeriodStart + (((double)t - PresentationTimeOffset) / Timescale));
+
     /// <summary>The URI of a segment: the template with $Time$ (and $RepresentationID$) filled in.</summary>
     public string MediaUri(ulong t) => Media.Replace("$Time$", t.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal).Replace("$RepresentationID$", Id, StringComparison.Ordinal);
 
     public string InitUri => Initialization.Replace("$RepresentationID$", Id, StringComparison.Ordinal);
 }
 
+/// <summary>A Period of an MPD: its id and start as written.</summary>
+public sealed record DashPeriod(string Id, string? Start);
+
 /// <summary>A dynamic MPD as fetched at one reload.</summary>
-public sealed record DashMpd(string? AvailabilityStartTime, string? PublishTime, string? TimeShiftBufferDepth, string? PeriodStart, IReadOnlyList<DashRepresentation> Representations, string? Error)
+public sealed record DashMpd(string? AvailabilityStartTime, string? PublishTime, string? TimeShiftBufferDepth, IReadOnlyList<DashPeriod> Periods, IReadOnlyList<DashRepresentation> Representations, string? Error)
 {
     private static readonly XNamespace Ns = "urn:mpeg:dash:schema:mpd:2011";
 
@@ -183,7 +194,7 @@ public sealed record DashMpd(string? AvailabilityStartTime, string? PublishTime,
 
     public TimeSpan? Depth => TimeShiftBufferDepth is null ? null : System.Xml.XmlConvert.ToTimeSpan(TimeShiftBufferDepth);
 
-    /// <summary>Reads an MPD (ISO 23009-1): one Period, SegmentTemplate with SegmentTimeline in each Representation or AdaptationSet.</summary>
+    /// <summary>Reads an MPD (ISO 23009-1): its Periods, SegmentTemplate with SegmentTimeline in each Representation or AdaptationSet.</summary>
     public static DashMpd Parse(string text)
     {
         XDocument doc;
@@ -193,55 +204,63 @@ public sealed record DashMpd(string? AvailabilityStartTime, string? PublishTime,
         }
         catch (System.Xml.XmlException ex)
         {
-            return new DashMpd(null, null, null, null, [], ex.Message);
+            return new DashMpd(null, null, null, [], [], ex.Message);
         }
 
         var mpd = doc.Root!;
-        var period = mpd.Element(Ns + "Period");
         var reps = new List<DashRepresentation>();
-        foreach (var set in period?.Elements(Ns + "AdaptationSet") ?? [])
+        var periods = new List<DashPeriod>();
+        foreach (var period in mpd.Elements(Ns + "Period"))
         {
-            foreach (var rep in set.Elements(Ns + "Representation"))
+            string periodId = (string?)period.Attribute("id") ?? periods.Count.ToString(CultureInfo.InvariantCulture);
+            string? periodStart = (string?)period.Attribute("start");
+            periods.Add(new DashPeriod(periodId, periodStart));
+            double startSeconds = periodStart is null ? 0 : System.Xml.XmlConvert.ToTimeSpan(periodStart).TotalSeconds;
+            foreach (var set in period.Elements(Ns + "AdaptationSet"))
             {
-                var template = rep.Element(Ns + "SegmentTemplate") ?? set.Element(Ns + "SegmentTemplate");
-                if (template is null)
+                foreach (var rep in set.Elements(Ns + "Representation"))
                 {
-                    continue;
-                }
-
-                var timeline = new List<DashS>();
-                var gaps = new List<string>();
-                ulong next = 0;
-                bool first = true;
-                foreach (var s in template.Element(Ns + "SegmentTimeline")?.Elements(Ns + "S") ?? [])
-                {
-                    ulong d = ulong.Parse((string)s.Attribute("d")!, CultureInfo.InvariantCulture);
-                    ulong t = s.Attribute("t") is { } ta ? ulong.Parse(ta.Value, CultureInfo.InvariantCulture) : next;
-                    if (!first && t != next)
+                    var template = rep.Element(Ns + "SegmentTemplate") ?? set.Element(Ns + "SegmentTemplate");
+                    if (template is null)
                     {
-                        gaps.Add($"<S t=\"{t}\"> where the S before it ends at {next} ({(long)t - (long)next:+0;-0} ticks)");
+                        continue;
                     }
 
-                    int repeat = s.Attribute("r") is { } r ? int.Parse(r.Value, CultureInfo.InvariantCulture) : 0;
-                    for (int i = 0; i <= repeat; i++)
+                    var timeline = new List<DashS>();
+                    var gaps = new List<string>();
+                    ulong next = 0;
+                    bool first = true;
+                    foreach (var s in template.Element(Ns + "SegmentTimeline")?.Elements(Ns + "S") ?? [])
                     {
-                        timeline.Add(new DashS(t, d));
-                        t += d;
+                        ulong d = ulong.Parse((string)s.Attribute("d")!, CultureInfo.InvariantCulture);
+                        ulong t = s.Attribute("t") is { } ta ? ulong.Parse(ta.Value, CultureInfo.InvariantCulture) : next;
+                        if (!first && t != next)
+                        {
+                            gaps.Add($"<S t=\"{t}\"> where the S before it ends at {next} ({(long)t - (long)next:+0;-0} ticks)");
+                        }
+
+                        int repeat = s.Attribute("r") is { } r ? int.Parse(r.Value, CultureInfo.InvariantCulture) : 0;
+                        for (int i = 0; i <= repeat; i++)
+                        {
+                            timeline.Add(new DashS(t, d));
+                            t += d;
+                        }
+
+                        next = t;
+                        first = false;
                     }
 
-                    next = t;
-                    first = false;
+                    reps.Add(new DashRepresentation(
+                        (string?)set.Attribute("id") ?? "?", (string?)rep.Attribute("id") ?? "?",
+                        (string?)set.Attribute("contentType") ?? ((string?)rep.Attribute("mimeType") ?? (string?)set.Attribute("mimeType") ?? "").Split('/')[0],
+                        (string?)rep.Attribute("codecs") ?? (string?)set.Attribute("codecs"),
+                        ulong.Parse((string?)template.Attribute("timescale") ?? "1", CultureInfo.InvariantCulture),
+                        (string?)template.Attribute("initialization") ?? "", (string?)template.Attribute("media") ?? "", timeline, gaps,
+                        periodId, startSeconds, ulong.Parse((string?)template.Attribute("presentationTimeOffset") ?? "0", CultureInfo.InvariantCulture)));
                 }
-
-                reps.Add(new DashRepresentation(
-                    (string?)set.Attribute("id") ?? "?", (string?)rep.Attribute("id") ?? "?",
-                    (string?)set.Attribute("contentType") ?? ((string?)rep.Attribute("mimeType") ?? (string?)set.Attribute("mimeType") ?? "").Split('/')[0],
-                    (string?)rep.Attribute("codecs") ?? (string?)set.Attribute("codecs"),
-                    ulong.Parse((string?)template.Attribute("timescale") ?? "1", CultureInfo.InvariantCulture),
-                    (string?)template.Attribute("initialization") ?? "", (string?)template.Attribute("media") ?? "", timeline, gaps));
             }
         }
 
-        return new DashMpd((string?)mpd.Attribute("availabilityStartTime"), (string?)mpd.Attribute("publishTime"), (string?)mpd.Attribute("timeShiftBufferDepth"), (string?)period?.Attribute("start"), reps, period is null ? "no Period" : null);
+        return new DashMpd((string?)mpd.Attribute("availabilityStartTime"), (string?)mpd.Attribute("publishTime"), (string?)mpd.Attribute("timeShiftBufferDepth"), periods, reps, periods.Count == 0 ? "no Period" : null);
     }
 }

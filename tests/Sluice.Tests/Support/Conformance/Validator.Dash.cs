@@ -2,7 +2,11 @@ namespace Sluice.Tests.Support.Conformance;
 
 public static partial class Validator
 {
-    /// <summary>The MPD rules over its reloads, and each track's timeline against the fragments fetched at its $Time$.</summary>
+    /// <summary>
+    /// The MPD rules over its reloads, and each track's timeline against the fragments fetched at its $Time$. Times on
+    /// the wall clock are availabilityStartTime + Period@start + (S@t - presentationTimeOffset) / timescale, each
+    /// Representation known across reloads by its Period's id and its own.
+    /// </summary>
     public static List<Finding> CheckDash(DashCapture capture)
     {
         var findings = new List<Finding>(capture.Fetching);
@@ -26,7 +30,6 @@ public static partial class Validator
             foreach (var (attribute, now, then) in new[]
             {
                 ("availabilityStartTime", mpd.AvailabilityStartTime, before.AvailabilityStartTime),
-                ("Period@start", mpd.PeriodStart, before.PeriodStart),
                 ("timeShiftBufferDepth", mpd.TimeShiftBufferDepth, before.TimeShiftBufferDepth),
             })
             {
@@ -36,10 +39,19 @@ public static partial class Validator
                 }
             }
 
+            foreach (var period in mpd.Periods)
+            {
+                if (before.Periods.FirstOrDefault(p => p.Id == period.Id) is { } then && then.Start != period.Start)
+                {
+                    findings.Add(new Finding(Rules.DashStable, at, $"Period {period.Id} start=\"{period.Start}\", \"{then.Start}\" in the reload before"));
+                }
+            }
+
             previousMpd = mpd;
 
             var start = mpd.Start.Value;
             var published = mpd.Published.Value;
+            CheckPeriodOrder(findings, at, mpd, start);
             foreach (var rep in mpd.Representations)
             {
                 string where = $"{at} AdaptationSet {rep.AdaptationSet} ({rep.ContentType}) Representation {rep.Id}";
@@ -53,52 +65,75 @@ public static partial class Validator
                     continue;
                 }
 
-                latest[rep.Id] = rep;
+                latest[rep.Key] = rep;
                 ulong head = rep.Timeline[0].T, end = rep.Timeline[^1].T + rep.Timeline[^1].D;
-                if (firstT.TryGetValue(rep.Id, out ulong headBefore) && head < headBefore)
+                if (firstT.TryGetValue(rep.Key, out ulong headBefore) && head < headBefore)
                 {
                     findings.Add(new Finding(Rules.TimelineSliding, where, $"the timeline begins at t={head}, at t={headBefore} in a reload before"));
                 }
 
-                if (lastEnd.TryGetValue(rep.Id, out ulong endBefore) && end < endBefore)
+                if (lastEnd.TryGetValue(rep.Key, out ulong endBefore) && end < endBefore)
                 {
                     findings.Add(new Finding(Rules.TimelineSliding, where, $"the timeline ends at {end}, at {endBefore} in a reload before"));
                 }
 
-                firstT[rep.Id] = Math.Max(head, headBefore);
-                lastEnd[rep.Id] = Math.Max(end, endBefore);
-                double ts = rep.Timescale;
+                firstT[rep.Key] = Math.Max(head, headBefore);
+                lastEnd[rep.Key] = Math.Max(end, endBefore);
                 foreach (var s in rep.Timeline)
                 {
-                    if (durationOf.TryGetValue((rep.Id, s.T), out ulong d) && d != s.D)
+                    if (durationOf.TryGetValue((rep.Key, s.T), out ulong d) && d != s.D)
                     {
                         findings.Add(new Finding(Rules.TimelineSliding, where, $"<S t=\"{s.T}\"> listed with d={s.D}, d={d} in a reload before"));
                     }
 
-                    durationOf[(rep.Id, s.T)] = s.D;
-                    if (mpd.Depth is { } depth && start + TimeSpan.FromSeconds((s.T + s.D) / ts) + depth < published - TimeSpan.FromMilliseconds(1))
+                    durationOf[(rep.Key, s.T)] = s.D;
+                    if (mpd.Depth is { } depth && rep.At(start, s.T + s.D) + depth < published - TimeSpan.FromMilliseconds(1))
                     {
                         findings.Add(new Finding(Rules.TimelineWindow, where,
-                            $"<S t=\"{s.T}\" d=\"{s.D}\"> ends at {start + TimeSpan.FromSeconds((s.T + s.D) / ts):HH:mm:ss.fff}, before publishTime {published:HH:mm:ss.fff} - timeShiftBufferDepth {depth.TotalSeconds} s"));
+                            $"<S t=\"{s.T}\" d=\"{s.D}\"> ends at {rep.At(start, s.T + s.D):HH:mm:ss.fff}, before publishTime {published:HH:mm:ss.fff} - timeShiftBufferDepth {depth.TotalSeconds} s"));
                     }
                 }
 
                 var lastS = rep.Timeline[^1];
-                var lastEndTime = start + TimeSpan.FromSeconds((lastS.T + lastS.D) / ts);
+                var lastEndTime = rep.At(start, lastS.T + lastS.D);
                 if (published < lastEndTime - TimeSpan.FromMilliseconds(1))
                 {
                     findings.Add(new Finding(Rules.PublishTime, where,
-                        $"publishTime {published:HH:mm:ss.fff} precedes the end of the last <S t=\"{lastS.T}\" d=\"{lastS.D}\">, availabilityStartTime + {F((lastS.T + lastS.D) / ts)} s = {lastEndTime:HH:mm:ss.fff} ({Ms((published - lastEndTime).TotalSeconds)})"));
+                        $"publishTime {published:HH:mm:ss.fff} precedes the end of the last <S t=\"{lastS.T}\" d=\"{lastS.D}\">, {lastEndTime:HH:mm:ss.fff} ({Ms((published - lastEndTime).TotalSeconds)})"));
                 }
             }
         }
 
-        foreach (var (id, rep) in latest)
+        foreach (var (key, rep) in latest)
         {
-            CheckDashMedia(capture, findings, rep, durationOf.Where(d => d.Key.Rep == id).Select(d => new DashS(d.Key.T, d.Value)).OrderBy(s => s.T).ToList());
+            CheckDashMedia(capture, findings, rep, durationOf.Where(d => d.Key.Rep == key).Select(d => new DashS(d.Key.T, d.Value)).OrderBy(s => s.T).ToList());
         }
 
         return findings;
+    }
+
+    /// <summary>Periods in order of their starts, and none whose media runs past the next Period's start (by more than 1 ms).</summary>
+    private static void CheckPeriodOrder(List<Finding> findings, string at, DashMpd mpd, DateTimeOffset start)
+    {
+        DashPeriod? previous = null;
+        DateTimeOffset? previousStart = null, previousEnd = null;
+        foreach (var period in mpd.Periods)
+        {
+            var reps = mpd.Representations.Where(r => r.Period == period.Id && r.Timeline.Count > 0).ToList();
+            var begins = start + TimeSpan.FromSeconds(period.Start is null ? 0 : System.Xml.XmlConvert.ToTimeSpan(period.Start).TotalSeconds);
+            if (previous is not null && begins < previousStart)
+            {
+                findings.Add(new Finding(Rules.DashPeriods, at, $"Period {period.Id} starts at {begins:HH:mm:ss.fff}, before Period {previous.Id} ({previousStart:HH:mm:ss.fff})"));
+            }
+            else if (previous is not null && previousEnd > begins + TimeSpan.FromMilliseconds(1))
+            {
+                findings.Add(new Finding(Rules.DashPeriods, at, $"Period {previous.Id}'s media ends at {previousEnd:HH:mm:ss.fff}, after Period {period.Id} starts ({begins:HH:mm:ss.fff}, {Ms((previousEnd!.Value - begins).TotalSeconds)})"));
+            }
+
+            previous = period;
+            previousStart = begins;
+            previousEnd = reps.Count == 0 ? begins : reps.Max(r => r.At(start, r.Timeline[^1].T + r.Timeline[^1].D));
+        }
     }
 
     private static void CheckDashMedia(DashCapture capture, List<Finding> findings, DashRepresentation rep, List<DashS> timeline)
@@ -163,8 +198,8 @@ public static partial class Validator
 
     /// <summary>
     /// The same segment in HLS and DASH starts at the same wall clock: PROGRAM-DATE-TIME of an HLS segment against
-    /// availabilityStartTime + S@t / timescale of the DASH video segment whose start is the HLS segment's first video
-    /// tfdt, within a frame.
+    /// the wall clock of the DASH video segment whose start is the HLS segment's first video tfdt (availabilityStartTime
+    /// + Period@start + (S@t - presentationTimeOffset) / timescale), within a frame.
     /// </summary>
     public static List<Finding> CheckHlsAgainstDash(HlsCapture hls, DashCapture dash)
     {
@@ -176,7 +211,9 @@ public static partial class Validator
             return findings;
         }
 
-        var starts = dash.Manifests.Select(DashMpd.Parse).SelectMany(m => m.Representations.Where(r => r.Id == rep.Id)).SelectMany(r => r.Timeline).Select(s => s.T).ToHashSet();
+        // Each S of that kind of Representation in every Period of every reload, with the Representation it is in.
+        var starts = dash.Manifests.Select(DashMpd.Parse).SelectMany(m => m.Representations.Where(r => r.Id == rep.Id && r.ContentType == rep.ContentType))
+            .SelectMany(r => r.Timeline.Select(s => (s.T, Rep: r))).GroupBy(s => s.T).Select(g => g.Last()).ToList();
         var segments = hls.Playlists.Select(HlsMediaPlaylist.Parse).SelectMany(p => p.Segments).GroupBy(s => s.Sequence).Select(g => g.Last());
         foreach (var segment in segments)
         {
@@ -196,18 +233,18 @@ public static partial class Validator
             double tfdt = fragment.Tfdt / (double)track!.Timescale;
             double frame = fragment.Samples[0].Duration / (double)track.Timescale;
             // The DASH segment of the same media: the S whose start is nearest the HLS segment's first tfdt, within half a frame.
-            var match = starts.Select(t => (T: t, Off: Math.Abs((t / (double)rep.Timescale) - tfdt))).Where(m => m.Off <= frame / 2).OrderBy(m => m.Off).FirstOrDefault();
-            if (match == default)
+            var match = starts.Select(s => (s.T, s.Rep, Off: Math.Abs((s.T / (double)s.Rep.Timescale) - tfdt))).Where(m => m.Off <= frame / 2).OrderBy(m => m.Off).FirstOrDefault();
+            if (match.Rep is null)
             {
                 continue;
             }
 
-            var dashDate = start + TimeSpan.FromSeconds(match.T / (double)rep.Timescale);
+            var dashDate = match.Rep.At(start, match.T);
             double off = (date - dashDate).TotalSeconds;
             if (Math.Abs(off) > frame + 0.001)
             {
-                findings.Add(new Finding(Rules.HlsDashDate, $"{hls.Name} segment {segment.Sequence} ({segment.Uri}) against {dash.Name} Representation {rep.Id} <S t=\"{match.T}\">",
-                    $"PROGRAM-DATE-TIME {date:HH:mm:ss.fff} where availabilityStartTime {mpd.AvailabilityStartTime} + {F(match.T / (double)rep.Timescale)} s = {dashDate:HH:mm:ss.fff} ({Ms(off)}, a frame is {Ms(frame)[1..]})"));
+                findings.Add(new Finding(Rules.HlsDashDate, $"{hls.Name} segment {segment.Sequence} ({segment.Uri}) against {dash.Name} Period {match.Rep.Period} Representation {rep.Id} <S t=\"{match.T}\">",
+                    $"PROGRAM-DATE-TIME {date:HH:mm:ss.fff} where availabilityStartTime {mpd.AvailabilityStartTime} + Period start {F(match.Rep.PeriodStart)} s + ({match.T} - {match.Rep.PresentationTimeOffset}) / {match.Rep.Timescale} = {dashDate:HH:mm:ss.fff} ({Ms(off)}, a frame is {Ms(frame)[1..]})"));
             }
         }
 

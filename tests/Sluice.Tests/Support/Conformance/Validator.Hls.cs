@@ -137,7 +137,7 @@ public static partial class Validator
             CheckTsMedia(capture, findings, segments);
         }
 
-        CheckVariant(capture, findings, segments);
+        CheckVariant(capture, findings, segments, playlists.Count == 0 ? 0 : playlists.Max(p => p.TargetDuration));
         return findings;
     }
 
@@ -231,7 +231,8 @@ public static partial class Validator
             timeline.Unit(where, follows: previous == sequence - 1 && !segment.Discontinuity, fragments, tracks);
             audio.Add(where, fragments, tracks, body);
             CheckSyncStart(findings, $"{name} {where}", fragments, tracks);
-            CheckDurations(findings, $"{name} {where}", "EXTINF", segment.Duration, fragments, tracks, sessionStart: sequence == 0 || segment.Discontinuity);
+            CheckDurations(findings, $"{name} {where}", "EXTINF", segment.Duration, fragments, tracks, sessionStart: sequence == 0 || segment.Discontinuity,
+                sessionEnd: segments.TryGetValue(sequence + 1, out var after) && after.Discontinuity);
             previous = sequence;
         }
 
@@ -258,7 +259,8 @@ public static partial class Validator
             }
 
             CheckDurations(findings, $"{name} {where}", "DURATION", part.Duration, fragments, tracks,
-                sessionStart: index == 0 && (sequence == 0 || (segments.TryGetValue(sequence, out var own) && own.Discontinuity)));
+                sessionStart: index == 0 && (sequence == 0 || (segments.TryGetValue(sequence, out var own) && own.Discontinuity)),
+                sessionEnd: finalPartCount.GetValueOrDefault(sequence) == index + 1 && segments.TryGetValue(sequence + 1, out var following) && following.Discontinuity);
             before = (sequence, index);
         }
     }
@@ -290,9 +292,11 @@ public static partial class Validator
     /// Each track's summed durations against what the playlist says, within 1 ms or one of the track's samples. At the
     /// start of a session a track may begin after the video's first decode time, up to the video's first picture (the
     /// decode time of a stream with B-frames comes frames before its first presentation, and the source's sound begins
-    /// with the picture): it is then measured from where it begins.
+    /// with the picture): it is then measured from where it begins. At the end of a session (the last segment or part
+    /// before a discontinuity) a track other than the video may end early: the publisher's sound stopped before its
+    /// picture.
     /// </summary>
-    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks, bool sessionStart)
+    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks, bool sessionStart, bool sessionEnd = false)
     {
         var video = tracks.FirstOrDefault(t => t.IsVideo);
         var firstPicture = video is null ? null : fragments.FirstOrDefault(f => f.TrackId == video.TrackId && f.Samples.Count > 0);
@@ -320,7 +324,8 @@ public static partial class Validator
                 }
             }
 
-            if (Math.Abs(seconds - expected) > tolerance)
+            bool endedEarly = sessionEnd && !track.IsVideo && video is not null && seconds < expected;
+            if (Math.Abs(seconds - expected) > tolerance && !endedEarly)
             {
                 findings.Add(new Finding(Rules.MediaDuration, $"{where} {track.Describe()}",
                     $"samples sum to {sum} ticks = {F(seconds)} s, {what} is {F(listed)}{(expected != listed ? $" of which the track covers {F(expected)} from its start" : "")} ({Ms(seconds - expected)}, more than {Ms(tolerance - 1e-6)[1..]})"));
@@ -328,8 +333,13 @@ public static partial class Validator
         }
     }
 
-    /// <summary>CODECS of the variant against the init segment's sample entries (or the TS's SPS and ADTS); BANDWIDTH against the peak segment bitrate.</summary>
-    private static void CheckVariant(HlsCapture capture, List<Finding> findings, SortedDictionary<long, HlsSegmentEntry> segments)
+    /// <summary>
+    /// CODECS of the variant against the init segment's sample entries (or the TS's SPS and ADTS); BANDWIDTH against
+    /// the peak segment bit rate as RFC 8216 (4.3.4.2) defines it: the largest bit rate of any run of consecutive
+    /// segments that together last 0.5 to 1.5 target durations (a segment shorter than that, such as the one a
+    /// publisher's drop ends, is measured with its neighbours).
+    /// </summary>
+    private static void CheckVariant(HlsCapture capture, List<Finding> findings, SortedDictionary<long, HlsSegmentEntry> segments, int targetDuration)
     {
         if (capture.Multivariant is not { } text)
         {
@@ -355,14 +365,35 @@ public static partial class Validator
             }
         }
 
-        var rates = segments.Values.Where(s => capture.Bodies.ContainsKey(s.Uri) && s.Duration > 0)
-            .Select(s => (Segment: s, Bits: capture.Bodies[s.Uri].Length * 8 / s.Duration)).ToList();
+        var fetched = segments.Values.Where(s => capture.Bodies.ContainsKey(s.Uri) && s.Duration > 0).ToList();
+        var rates = new List<(long First, long Last, long Bytes, double Seconds, double Bits)>();
+        for (int i = 0; i < fetched.Count; i++)
+        {
+            long bytes = 0;
+            double seconds = 0;
+            for (int j = i; j < fetched.Count && (j == i || fetched[j].Sequence == fetched[j - 1].Sequence + 1); j++)
+            {
+                bytes += capture.Bodies[fetched[j].Uri].Length;
+                seconds += fetched[j].Duration;
+                if (seconds > 1.5 * targetDuration + 1e-9)
+                {
+                    break;
+                }
+
+                if (seconds >= 0.5 * targetDuration - 1e-9)
+                {
+                    rates.Add((fetched[i].Sequence, fetched[j].Sequence, bytes, seconds, bytes * 8 / seconds));
+                }
+            }
+        }
+
         var over = rates.Where(r => r.Bits > variant.Bandwidth).ToList();
         if (over.Count > 0)
         {
             var peak = over.MaxBy(r => r.Bits);
+            string run = peak.First == peak.Last ? $"segment {peak.First}" : $"segments {peak.First} to {peak.Last}";
             findings.Add(new Finding(Rules.Bandwidth, where,
-                $"BANDWIDTH={variant.Bandwidth} below the peak segment bitrate {peak.Bits:0} bit/s (segment {peak.Segment.Sequence}, {capture.Bodies[peak.Segment.Uri].Length} bytes over {F(peak.Segment.Duration)} s); {over.Count} of {rates.Count} segments above it"));
+                $"BANDWIDTH={variant.Bandwidth} below the peak segment bitrate {peak.Bits:0} bit/s ({run}, {peak.Bytes} bytes over {F(peak.Seconds)} s); {over.Count} of {rates.Count} runs of 0.5 to 1.5 target durations above it"));
         }
     }
 
