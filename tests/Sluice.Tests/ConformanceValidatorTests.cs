@@ -154,6 +154,21 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_segment_far_shorter_than_the_target_is_measured_with_its_neighbour_for_bandwidth()
+    {
+        // Segment 6 lasts 0.2 s, under half the target (2 s): alone it is no set the peak is taken over (200 kbit/s).
+        var capture = Hls(Media(5).Replace("#EXTINF:1.00000,\ne-6", "#EXTINF:0.20000,\ne-6"));
+        capture.Bodies["e-5.m4s"] = new byte[10_000];
+        capture.Bodies["e-6.m4s"] = new byte[5_000];
+        capture.Multivariant = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=120000,CODECS=\"avc1.64001f,mp4a.40.2\"\nmedia.m3u8\n";
+        Assert.DoesNotContain(Run(capture), f => f.Rule == Rules.Bandwidth);
+
+        capture.Multivariant = capture.Multivariant.Replace("120000", "90000", StringComparison.Ordinal);
+        var finding = Assert.Single(Run(capture), f => f.Rule == Rules.Bandwidth);
+        Assert.Equal("BANDWIDTH=90000 below the peak segment bitrate 100000 bit/s (segments 5 to 6, 15000 bytes over 1.2 s); 1 of 2 sets of segments of 0.5 to 1.5 target durations above it", finding.Detail);
+    }
+
+    [Fact]
     public void Fragments_that_follow_each_other_exactly_have_no_finding_and_a_16_tick_overlap_is_found()
     {
         var capture = Hls(Media(5));
@@ -214,6 +229,38 @@ public sealed class ConformanceValidatorTests(ITestOutputHelper output)
         late.Bodies["e-init1.mp4"] = Init(AvcTrak(1), AacTrak(2));
         late.Bodies["e-0.m4s"] = [.. Fragment(1, 0, Repeat(3000, 30), firstComposition: 6000), .. Fragment(2, 9600, Repeat(1024, 37))]; // 200 ms in
         Assert.Contains(Run(late), f => f.Rule == Rules.MediaDuration && f.Where.Contains("segment 0 (e-0.m4s) track 2", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void At_a_session_end_audio_may_stop_before_the_video_in_its_last_part_but_not_run_past_it_or_stop_early_elsewhere()
+    {
+        // Segment 5 is the session's last (a discontinuity follows): its video lasts 1 s, its sound stops 0.147 s before.
+        string ended = Media(5).Replace("#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:00:01.000Z", "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:00:01.000Z", StringComparison.Ordinal);
+        HlsCapture Capture(string playlist, int firstPartFrames, int secondPartFrames)
+        {
+            var capture = Hls(playlist);
+            capture.Bodies["e-init1.mp4"] = Init(AvcTrak(1), AacTrak(2));
+            byte[] first = [.. Fragment(1, 90000, Repeat(3000, 15)), .. Fragment(2, 48000, Repeat(1024, firstPartFrames))];
+            byte[] second = [.. Fragment(1, 135000, Repeat(3000, 15)), .. Fragment(2, 48000 + ((ulong)firstPartFrames * 1024), Repeat(1024, secondPartFrames))];
+            capture.Bodies["e-5.0.m4s"] = first;
+            capture.Bodies["e-5.1.m4s"] = second;
+            capture.Bodies["e-5.m4s"] = [.. first, .. second];
+            return capture;
+        }
+
+        Assert.DoesNotContain(Run(Capture(ended, 23, 17)), f => f.Rule == Rules.MediaDuration);
+
+        var elsewhere = Run(Capture(ended, 17, 23)).Where(f => f.Rule == Rules.MediaDuration).ToList();
+        var early = Assert.Single(elsewhere);
+        Assert.StartsWith("test part 5.0 (e-5.0.m4s) track 2", early.Where, StringComparison.Ordinal); // a later part still holds sound
+
+        var past = Run(Capture(ended, 23, 27)).Where(f => f.Rule == Rules.MediaDuration).Select(f => f.Where).ToList();
+        Assert.Contains(past, w => w.StartsWith("test segment 5 (e-5.m4s) track 2", StringComparison.Ordinal));
+        Assert.Contains(past, w => w.StartsWith("test part 5.1 (e-5.1.m4s) track 2", StringComparison.Ordinal));
+
+        var goesOn = Run(Capture(Media(5), 23, 17)).Where(f => f.Rule == Rules.MediaDuration).Select(f => f.Where).ToList();
+        Assert.Contains(goesOn, w => w.StartsWith("test segment 5 (e-5.m4s) track 2", StringComparison.Ordinal)); // no session end there
+        Assert.Contains(goesOn, w => w.StartsWith("test part 5.1 (e-5.1.m4s) track 2", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -70,6 +70,8 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         await using var server = await TestServer.StartAsync(Config + "<Stream stat.html>\nFormat status\n</Stream>\n");
         using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        // The conformance validator over what the new stream serves from its first playlist on, as another player.
+        var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(15), tsStream: "live.ts");
         foreach (string path in new[] { "live.ts/media.m3u8", "live/media.m3u8" })
         {
             // Asked for as soon as the stream has a segment under way: the answer comes when three are complete.
@@ -81,13 +83,18 @@ public sealed partial class HlsTests(ITestOutputHelper output)
             Assert.NotEmpty(segment);
         }
 
+        var live = await conformance;
+        output.WriteLine(live.Summary);
+        Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
+
+        // The status page counts the segment fetched above and each one the validator fetched, all from one address.
         using var status = JsonDocument.Parse(await http.GetStringAsync(server.Url("stat.json")));
         var hls = status.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "live.ts").GetProperty("hls");
         output.WriteLine(hls.ToString());
         Assert.Equal("ts", hls.GetProperty("segmentFormat").GetString());
         Assert.True(hls.GetProperty("segments").GetInt64() >= 3, hls.ToString());
         Assert.Equal(1, hls.GetProperty("players").GetInt32());
-        Assert.True(hls.GetProperty("playlists").GetInt64() >= 1 && hls.GetProperty("segmentsServed").GetInt64() == 1, hls.ToString());
+        Assert.True(hls.GetProperty("playlists").GetInt64() >= 1 && hls.GetProperty("segmentsServed").GetInt64() == 1 + live.TsSegments, $"{live.Summary}\n{hls}");
         Assert.True(hls.GetProperty("bytesSent").GetInt64() > 1000, hls.ToString());
         Assert.Contains("<h2>HLS and DASH</h2>", await http.GetStringAsync(server.Url("stat.html")));
     }
@@ -99,6 +106,8 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264Aac);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         await WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
+        // The conformance validator over what the server serves meanwhile, as another player reloading beside the blocked one.
+        var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(10), tsStream: "live.ts");
 
         for (int round = 0; round < 5; round++)
         {
@@ -122,6 +131,10 @@ public sealed partial class HlsTests(ITestOutputHelper output)
         Assert.Equal(400, (int)absurd.StatusCode);
         using var garbage = await http.GetAsync(server.Url("live/media.m3u8?_HLS_msn=abc"));
         Assert.Equal(400, (int)garbage.StatusCode);
+
+        var live = await conformance;
+        output.WriteLine(live.Summary);
+        Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
     }
 
     [Fact]
@@ -261,8 +274,11 @@ public sealed partial class HlsTests(ITestOutputHelper output)
             string edge = $"http://127.0.0.1:{edgePort}/live/";
             await WaitForPlaylistAsync(http, edge + "media.m3u8");
 
-            // 200 players for 8 s: each polls the playlist twice a second and fetches every segment it lists.
+            // 200 players for 8 s: each polls the playlist twice a second and fetches every segment it lists. Beside
+            // them the conformance validator reads what nginx serves (HLS fMP4 with its parts, MPEG-TS HLS, DASH), once
+            // each: what it asks of Sluice through the cache is counted below with the players'.
             int fetched = 0;
+            var conformance = LiveConformance.CaptureAsync(http, $"http://127.0.0.1:{edgePort}/", "live", TimeSpan.FromSeconds(8), tsStream: "live.ts");
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(8));
             var players = Enumerable.Range(0, 200).Select(async _ =>
             {
@@ -284,6 +300,9 @@ public sealed partial class HlsTests(ITestOutputHelper output)
                 }
             }).ToArray();
             await Task.WhenAll(players);
+            var live = await conformance;
+            output.WriteLine(live.Summary);
+            Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
             await Task.Delay(500);
 
             // Sluice's access log: requests per segment and per playlist second.

@@ -81,6 +81,9 @@ public sealed class LowLatencyHlsTests(ITestOutputHelper output)
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
             await HlsTests.WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
+            // The conformance validator over the HLS fMP4, MPEG-TS and DASH served across the publisher's drop and
+            // return (a new Period in DASH), as another player reloading beside the browsers.
+            var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(22), tsStream: "live.ts");
             var native = Browser.RunAsync("hls.mjs", server.Url("live.ts/index.m3u8"), "native", 10);
             var page = Browser.RunAsync("hls.mjs", server.Url("/"), "page", 24);
 
@@ -104,6 +107,10 @@ public sealed class LowLatencyHlsTests(ITestOutputHelper output)
                 $"latency from PROGRAM-DATE-TIME: median {(latencies.Count > 0 ? latencies[latencies.Count / 2] : double.NaN):0.00} s over {latencies.Count} samples; native HLS played {HlsTests.Advanced(nativeRun, 0, 10):0.0} s in 10 s");
             Assert.True(before >= 5, $"hls.js before the drop: {run}");
             Assert.True(after >= 4.5, $"hls.js after the publisher came back: {run}");
+
+            var live = await conformance;
+            output.WriteLine(live.Summary);
+            Assert.True(live.Problem is null && live.Findings.Count == 0, $"{live.Problem}\n{Validator.Report(live.Findings)}");
         }
         finally
         {

@@ -30,6 +30,11 @@ internal sealed partial class Feed
     private long[] _trackLastDts = [];       // output time of each track's newest packet
     private long[] _trackInterval = [];      // and the interval before it (a frame's duration, about)
     private bool[] _trackSeenInSession = [];
+    private readonly List<MediaPacket> _held = []; // a returning publisher's first packets, until its offset is known
+    private bool _holding;
+    private bool[] _heldTracks = [];
+    private int _heldTrackCount;
+    private long _heldFirst, _heldLast;
     private int _videoTrack = -1;
     private readonly ExactTimes _exact = new(); // the exact times of a millisecond container's audio and video
 
@@ -138,6 +143,7 @@ internal sealed partial class Feed
 
             if (publisher.HasSession)
             {
+                Settle();
                 foreach (var listener in _listeners)
                 {
                     listener.OnSessionEnd();
@@ -150,11 +156,15 @@ internal sealed partial class Feed
 
     internal void StartSession(IReadOnlyList<TrackInfo> tracks)
     {
+        Settle(); // what a session before these tracks left held goes out on its own time line first
         bool continues = _tracks.Length == tracks.Count && _tracks.Zip(tracks).All(p => p.First.IsCompatibleWith(p.Second));
         _tracks = [.. tracks];
         _videoTrack = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video)?.Index ?? -1;
         _sessionFirstDts = long.MinValue;
         _trackSeenInSession = new bool[tracks.Count];
+        _holding = _lastDts != long.MinValue && tracks.Count > 1; // a returning publisher with more than one track
+        _heldTracks = new bool[tracks.Count];
+        _heldTrackCount = 0;
         _exact.OnTracks(tracks);
         if (!continues)
         {
@@ -170,7 +180,85 @@ internal sealed partial class Feed
         }
     }
 
+    /// <summary>Longest span of decode time a returning publisher's first packets are held for a track that has not come.</summary>
+    private static readonly long MaxHoldTicks = MediaTime.TicksPerSecond;
+
+    /// <summary>Most packets held (a track that never comes must not hold the rest for long).</summary>
+    private const int MaxHeld = 512;
+
+    /// <summary>
+    /// Takes a packet of the current session (and the publisher's reference to its payload). A returning publisher's
+    /// first packets are held until every track has one (at most <see cref="MaxHoldTicks"/> of decode time or
+    /// <see cref="MaxHeld"/> packets): the session's offset is then the least that puts each track after its own last
+    /// packet of the session before, so that no track's times jump inside the new session (its audio often comes a
+    /// little before or after its first picture, in either order).
+    /// </summary>
     internal void Write(MediaPacket packet)
+    {
+        if (!_holding)
+        {
+            WriteOnTimeLine(packet);
+            return;
+        }
+
+        _held.Add(packet);
+        _heldFirst = _held.Count == 1 ? packet.Dts : Math.Min(_heldFirst, packet.Dts);
+        _heldLast = _held.Count == 1 ? packet.Dts : Math.Max(_heldLast, packet.Dts);
+        if ((uint)packet.Track < (uint)_heldTracks.Length && !_heldTracks[packet.Track])
+        {
+            _heldTracks[packet.Track] = true;
+            _heldTrackCount++;
+        }
+
+        if (_heldTrackCount >= _heldTracks.Length || _heldLast - _heldFirst >= MaxHoldTicks || _held.Count >= MaxHeld)
+        {
+            Settle();
+        }
+    }
+
+    /// <summary>Places the held first packets of a returning publisher on the time line and writes them, in the order they came.</summary>
+    private void Settle()
+    {
+        if (!_holding)
+        {
+            return;
+        }
+
+        _holding = false;
+        if (_held.Count == 0)
+        {
+            return;
+        }
+
+        long first = _heldFirst;
+        long offset = _lastDts + Math.Max(_lastDuration, MediaTime.TicksPerMillisecond) - first;
+        for (int t = 0; t < _trackSeenInSession.Length; t++)
+        {
+            int index = _held.FindIndex(p => p.Track == t);
+            if (index < 0)
+            {
+                continue;
+            }
+
+            _trackSeenInSession[t] = true;
+            long trackLast = t < _trackLastDts.Length ? _trackLastDts[t] : long.MinValue;
+            if (trackLast != long.MinValue)
+            {
+                offset = Math.Max(offset, trackLast + Math.Max(_trackInterval[t], MediaTime.TicksPerMillisecond) - _held[index].Dts);
+            }
+        }
+
+        _sessionFirstDts = first;
+        _offset = offset;
+        foreach (var held in _held)
+        {
+            WriteOnTimeLine(held);
+        }
+
+        _held.Clear();
+    }
+
+    private void WriteOnTimeLine(MediaPacket packet)
     {
         if (_sessionFirstDts == long.MinValue)
         {

@@ -94,10 +94,45 @@ public sealed class FeedTests
 
         var video = recorder.Packets.Where(x => x.Track == 0).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
         var audio = recorder.Packets.Where(x => x.Track == 1).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
-        // The new video starts a frame (33 ms) after the old; audio follows the same, raised, offset.
+        // The new video starts a frame (33 ms) after the old, and the audio on the same offset: 21 ms after the video's
+        // first picture, and 21 ms before its next packet, as the publisher sent them.
         Assert.Equal([967L, 1000, 1033, 1066], video);
-        Assert.Equal([990L, 1010, 1075], audio); // the offset rose by 23 ms at the video's first packet
+        Assert.Equal([990L, 1054, 1075], audio);
     }
+
+    [Fact]
+    public void A_returning_publisher_s_audio_that_comes_after_its_first_picture_with_an_earlier_time_moves_no_frame_of_its_video()
+    {
+        var feed = NewFeed(out var recorder);
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+            p.Accept(Packet(0, 967, key: true));
+            p.Accept(Packet(1, 979));
+            p.Accept(Packet(0, 1000));
+            p.Accept(Packet(1, 1000));
+        }
+
+        using (var p = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            p.OnTracks([Video, Audio]);
+            p.Accept(Packet(0, 0, key: true));    // MPEG-TS: the picture first, its audio (from 21 ms before it) later
+            p.Accept(Packet(0, 33));
+            Assert.Equal(4, recorder.Packets.Count); // held until the audio comes
+            p.Accept(Packet(1, -21));
+            p.Accept(Packet(0, 67));
+            p.Accept(Packet(1, 0));
+        }
+
+        var video = recorder.Packets.Where(x => x.Track == 0).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
+        var audio = recorder.Packets.Where(x => x.Track == 1).Select(x => MediaTime.ToMilliseconds(x.Dts)).ToList();
+        // One offset for both, the least that puts each track after its own last packet: 1042, which puts the audio's
+        // -21 an audio interval (21 ms) after its last (1000) and the first picture 42 ms after its last; the pictures
+        // stay 33 ms apart (the offset set at the first picture alone would have risen at the audio's first packet).
+        Assert.Equal([967L, 1000, 1042, 1075, 1109], video);
+        Assert.Equal([979L, 1000, 1021, 1042], audio);
+    }
+
 
     [Fact]
     public void Different_tracks_start_a_new_output()

@@ -43,7 +43,7 @@ public static class Rules
     /// <summary>The multivariant playlist's CODECS differ from what the init segment (or the TS segments) hold.</summary>
     public const string Codecs = "hls.codecs";
 
-    /// <summary>BANDWIDTH below the peak segment bit rate: that of a run of consecutive segments lasting 0.5 to 1.5 target durations (RFC 8216 4.3.4.2).</summary>
+    /// <summary>BANDWIDTH below the bitrate (bytes * 8 / summed EXTINF) of consecutive listed segments lasting 0.5 to 1.5 target durations.</summary>
     public const string Bandwidth = "hls.bandwidth";
 
     /// <summary>A playlist that cannot be read: no #EXTM3U, no TARGETDURATION, a URI without EXTINF.</summary>

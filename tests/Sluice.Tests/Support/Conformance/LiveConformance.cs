@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Sluice.Tests.Support.Conformance;
 
-/// <summary>What <see cref="LiveConformance.CaptureAsync"/> fetched of a live stream, and what the validator found in it.</summary>
+/// <summary>What <see cref="LiveConformance.CaptureAsync(HttpClient, string, string, TimeSpan, string?, string?, TimeSpan?, bool)"/> fetched of a live stream, and what the validator found in it.</summary>
 internal sealed record LiveCapture(List<Finding> Findings, string Summary, string? Problem, int CmafSegments, int TsSegments, int DashSegments, int ProgressiveBytes);
 
 /// <summary>
@@ -12,12 +12,21 @@ internal sealed record LiveCapture(List<Finding> Findings, string Summary, strin
 /// </summary>
 internal static class LiveConformance
 {
-    public static async Task<LiveCapture> CaptureAsync(HttpClient http, TestServer server, string stream, TimeSpan duration,
-        string? tsStream = null, string? progressiveStream = null, TimeSpan? progressiveFor = null)
+    /// <summary>The stream as <paramref name="server"/> serves it.</summary>
+    public static Task<LiveCapture> CaptureAsync(HttpClient http, TestServer server, string stream, TimeSpan duration,
+        string? tsStream = null, string? progressiveStream = null, TimeSpan? progressiveFor = null, bool dash = true) =>
+        CaptureAsync(http, server.Url(""), stream, duration, tsStream, progressiveStream, progressiveFor, dash);
+
+    /// <summary>
+    /// The stream as served under <paramref name="root"/> (the server's or an edge cache's, ending in /), its DASH left
+    /// out when <paramref name="dash"/> is false.
+    /// </summary>
+    public static async Task<LiveCapture> CaptureAsync(HttpClient http, string root, string stream, TimeSpan duration,
+        string? tsStream = null, string? progressiveStream = null, TimeSpan? progressiveFor = null, bool dash = true)
     {
-        var cmaf = new HlsFetcher(http, server.Url($"{stream}/"), new HlsCapture($"{stream}/hls-fmp4", cmaf: true));
-        var ts = tsStream is null ? null : new HlsFetcher(http, server.Url($"{tsStream}/"), new HlsCapture($"{stream}/hls-ts", cmaf: false));
-        var dash = new DashFetcher(http, server.Url($"{stream}/"), new DashCapture($"{stream}/dash"));
+        var cmaf = new HlsFetcher(http, $"{root}{stream}/", new HlsCapture($"{stream}/hls-fmp4", cmaf: true));
+        var ts = tsStream is null ? null : new HlsFetcher(http, $"{root}{tsStream}/", new HlsCapture($"{stream}/hls-ts", cmaf: false));
+        var mpd = dash ? new DashFetcher(http, $"{root}{stream}/", new DashCapture($"{stream}/dash")) : null;
         Task<byte[]>? progressive = null;
         var clock = Stopwatch.StartNew();
         string? problem = null;
@@ -25,7 +34,7 @@ internal static class LiveConformance
         {
             try
             {
-                await Task.WhenAll(cmaf.PollAsync(), ts?.PollAsync() ?? Task.CompletedTask, dash.PollAsync());
+                await Task.WhenAll(cmaf.PollAsync(), ts?.PollAsync() ?? Task.CompletedTask, mpd?.PollAsync() ?? Task.CompletedTask);
             }
             catch (HttpRequestException ex)
             {
@@ -35,7 +44,7 @@ internal static class LiveConformance
             // The progressive stream is read once the feed has segments (a keyframe came), for a few seconds.
             if (progressiveStream is not null && progressive is null && cmaf.Segments > 0)
             {
-                progressive = ProgressiveFetcher.ReadAsync(http, server.Url(progressiveStream), progressiveFor ?? TimeSpan.FromSeconds(8));
+                progressive = ProgressiveFetcher.ReadAsync(http, root + progressiveStream, progressiveFor ?? TimeSpan.FromSeconds(8));
             }
 
             await Task.Delay(400);
@@ -49,17 +58,21 @@ internal static class LiveConformance
             findings.AddRange(Validator.CheckHls(ts.Capture));
         }
 
-        findings.AddRange(Validator.CheckDash(dash.Capture));
-        findings.AddRange(Validator.CheckHlsAgainstDash(cmaf.Capture, dash.Capture));
+        if (mpd is not null)
+        {
+            findings.AddRange(Validator.CheckDash(mpd.Capture));
+            findings.AddRange(Validator.CheckHlsAgainstDash(cmaf.Capture, mpd.Capture));
+        }
+
         if (progressiveStream is not null)
         {
             findings.AddRange(Validator.CheckProgressive($"{stream}/progressive-fmp4", mp4));
         }
 
-        string summary = $"{stream}: {cmaf.Capture.Playlists.Count} fMP4 playlists, {cmaf.Segments} segments, {cmaf.Parts} parts; " +
-            (ts is null ? "" : $"{ts.Capture.Playlists.Count} TS playlists, {ts.Segments} segments; ") +
-            $"{dash.Capture.Manifests.Count} MPDs, {dash.Segments} DASH segments" +
+        string summary = $"{stream}: {cmaf.Capture.Playlists.Count} fMP4 playlists, {cmaf.Segments} segments, {cmaf.Parts} parts" +
+            (ts is null ? "" : $"; {ts.Capture.Playlists.Count} TS playlists, {ts.Segments} segments") +
+            (mpd is null ? "" : $"; {mpd.Capture.Manifests.Count} MPDs, {mpd.Segments} DASH segments") +
             (progressiveStream is null ? "" : $"; {mp4.Length} bytes of progressive fMP4");
-        return new LiveCapture(findings, summary, problem, cmaf.Segments, ts?.Segments ?? 0, dash.Segments, mp4.Length);
+        return new LiveCapture(findings, summary, problem, cmaf.Segments, ts?.Segments ?? 0, mpd?.Segments ?? 0, mp4.Length);
     }
 }

@@ -137,7 +137,7 @@ public static partial class Validator
             CheckTsMedia(capture, findings, segments);
         }
 
-        CheckVariant(capture, findings, segments, playlists.Count == 0 ? 0 : playlists.Max(p => p.TargetDuration));
+        CheckVariant(capture, findings, segments, playlists.Select(p => p.TargetDuration).DefaultIfEmpty(0).Max());
         return findings;
     }
 
@@ -215,6 +215,9 @@ public static partial class Validator
             return tracks;
         }
 
+        // The last segment of a publisher's session: the next one begins with a discontinuity.
+        bool SessionEnds(long sequence) => segments.TryGetValue(sequence + 1, out var next) && next.Discontinuity;
+
         var timeline = new TrackTimelines(name + " segments", findings);
         var audio = new AudioDurations(name, findings);
         long? previous = null;
@@ -231,25 +234,37 @@ public static partial class Validator
             timeline.Unit(where, follows: previous == sequence - 1 && !segment.Discontinuity, fragments, tracks);
             audio.Add(where, fragments, tracks, body);
             CheckSyncStart(findings, $"{name} {where}", fragments, tracks);
+            bool sessionEnd = SessionEnds(sequence);
             CheckDurations(findings, $"{name} {where}", "EXTINF", segment.Duration, fragments, tracks, sessionStart: sequence == 0 || segment.Discontinuity,
-                sessionEnd: segments.TryGetValue(sequence + 1, out var after) && after.Discontinuity);
+                endsEarly: track => sessionEnd && !track.IsVideo);
             previous = sequence;
         }
 
         audio.Flush();
 
-        var partTimeline = new TrackTimelines(name + " parts", findings);
-        (long Sequence, int Index)? before = null;
+        // Each fetched part's fragments; in the last segment of a session, the last part that holds samples of each track.
+        var read = new List<(long Sequence, int Index, HlsPart Part, IReadOnlyList<Mp4Track>? Tracks, List<Mp4Fragment> Fragments)>();
         foreach (var ((sequence, index), (part, map)) in parts)
         {
-            if (!capture.Bodies.TryGetValue(part.Uri, out var body) || Init(map) is not { } tracks)
+            var tracks = capture.Bodies.TryGetValue(part.Uri, out var body) ? Init(map) : null;
+            read.Add((sequence, index, part, tracks, tracks is null ? [] : Fragments(findings, $"{name} part {sequence}.{index} ({part.Uri})", body!, tracks)));
+        }
+
+        var lastHolding = read.Where(r => SessionEnds(r.Sequence))
+            .SelectMany(r => r.Fragments.Where(f => f.Samples.Count > 0).Select(f => (Key: (r.Sequence, f.TrackId), r.Index)))
+            .GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Max(x => x.Index));
+
+        var partTimeline = new TrackTimelines(name + " parts", findings);
+        (long Sequence, int Index)? before = null;
+        foreach (var (sequence, index, part, partTracks, fragments) in read)
+        {
+            if (partTracks is not { } tracks)
             {
                 before = null;
                 continue;
             }
 
             string where = $"part {sequence}.{index} ({part.Uri})";
-            var fragments = Fragments(findings, $"{name} {where}", body, tracks);
             bool follows = before is var (s, i) && ((s == sequence && i == index - 1) || (s == sequence - 1 && index == 0 && finalPartCount.GetValueOrDefault(s) == i + 1
                 && !(segments.TryGetValue(sequence, out var next) && next.Discontinuity)));
             partTimeline.Unit(where, follows, fragments, tracks);
@@ -260,7 +275,7 @@ public static partial class Validator
 
             CheckDurations(findings, $"{name} {where}", "DURATION", part.Duration, fragments, tracks,
                 sessionStart: index == 0 && (sequence == 0 || (segments.TryGetValue(sequence, out var own) && own.Discontinuity)),
-                sessionEnd: finalPartCount.GetValueOrDefault(sequence) == index + 1 && segments.TryGetValue(sequence + 1, out var following) && following.Discontinuity);
+                endsEarly: track => !track.IsVideo && lastHolding.TryGetValue((sequence, track.TrackId), out int last) && last == index);
             before = (sequence, index);
         }
     }
@@ -292,11 +307,13 @@ public static partial class Validator
     /// Each track's summed durations against what the playlist says, within 1 ms or one of the track's samples. At the
     /// start of a session a track may begin after the video's first decode time, up to the video's first picture (the
     /// decode time of a stream with B-frames comes frames before its first presentation, and the source's sound begins
-    /// with the picture): it is then measured from where it begins. At the end of a session (the last segment or part
-    /// before a discontinuity) a track other than the video may end early: the publisher's sound stopped before its
-    /// picture.
+    /// with the picture): it is then measured from where it begins. At the end of a session a track for which
+    /// <paramref name="endsEarly"/> holds (one other than the video, in the session's last segment and in the part with
+    /// its last samples) may stop before the listed end: the publisher left without sending the last of it (a muxer
+    /// holds sound back in packets of several frames), so it is only checked not to run past it.
     /// </summary>
-    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks, bool sessionStart, bool sessionEnd = false)
+    private static void CheckDurations(List<Finding> findings, string where, string what, double listed, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyList<Mp4Track> tracks,
+        bool sessionStart, Func<Mp4Track, bool> endsEarly)
     {
         var video = tracks.FirstOrDefault(t => t.IsVideo);
         var firstPicture = video is null ? null : fragments.FirstOrDefault(f => f.TrackId == video.TrackId && f.Samples.Count > 0);
@@ -324,8 +341,7 @@ public static partial class Validator
                 }
             }
 
-            bool endedEarly = sessionEnd && !track.IsVideo && video is not null && seconds < expected;
-            if (Math.Abs(seconds - expected) > tolerance && !endedEarly)
+            if (Math.Abs(seconds - expected) > tolerance && !(seconds < expected && endsEarly(track)))
             {
                 findings.Add(new Finding(Rules.MediaDuration, $"{where} {track.Describe()}",
                     $"samples sum to {sum} ticks = {F(seconds)} s, {what} is {F(listed)}{(expected != listed ? $" of which the track covers {F(expected)} from its start" : "")} ({Ms(seconds - expected)}, more than {Ms(tolerance - 1e-6)[1..]})"));
@@ -334,10 +350,10 @@ public static partial class Validator
     }
 
     /// <summary>
-    /// CODECS of the variant against the init segment's sample entries (or the TS's SPS and ADTS); BANDWIDTH against
-    /// the peak segment bit rate as RFC 8216 (4.3.4.2) defines it: the largest bit rate of any run of consecutive
-    /// segments that together last 0.5 to 1.5 target durations (a segment shorter than that, such as the one a
-    /// publisher's drop ends, is measured with its neighbours).
+    /// CODECS of the variant against the init segment's sample entries (or the TS's SPS and ADTS); BANDWIDTH against the
+    /// peak segment bit rate, which RFC 8216 (section 4.3.4.2) takes over every set of consecutive segments lasting 0.5 to
+    /// 1.5 target durations: a segment much shorter than the target (a session's last, cut where the publisher left) is
+    /// measured with its neighbours.
     /// </summary>
     private static void CheckVariant(HlsCapture capture, List<Finding> findings, SortedDictionary<long, HlsSegmentEntry> segments, int targetDuration)
     {
@@ -366,34 +382,30 @@ public static partial class Validator
         }
 
         var fetched = segments.Values.Where(s => capture.Bodies.ContainsKey(s.Uri) && s.Duration > 0).ToList();
-        var rates = new List<(long First, long Last, long Bytes, double Seconds, double Bits)>();
-        for (int i = 0; i < fetched.Count; i++)
+        var sets = new List<(string Segments, long Bytes, double Duration, double Bits)>();
+        for (int first = 0; first < fetched.Count; first++)
         {
             long bytes = 0;
-            double seconds = 0;
-            for (int j = i; j < fetched.Count && (j == i || fetched[j].Sequence == fetched[j - 1].Sequence + 1); j++)
+            double duration = 0;
+            for (int last = first; last < fetched.Count && fetched[last].Sequence == fetched[first].Sequence + (last - first)
+                && duration + fetched[last].Duration <= (1.5 * targetDuration) + 1e-9; last++)
             {
-                bytes += capture.Bodies[fetched[j].Uri].Length;
-                seconds += fetched[j].Duration;
-                if (seconds > 1.5 * targetDuration + 1e-9)
+                bytes += capture.Bodies[fetched[last].Uri].Length;
+                duration += fetched[last].Duration;
+                if (duration >= (0.5 * targetDuration) - 1e-9)
                 {
-                    break;
-                }
-
-                if (seconds >= 0.5 * targetDuration - 1e-9)
-                {
-                    rates.Add((fetched[i].Sequence, fetched[j].Sequence, bytes, seconds, bytes * 8 / seconds));
+                    string names = last == first ? $"segment {fetched[first].Sequence}" : $"segments {fetched[first].Sequence} to {fetched[last].Sequence}";
+                    sets.Add((names, bytes, duration, bytes * 8 / duration));
                 }
             }
         }
 
-        var over = rates.Where(r => r.Bits > variant.Bandwidth).ToList();
+        var over = sets.Where(r => r.Bits > variant.Bandwidth).ToList();
         if (over.Count > 0)
         {
             var peak = over.MaxBy(r => r.Bits);
-            string run = peak.First == peak.Last ? $"segment {peak.First}" : $"segments {peak.First} to {peak.Last}";
             findings.Add(new Finding(Rules.Bandwidth, where,
-                $"BANDWIDTH={variant.Bandwidth} below the peak segment bitrate {peak.Bits:0} bit/s ({run}, {peak.Bytes} bytes over {F(peak.Seconds)} s); {over.Count} of {rates.Count} runs of 0.5 to 1.5 target durations above it"));
+                $"BANDWIDTH={variant.Bandwidth} below the peak segment bitrate {peak.Bits:0} bit/s ({peak.Segments}, {peak.Bytes} bytes over {F(peak.Duration)} s); {over.Count} of {sets.Count} sets of segments of 0.5 to 1.5 target durations above it"));
         }
     }
 
