@@ -28,7 +28,11 @@ internal sealed class SluiceServer : IDisposable
         Loggers = loggers;
         Limits = new Limits(config, Time);
         Admission = new Admission(Limits);
-        ViewerPolicy = new ViewerPolicy { SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout) };
+        ViewerPolicy = new ViewerPolicy
+        {
+            SlowViewerTimeout = TimeSpan.FromSeconds(config.SlowViewerTimeout),
+            UnavailableLog = ProgressiveViewer.UnavailableLog(Time, loggers.CreateLogger("Sluice.Viewer")),
+        };
         AccessLog = AccessLog.Open(config.CustomLog);
 
         var feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time, Buffers), StringComparer.Ordinal);
@@ -176,5 +180,6 @@ internal sealed class SluiceServer : IDisposable
         }
 
         AccessLog?.Dispose();
+        ViewerPolicy.UnavailableLog?.Dispose();
     }
 }

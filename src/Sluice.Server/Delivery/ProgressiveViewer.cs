@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Sluice.Media;
+using Sluice.Server.Logging;
 using Sluice.Server.Streams;
 
 namespace Sluice.Server.Delivery;
@@ -14,6 +15,12 @@ internal sealed record ViewerPolicy
 
     /// <summary>A viewer that stays behind (or cannot take a write) this long is disconnected.</summary>
     public TimeSpan SlowViewerTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The log of responses closed because their stream has nothing to send (<see cref="ProgressiveViewer.UnavailableLog"/>):
+    /// one line a stream and reason, then a count each interval, however many viewers ask meanwhile. Null: every one logged.
+    /// </summary>
+    public LogThrottle? UnavailableLog { get; init; }
 
 }
 
@@ -115,7 +122,10 @@ internal sealed partial class ProgressiveViewer
             if (_stream.Feed.Unavailable is { } reason)
             {
                 // Nothing will come for now: the response ends, rather than send nothing for as long as the viewer waits.
-                LogUnavailable(_logger, _connection.Remote.ToString(), _stream.Name, reason);
+                if (_policy.UnavailableLog?.ShouldLog($"{_stream.Name}: {reason}", _connection.Remote.ToString()) ?? true)
+                {
+                    LogUnavailable(_logger, _connection.Remote.ToString(), _stream.Name, reason);
+                }
                 return null;
             }
 
@@ -413,6 +423,13 @@ internal sealed partial class ProgressiveViewer
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Viewer {Remote} of {Stream}: closing the response: the stream has nothing to send ({Reason})")]
     private static partial void LogUnavailable(ILogger logger, string remote, string stream, string reason);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "{Count} more viewers' responses closed in {Seconds} s, for {StreamAndReason} (the last from {Last})")]
+    private static partial void LogUnavailableMore(ILogger logger, int count, double seconds, string streamAndReason, string last);
+
+    /// <summary>The server's <see cref="ViewerPolicy.UnavailableLog"/>: a viewer per stream and reason is logged each interval, the rest counted.</summary>
+    public static LogThrottle UnavailableLog(TimeProvider time, ILogger logger) =>
+        new(time, LogThrottle.DefaultInterval, (kind, count, last) => LogUnavailableMore(logger, count, LogThrottle.DefaultInterval.TotalSeconds, kind, last));
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Viewer {Remote} of {Stream} skipped to the newest keyframe: {Why}")]
     private static partial void LogSkipped(ILogger logger, string remote, string stream, string why);

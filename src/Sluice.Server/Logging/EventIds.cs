@@ -17,7 +17,7 @@ internal static class EventIds
         new(100, 199, "Sluice.Server.Feeds", "a feed's publishers and sessions", NextFree: 102),
         new(200, 209, "Sluice.Server.Streams", "a stream's output, and the ffmpeg that writes a container Sluice does not", NextFree: 208),
         new(210, 299, "Sluice.Server.Transcoding", "renditions and their ffmpeg encoders", NextFree: 230),
-        new(300, 399, "Sluice.Server.Delivery", "progressive viewers", NextFree: 312),
+        new(300, 399, "Sluice.Server.Delivery", "progressive viewers", NextFree: 313),
         new(400, 449, "Sluice.Server.Ingest", "HTTP publishers", NextFree: 405),
         new(450, 499, "Sluice.Server.Ingest.Rtmp", "RTMP publishers and players", NextFree: 457),
         new(500, 599, "Sluice.Server.Hosting", "requests, connections and memory", NextFree: 533),

@@ -10,6 +10,7 @@ using Sluice.Media.Formats;
 using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
+using Sluice.Server.Logging;
 using Sluice.Server.Streams;
 using Sluice.Server.Tests.Support;
 
@@ -61,6 +62,33 @@ public sealed class ProgressiveViewerTests : IDisposable
         new(0, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, new byte[100]);
 
     private Task RunViewer() => new ProgressiveViewer(_stream, _connection, Policy, _log, _time).RunAsync(_writer, _request.Token);
+
+    [Fact]
+    public async Task Viewers_of_a_stream_with_nothing_to_send_leave_one_line_an_interval_and_a_count()
+    {
+        var feed = new Feed(new FeedConfig { Name = "g.ffm" }, NullLogger.Instance, _time);
+        var stream = new LiveStream(new StreamConfig { Name = "g.webm", Feed = "g.ffm", Format = "webm" }, feed, OutputFormat.WebM, NullLogger.Instance);
+        feed.Unavailable = "its encoder fails at every start";
+        using var throttle = ProgressiveViewer.UnavailableLog(_time, _log);
+        var policy = Policy with { UnavailableLog = throttle };
+
+        // Five viewers ask, each answered at once with the end of its response: one line says so, the rest are counted.
+        for (int i = 0; i < 5; i++)
+        {
+            var connection = new ClientConnection(10 + i, IPAddress.Parse($"127.0.0.{i + 1}"), "GET", "/g.webm", "HTTP/1.1", _time.GetUtcNow());
+            await new ProgressiveViewer(stream, connection, policy, _log, _time).RunAsync(new HeldWriter(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal(["Viewer 127.0.0.1 of g.webm: closing the response: the stream has nothing to send (its encoder fails at every start)"],
+            _log.Entries.Where(e => e.Id == 311).Select(e => e.Message));
+        Assert.DoesNotContain(_log.Entries, e => e.Id == 312);
+
+        _time.Advance(LogThrottle.DefaultInterval);
+        Assert.Equal(["4 more viewers' responses closed in 10 s, for g.webm: its encoder fails at every start (the last from 127.0.0.5)"],
+            _log.Entries.Where(e => e.Id == 312).Select(e => e.Message));
+        stream.Close();
+        feed.ReleaseBuffers();
+    }
 
     [Fact]
     public async Task A_viewer_whose_write_is_not_taken_is_dropped_at_the_slow_viewer_timeout_and_not_before()
