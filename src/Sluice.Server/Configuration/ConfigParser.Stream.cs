@@ -160,6 +160,11 @@ internal static partial class ConfigParser
 
             // ffserver 3.4 filled in codec defaults only for a stream that reads a feed (none for a file stream).
             var served = _streamServed && !readsFile;
+            if (!served)
+            {
+                _skipped.Add(new SkippedStream(s.Name, readsFile ? "it reads a file and no Feed: Sluice does not stream files yet" : $"Format {s.Format}: RTSP/RTP is not served yet", s.Location));
+            }
+
             if (!s.IsStatus && served)
             {
                 s = PresetCodecs(s);

@@ -38,6 +38,7 @@ internal static partial class ConfigParser
 
         /// <summary>Every stream read; one not <c>Served</c> (RTP, a file with no feed) is validated, warned about and left out of the config.</summary>
         private readonly List<(StreamConfig Stream, SectionDirectives Written, bool Served)> _streams = [];
+        private readonly List<SkippedStream> _skipped = [];
 
         private readonly List<RedirectConfig> _redirects = [];
 
@@ -325,6 +326,7 @@ internal static partial class ConfigParser
             Feeds = [.. _feeds.Select(f => f.Feed)],
             Streams = [.. _streams.Where(s => s.Served).Select(s => s.Stream)],
             Redirects = [.. _redirects],
+            SkippedStreams = [.. _skipped],
         };
     }
 }

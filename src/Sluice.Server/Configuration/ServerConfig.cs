@@ -77,12 +77,18 @@ internal sealed record ServerConfig
     public ImmutableArray<StreamConfig> Streams { get; init; } = [];
     public ImmutableArray<RedirectConfig> Redirects { get; init; } = [];
 
+    /// <summary>Streams the file names that are not served (RTSP/RTP formats, file streams), each with why: the status page lists them.</summary>
+    public ImmutableArray<SkippedStream> SkippedStreams { get; init; } = [];
+
     public FeedConfig? FindFeed(string name) =>
         Feeds.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.Ordinal));
 
     public StreamConfig? FindStream(string name) =>
         Streams.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.Ordinal));
 }
+
+/// <summary>A configured stream that is not served, why, and where it was written.</summary>
+internal sealed record SkippedStream(string Name, string Reason, ConfigLocation Location);
 
 /// <summary>Where a directive was written, for messages.</summary>
 internal readonly record struct ConfigLocation(string File, int Line)

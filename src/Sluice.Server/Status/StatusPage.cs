@@ -124,6 +124,17 @@ internal static class StatusPage
             b.Append("</table>");
         }
 
+        if (s.SkippedStreams.Count > 0)
+        {
+            b.Append("<h2>Streams not served</h2><table><tr><th>Stream</th><th>Why</th><th>Where</th></tr>");
+            foreach (var skipped in s.SkippedStreams)
+            {
+                b.Append($"<tr><td>{E(skipped.Name)}</td><td>{E(skipped.Reason)}</td><td>{E(skipped.Location.ToString())}</td></tr>");
+            }
+
+            b.Append("</table>");
+        }
+
         b.Append($"<p>Number of connections: {s.Clients} / {s.MaxClients} (HTTP connections {s.Connections} / {s.MaxHTTPConnections})<br>");
         b.Append($"Bandwidth in use: {s.BandwidthKbps}k / {s.MaxBandwidthKbps}k<br>");
         b.Append($"Media buffers: {s.Buffers.BlocksLent} blocks lent, {s.Buffers.BlocksMade} made, {s.Buffers.FreeBytes / 1024} KiB free</p>");

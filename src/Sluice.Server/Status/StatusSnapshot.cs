@@ -22,6 +22,7 @@ internal sealed record StatusSnapshot(
     IReadOnlyList<StreamStatus> Streams,
     IReadOnlyList<EncoderStatus> Encoders,
     IReadOnlyList<ContainerFfmpegStatus> ContainerFfmpegs,
+    IReadOnlyList<SkippedStream> SkippedStreams,
     IReadOnlyList<ConnectionStatus> ConnectionList,
     BufferStatus Buffers)
 {
@@ -91,7 +92,7 @@ internal sealed record StatusSnapshot(
             limits.HttpConnections, config.MaxHTTPConnections,
             limits.Clients, config.MaxClients,
             limits.BandwidthKbps, config.MaxBandwidth,
-            feeds, streams, encoders, containerFfmpegs, connections,
+            feeds, streams, encoders, containerFfmpegs, config.SkippedStreams, connections,
             new BufferStatus(buffers.Rented, buffers.Created, buffers.FreeBytes));
     }
 
