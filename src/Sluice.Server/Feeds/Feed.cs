@@ -163,6 +163,8 @@ internal sealed partial class Feed
         _sessionFirstDts = long.MinValue;
         _trackSeenInSession = new bool[tracks.Count];
         _holding = _lastDts != long.MinValue && tracks.Count > 1; // a returning publisher with more than one track
+        _measuring = false; // the session's first packet opens its first window: no window spans a time with no publisher
+        _windowBytes = 0;
         _heldTracks = new bool[tracks.Count];
         _heldTrackCount = 0;
         _exact.OnTracks(tracks);

@@ -163,6 +163,28 @@ public sealed class FeedTests
     }
 
     [Fact]
+    public void A_new_publisher_s_bitrate_is_measured_from_its_own_first_packet_not_over_the_time_no_one_published()
+    {
+        var time = new FakeTimeProvider();
+        var feed = new Feed(new FeedConfig { Name = "f.ffm" }, NullLogger.Instance, time);
+        long ms = 0;
+        using (var first = feed.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            first.OnTracks([Video]);
+            PublishSteadily(first, time, ref ms, 9);
+            Assert.Equal(32_000, feed.MeasuredBitRate);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(10)); // nobody publishes
+        using var second = feed.TryAcquire(IPAddress.Loopback, "test")!;
+        second.OnTracks([Video]);
+        PublishSteadily(second, time, ref ms, 1);
+        Assert.Equal(32_000, feed.MeasuredBitRate); // the last figure stands until the new publisher's first window closes
+        PublishSteadily(second, time, ref ms, 8);
+        Assert.Equal(32_000, feed.MeasuredBitRate); // its 2 s, not 12 s of which 10 had no data
+    }
+
+    [Fact]
     public void The_bitrate_is_the_bytes_of_each_window_of_two_seconds_on_the_feed_s_clock()
     {
         var time = new FakeTimeProvider();
