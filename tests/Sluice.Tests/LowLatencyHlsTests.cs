@@ -41,8 +41,8 @@ public sealed class LowLatencyHlsTests(ITestOutputHelper output)
         {
             // hls.js gives a blocking playlist request of LL-HLS max(3 part targets, 0.8 target duration), 1.6 s here,
             // and plays 0.75 s behind the newest part; a 2-core machine that runs Chromium beside the feeder's encoder
-            // starves the feeder for up to a second now and then (about one run in ten of the full suite), and the
-            // player runs dry. Such a run says more of the machine than of the server: a second player, on the same
+            // starves the feeder for up to a second now and then (the first player stalled so in one of three full
+            // suite runs on 2026-12-06), and the player runs dry. Such a run says more of the machine than of the server: a second player, on the same
             // server (whose PART-HOLD-BACK has grown past that gap), decides.
             output.WriteLine($"first player: hls.js reported {string.Join(", ", errors)}; a second one plays");
             (run, errors) = await PlayAsync(server);

@@ -32,8 +32,7 @@ internal sealed partial class Feed
     private bool[] _trackSeenInSession = [];
     private readonly List<MediaPacket> _held = []; // a returning publisher's first packets, until its offset is known
     private bool _holding;
-    private bool[] _heldTracks = [];
-    private int _heldTrackCount;
+    private int _heldTrackCount; // tracks with a held packet (marked in _trackSeenInSession)
     private long _heldFirst, _heldLast;
     private int _videoTrack = -1;
     private readonly ExactTimes _exact = new(); // the exact times of a millisecond container's audio and video
@@ -165,7 +164,6 @@ internal sealed partial class Feed
         _holding = _lastDts != long.MinValue && tracks.Count > 1; // a returning publisher with more than one track
         _measuring = false; // the session's first packet opens its first window: no window spans a time with no publisher
         _windowBytes = 0;
-        _heldTracks = new bool[tracks.Count];
         _heldTrackCount = 0;
         _exact.OnTracks(tracks);
         if (!continues)
@@ -206,13 +204,13 @@ internal sealed partial class Feed
         _held.Add(packet);
         _heldFirst = _held.Count == 1 ? packet.Dts : Math.Min(_heldFirst, packet.Dts);
         _heldLast = _held.Count == 1 ? packet.Dts : Math.Max(_heldLast, packet.Dts);
-        if ((uint)packet.Track < (uint)_heldTracks.Length && !_heldTracks[packet.Track])
+        if ((uint)packet.Track < (uint)_trackSeenInSession.Length && !_trackSeenInSession[packet.Track])
         {
-            _heldTracks[packet.Track] = true;
+            _trackSeenInSession[packet.Track] = true;
             _heldTrackCount++;
         }
 
-        if (_heldTrackCount >= _heldTracks.Length || _heldLast - _heldFirst >= MaxHoldTicks || _held.Count >= MaxHeld)
+        if (_heldTrackCount >= _trackSeenInSession.Length || _heldLast - _heldFirst >= MaxHoldTicks || _held.Count >= MaxHeld)
         {
             Settle();
         }
@@ -236,13 +234,12 @@ internal sealed partial class Feed
         long offset = _lastDts + Math.Max(_lastDuration, MediaTime.TicksPerMillisecond) - first;
         for (int t = 0; t < _trackSeenInSession.Length; t++)
         {
-            int index = _held.FindIndex(p => p.Track == t);
+            int index = _trackSeenInSession[t] ? _held.FindIndex(p => p.Track == t) : -1;
             if (index < 0)
             {
                 continue;
             }
 
-            _trackSeenInSession[t] = true;
             long trackLast = t < _trackLastDts.Length ? _trackLastDts[t] : long.MinValue;
             if (trackLast != long.MinValue)
             {

@@ -52,6 +52,17 @@ public sealed class StatusPageTests : IDisposable
 
     private Feed Source => _server.Feeds["feed.ffm"];
 
+    /// <summary>The JSON form of a snapshot, as a GET of stat.json gets it.</summary>
+    private static async Task<JsonDocument> JsonOf(StatusSnapshot snapshot)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        var body = new MemoryStream();
+        context.Response.Body = body;
+        await StatusPage.WriteAsync(context, snapshot, json: true);
+        return JsonDocument.Parse(body.ToArray());
+    }
+
     private ClientConnection Connect(IPAddress remote, string method, string target)
     {
         var connection = new ClientConnection(_server.Limits.NextId(), remote, method, target, "HTTP/1.1", _time.GetUtcNow());
@@ -240,12 +251,7 @@ public sealed class StatusPageTests : IDisposable
         Assert.Contains("<h2>Containers written by ffmpeg</h2>", html, StringComparison.Ordinal);
         Assert.Contains("<tr><td>live.mpg</td><td>feed.ffm</td><td>mpeg</td><td>idle</td><td class=n></td><td class=n>0</td><td class=n>0</td><td class=n>0</td><td></td></tr>", html, StringComparison.Ordinal);
 
-        var context = new DefaultHttpContext();
-        context.Request.Method = "GET";
-        var body = new MemoryStream();
-        context.Response.Body = body;
-        await StatusPage.WriteAsync(context, snapshot, json: true);
-        using var json = JsonDocument.Parse(body.ToArray());
+        using var json = await JsonOf(snapshot);
         var ffmpeg = Assert.Single(json.RootElement.GetProperty("containerFfmpegs").EnumerateArray());
         Assert.Equal("live.mpg", ffmpeg.GetProperty("stream").GetString());
         Assert.Equal("idle", ffmpeg.GetProperty("state").GetString());
@@ -278,12 +284,7 @@ public sealed class StatusPageTests : IDisposable
         Assert.Contains("<h2>Streams not served</h2>", html, StringComparison.Ordinal);
         Assert.Contains("<tr><td>cam.rtp</td><td>Format rtp: RTSP/RTP is not served yet</td><td>t.conf:3</td></tr>", html, StringComparison.Ordinal);
 
-        var context = new DefaultHttpContext();
-        context.Request.Method = "GET";
-        var body = new MemoryStream();
-        context.Response.Body = body;
-        await StatusPage.WriteAsync(context, snapshot, json: true);
-        using var json = JsonDocument.Parse(body.ToArray());
+        using var json = await JsonOf(snapshot);
         var skipped = json.RootElement.GetProperty("skippedStreams").EnumerateArray().ToList();
         Assert.Equal(["cam.rtp", "old.mp4"], skipped.Select(s => s.GetProperty("name").GetString()));
         Assert.Equal(7, skipped[1].GetProperty("location").GetProperty("line").GetInt32());
