@@ -57,7 +57,8 @@ internal sealed class SluiceServer : IDisposable
             var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
-            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger, holdAudioForVideo: true, time: Time);
+            var writeInterval = TimeSpan.FromSeconds(stream.ViewerWriteInterval ?? config.ViewerWriteInterval);
+            streams[stream.Name] = new LiveStream(stream, output, format, streamLogger, holdAudioForVideo: true, time: Time, writeInterval: writeInterval);
             if (format.MuxedByFfmpeg is not null)
             {
                 // ffmpeg writes the stream's container from the feed's packets: nothing else of Sluice's serves it.

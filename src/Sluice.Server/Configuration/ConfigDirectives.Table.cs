@@ -38,6 +38,9 @@ internal static partial class ConfigDirectives
         Arg("RequestHeaderTimeout", G, ValueKind.Timeout, "RequestHeaderTimeout <seconds>").Global<double>((g, v) => g with { RequestHeaderTimeout = v }),
         Arg("KeepAliveTimeout", G, ValueKind.Timeout, "KeepAliveTimeout <seconds>").Global<double>((g, v) => g with { KeepAliveTimeout = v }),
         Arg("MaxClientsPerAddress", G, ValueKind.Limit, "MaxClientsPerAddress <1-65535>").Global<long>((g, v) => g with { MaxClientsPerAddress = (int)v }),
+        // Sluice's own: merged writes to progressive viewers (in <Stream>: that stream's)
+        Arg("ViewerWriteInterval", G | S, ValueKind.Decimal(0, 2, "expected seconds from 0 to 2 (0: each frame as it comes)"), "ViewerWriteInterval <seconds>")
+            .Global<double>((g, v) => g with { ViewerWriteInterval = v }).Stream<double>((s, v) => s with { ViewerWriteInterval = v }),
         // Sluice's own: encode only while watched
         Optional("OnDemand", S, ValueKind.Seconds, "OnDemand [<seconds>]", StreamConfig.DefaultOnDemandLinger).Stream<double>((s, v) => s with { OnDemand = v }),
         // Sluice's own, and the four below: HLS and DASH of the stream

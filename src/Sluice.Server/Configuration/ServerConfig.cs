@@ -48,6 +48,15 @@ internal sealed record ServerConfig
     /// </summary>
     public double SlowViewerTimeout { get; init; } = DefaultSlowViewerTimeout;
 
+    public const double DefaultViewerWriteInterval = 0.4;
+
+    /// <summary>
+    /// ViewerWriteInterval (Sluice's directive), in seconds: a progressive viewer is sent what came at most once this
+    /// interval, in one write (merged writes: a viewer costs per send, not per byte); 0 sends each frame as it comes.
+    /// A stream's own value wins (<see cref="StreamConfig.ViewerWriteInterval"/>).
+    /// </summary>
+    public double ViewerWriteInterval { get; init; } = DefaultViewerWriteInterval;
+
     public const double DefaultRequestHeaderTimeout = 10;
 
     /// <summary>
@@ -157,6 +166,9 @@ internal sealed record StreamConfig
     public double EffectivePreroll => Preroll ?? DefaultPreroll;
 
     public bool StartSendOnKey { get; init; }
+
+    /// <summary>ViewerWriteInterval in this stream, in seconds; null: the global one.</summary>
+    public double? ViewerWriteInterval { get; init; }
 
     /// <summary>MaxTime in seconds (0: unlimited).</summary>
     public double MaxTime { get; init; }

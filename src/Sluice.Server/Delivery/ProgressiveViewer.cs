@@ -206,41 +206,19 @@ internal sealed partial class ProgressiveViewer
                     continue;
             }
 
-            long bytes = 0;
-            int copied = 0;
+            long bytes;
             try
             {
-                for (; copied < count; copied++)
-                {
-                    var chunk = _batch[copied];
-                    var prefix = chunk.Prefix;
-                    var payload = chunk.Payload;
-                    if (!prefix.IsEmpty)
-                    {
-                        writer.Write(prefix.Span);
-                    }
-
-                    if (!payload.IsEmpty)
-                    {
-                        writer.Write(payload.Span);
-                    }
-
-                    bytes += prefix.Length + payload.Length;
-                    _batch[copied] = default;
-                    chunk.Release(); // copied into the connection's own buffers
-                }
+                bytes = CopyBatch(writer, count);
             }
             finally
             {
-                // A write that throws (the connection has gone) leaves the rest of the batch leased: let go of it.
-                for (int i = copied; i < count; i++)
+                // Copied into the connection's own buffers (or the write threw: the connection has gone): let go of them.
+                for (int i = 0; i < count; i++)
                 {
-                    var left = _batch[i];
+                    var chunk = _batch[i];
                     _batch[i] = default;
-                    if (!left.IsEmpty)
-                    {
-                        left.Release();
-                    }
+                    chunk.Release();
                 }
             }
 
@@ -289,6 +267,61 @@ internal sealed partial class ProgressiveViewer
 
         return false;
     }
+
+    /// <summary>
+    /// Copies the batch's chunks into the connection's buffer, filling each span the writer gives before asking for the
+    /// next: one <c>GetSpan</c>/<c>Advance</c> a buffer segment rather than one a chunk's prefix and payload (each of those
+    /// takes the HTTP output's lock and recomputes its chunked framing, a tenth of a viewer's CPU at 5000 viewers).
+    /// </summary>
+    private long CopyBatch(PipeWriter writer, int count)
+    {
+        long total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            total += _batch[i].Length;
+        }
+
+        long left = total;
+        Span<byte> span = default;
+        int filled = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var chunk = _batch[i];
+            for (int part = 0; part < 2; part++)
+            {
+                var source = (part == 0 ? chunk.Prefix : chunk.Payload).Span;
+                while (!source.IsEmpty)
+                {
+                    if (filled == span.Length)
+                    {
+                        if (filled > 0)
+                        {
+                            writer.Advance(filled);
+                        }
+
+                        span = writer.GetSpan((int)Math.Min(left, CopySpanHint));
+                        filled = 0;
+                    }
+
+                    int n = Math.Min(source.Length, span.Length - filled);
+                    source[..n].CopyTo(span[filled..]);
+                    filled += n;
+                    left -= n;
+                    source = source[n..];
+                }
+            }
+        }
+
+        if (filled > 0)
+        {
+            writer.Advance(filled);
+        }
+
+        return total;
+    }
+
+    /// <summary>The most a batch's copy asks of the writer at once: the pipe's blocks are 64 KiB, less the chunked framing.</summary>
+    private const int CopySpanHint = 32 * 1024;
 
     /// <summary>
     /// Flushes a batch; false when the viewer is gone or was dropped because the write was not taken within the timeout.

@@ -327,6 +327,21 @@ internal sealed class ChunkRing
         Wake(waking);
     }
 
+    /// <summary>
+    /// Wakes the readers waiting now, from a thread other than the one that appends (a timer's): they are moved into
+    /// <paramref name="scratch"/>, the caller's own list, under the lock, and woken after it.
+    /// </summary>
+    public void WakeWaiting(List<ViewerSignal> scratch)
+    {
+        lock (_lock)
+        {
+            scratch.AddRange(_waiting);
+            _waiting.Clear();
+        }
+
+        Wake(scratch);
+    }
+
     /// <summary>A chunk its last reader let go of, after the ring had.</summary>
     internal void Recycle(Chunk chunk)
     {

@@ -31,6 +31,7 @@ internal sealed partial class LiveStream : IFeedListener
     private const long MaxHoldTicks = MediaTime.TicksPerSecond / 10;
 
     private readonly bool _holdAudioForVideo;
+    private readonly MergedWakes? _merged;
     private long _lastWake = long.MinValue;
 
     /// <param name="holdAudioForVideo">
@@ -38,8 +39,12 @@ internal sealed partial class LiveStream : IFeedListener
     /// with the next video frame, which halves the wake-ups and socket writes per viewer of a stream with audio and
     /// video, for at most a frame of added latency on audio.
     /// </param>
+    /// <param name="writeInterval">
+    /// Merged writes (ViewerWriteInterval): viewers are woken at most once this interval (<see cref="MergedWakes"/>);
+    /// zero wakes them for every chunk the rule above lets wake them.
+    /// </param>
     /// <param name="time">The clock of the ffmpeg runs of a format ffmpeg writes (their backoff, the ring's times).</param>
-    public LiveStream(StreamConfig config, Feed feed, OutputFormat format, ILogger logger, bool holdAudioForVideo = false, TimeProvider? time = null)
+    public LiveStream(StreamConfig config, Feed feed, OutputFormat format, ILogger logger, bool holdAudioForVideo = false, TimeProvider? time = null, TimeSpan writeInterval = default)
     {
         _holdAudioForVideo = holdAudioForVideo;
         _muxing = format.MuxedByFfmpeg;
@@ -49,6 +54,7 @@ internal sealed partial class LiveStream : IFeedListener
         Format = format;
         _logger = logger;
         _ringBytes = Math.Max(feed.Config.FileMaxSize, MinRingBytes);
+        _merged = writeInterval > TimeSpan.Zero && !format.IsSegmentedOnly && format.MuxedByFfmpeg is null ? new MergedWakes(_time, writeInterval) : null;
         feed.Subscribe(this);
     }
 
@@ -127,6 +133,7 @@ internal sealed partial class LiveStream : IFeedListener
         if (wake)
         {
             _lastWake = packet.Dts;
+            wake = _merged?.ShouldWake(output.Ring) ?? true;
         }
 
         output.Ring.Append(chunk, packet.Dts, wake);
@@ -163,6 +170,7 @@ internal sealed partial class LiveStream : IFeedListener
     public void Close()
     {
         _ = StopFfmpegAsync();
+        _merged?.Dispose();
         lock (_lock)
         {
             var output = _output;

@@ -28,6 +28,21 @@ public sealed class ConfigParserTests
     public void FileMaxSizeTakesKMGSuffixes(string text, long bytes) =>
         Assert.Equal(bytes, ParseOk($"<Feed f.ffm>\nFileMaxSize {text}\n</Feed>\n").Feeds[0].FileMaxSize);
 
+    [Fact]
+    public void ViewerWriteInterval_is_global_with_a_default_and_a_stream_may_set_its_own()
+    {
+        var defaults = ParseOk(Feed + "<Stream s>\nFeed f.ffm\n</Stream>\n");
+        Assert.Equal(ServerConfig.DefaultViewerWriteInterval, defaults.ViewerWriteInterval);
+        Assert.Null(defaults.FindStream("s")!.ViewerWriteInterval);
+
+        var set = ParseOk("ViewerWriteInterval 0.25\n" + Feed + "<Stream s>\nFeed f.ffm\nViewerWriteInterval 0\n</Stream>\n");
+        Assert.Equal(0.25, set.ViewerWriteInterval);
+        Assert.Equal(0, set.FindStream("s")!.ViewerWriteInterval);
+
+        var refused = ConfigParser.Parse("ViewerWriteInterval 3\n", "t.conf");
+        Assert.Equal(["t.conf:1: invalid ViewerWriteInterval '3': expected seconds from 0 to 2 (0: each frame as it comes)"], refused.Errors.Select(e => e.ToString()));
+    }
+
     [Theory]
     [InlineData("320x240", 320, 240)]
     [InlineData("1920X1080", 1920, 1080)]

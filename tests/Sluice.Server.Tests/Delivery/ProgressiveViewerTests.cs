@@ -136,6 +136,51 @@ public sealed class ProgressiveViewerTests : IDisposable
         Assert.Equal(_writer.Written, _connection.BytesSent);
     }
 
+    [Fact]
+    public async Task A_batch_larger_than_the_connection_s_buffer_segments_reaches_the_viewer_whole_and_in_order()
+    {
+        // Chunks of 70 KB, 5 KB and 40 KB into a pipe of 4 KiB segments: the batch's copy fills span after span.
+        var rng = new Random(7);
+        foreach (var (ms, size, key) in new[] { (120L, 70_000, true), (160L, 5_000, false), (200L, 40_000, false) })
+        {
+            var payload = new byte[size];
+            rng.NextBytes(payload);
+            _publisher.Accept(new MediaPacket(0, MediaTime.FromMilliseconds(ms), MediaTime.FromMilliseconds(ms), key, payload));
+        }
+
+        var output = _stream.Output!;
+        var expected = new List<byte>(output.Muxer.Header.ToArray());
+        var leases = new ChunkLease[64];
+        long from = output.Ring.JoinPointBefore((long)(_stream.Config.EffectivePreroll * MediaTime.TicksPerSecond));
+        Assert.Equal(ChunkReadStatus.Data, output.Ring.Read(from, leases, out int count));
+        for (int i = 0; i < count; i++)
+        {
+            expected.AddRange(leases[i].Prefix.ToArray());
+            expected.AddRange(leases[i].Payload.ToArray());
+            leases[i].Release();
+        }
+
+        Assert.True(expected.Count > 115_000);
+        var pipe = new Pipe(new PipeOptions(minimumSegmentSize: 4096, pauseWriterThreshold: 0, useSynchronizationContext: false));
+        var viewing = new ProgressiveViewer(_stream, _connection, Policy, _log, _time).RunAsync(pipe.Writer, _request.Token);
+        var received = new List<byte>();
+        while (received.Count < expected.Count)
+        {
+            var read = await pipe.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            foreach (var segment in read.Buffer)
+            {
+                received.AddRange(segment.ToArray());
+            }
+
+            pipe.Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        Assert.Equal(expected, received);
+        Assert.Equal(expected.Count, _connection.BytesSent);
+        await _request.CancelAsync();
+        await viewing.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>
     /// A flush of the viewer's connection, pending until the test takes it or its token is canceled. The test is handed
     /// it once the viewer awaits it (its deadline armed); once <see cref="Take"/> returns, the viewer has gone on to its

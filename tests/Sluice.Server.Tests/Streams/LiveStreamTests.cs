@@ -212,6 +212,49 @@ public sealed class LiveStreamTests
     }
 
     [Fact]
+    public void With_merged_writes_a_waiting_viewer_wakes_at_most_once_an_interval_and_a_held_chunk_at_the_interval_s_end()
+    {
+        var interval = TimeSpan.FromMilliseconds(400);
+        var tick = TimeSpan.FromTicks(1);
+        var stream = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance, time: _time, writeInterval: interval);
+        using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        publisher.OnTracks([Vp8]);
+        var ring = stream.Output!.Ring;
+        using var signal = new ViewerSignal(CancellationToken.None);
+
+        var wait = ring.WaitAsync(ring.Next, signal);
+        publisher.Accept(Packet(0, 0, key: true)); // the first chunk: woken at once
+        Assert.True(wait.IsCompleted);
+
+        wait = ring.WaitAsync(ring.Next, signal);
+        publisher.Accept(Packet(0, 40));
+        publisher.Accept(Packet(0, 80));            // within the interval: held, both
+        _time.Advance(interval - tick);
+        Assert.False(wait.IsCompleted);
+        _time.Advance(tick);                        // the interval's end: the stream's timer wakes the viewer
+        Assert.True(wait.IsCompleted);
+        Assert.Equal(3, ReadAll(ring, 0).Count);
+
+        _time.Advance(interval);                    // a chunk a whole interval after the last wake goes at once
+        wait = ring.WaitAsync(ring.Next, signal);
+        publisher.Accept(Packet(0, 120));
+        Assert.True(wait.IsCompleted);
+
+        wait = ring.WaitAsync(ring.Next, signal);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        publisher.Accept(Packet(0, 160));           // held until 400 ms after the last wake, 300 ms from now
+        _time.Advance(TimeSpan.FromMilliseconds(300) - tick);
+        Assert.False(wait.IsCompleted);
+        _time.Advance(tick);
+        Assert.True(wait.IsCompleted);
+
+        wait = ring.WaitAsync(ring.Next, signal);
+        _time.Advance(interval * 10);               // nothing held: the timer wakes no one
+        Assert.False(wait.IsCompleted);
+        stream.Close();
+    }
+
+    [Fact]
     public void Without_holding_every_chunk_wakes_a_waiting_viewer()
     {
         var stream = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance);
