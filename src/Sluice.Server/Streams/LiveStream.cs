@@ -133,7 +133,7 @@ internal sealed partial class LiveStream : IFeedListener
         if (wake)
         {
             _lastWake = packet.Dts;
-            wake = _merged?.ShouldWake(output.Ring) ?? true;
+            wake = _merged?.ShouldWake(output.Ring, packet.Dts) ?? true;
         }
 
         output.Ring.Append(chunk, packet.Dts, wake);

@@ -212,7 +212,7 @@ public sealed class LiveStreamTests
     }
 
     [Fact]
-    public void With_merged_writes_a_waiting_viewer_wakes_at_most_once_an_interval_and_a_held_chunk_at_the_interval_s_end()
+    public void With_merged_writes_a_waiting_viewer_wakes_once_an_interval_of_media_time_or_of_the_clock_and_a_held_chunk_by_the_stream_s_timer()
     {
         var interval = TimeSpan.FromMilliseconds(400);
         var tick = TimeSpan.FromTicks(1);
@@ -229,9 +229,10 @@ public sealed class LiveStreamTests
         wait = ring.WaitAsync(ring.Next, signal);
         publisher.Accept(Packet(0, 40));
         publisher.Accept(Packet(0, 80));            // within the interval: held, both
-        _time.Advance(interval - tick);
+        var timer = interval * MergedWakes.TimerDelay;
+        _time.Advance(timer - tick);
         Assert.False(wait.IsCompleted);
-        _time.Advance(tick);                        // the interval's end: the stream's timer wakes the viewer
+        _time.Advance(tick);                        // the stream's timer wakes the viewer
         Assert.True(wait.IsCompleted);
         Assert.Equal(3, ReadAll(ring, 0).Count);
 
@@ -242,10 +243,14 @@ public sealed class LiveStreamTests
 
         wait = ring.WaitAsync(ring.Next, signal);
         _time.Advance(TimeSpan.FromMilliseconds(100));
-        publisher.Accept(Packet(0, 160));           // held until 400 ms after the last wake, 300 ms from now
-        _time.Advance(TimeSpan.FromMilliseconds(300) - tick);
+        publisher.Accept(Packet(0, 160));           // held until the timer's time after the last wake
+        _time.Advance(timer - TimeSpan.FromMilliseconds(100) - tick);
         Assert.False(wait.IsCompleted);
         _time.Advance(tick);
+        Assert.True(wait.IsCompleted);
+
+        wait = ring.WaitAsync(ring.Next, signal);
+        publisher.Accept(Packet(0, 560));           // an interval of media time after the last wake, at once: woken
         Assert.True(wait.IsCompleted);
 
         wait = ring.WaitAsync(ring.Next, signal);
