@@ -217,6 +217,38 @@ public sealed class JoinPointScannerTests
         Assert.False(Ac3SyncInfo.TryParse([0x0B, 0x78, 0, 0, 0x14, 0x40], out _));
     }
 
+    [Theory]
+    [InlineData("mpeg", false)]
+    [InlineData("mpeg-ac3", false)]
+    [InlineData("asf", false)]
+    [InlineData("swf", true)]
+    [InlineData("ismv", true)]
+    public void Units_carry_the_media_time_of_the_format_and_join_points_are_a_gop_apart(string name, bool exact)
+    {
+        // 25 fps with a GOP of 25 frames: a join point a second; SWF's frame index and the fragments' decode times are
+        // exact, a pack's SCR and an ASF packet's send time are the multiplex's, a little ahead of or behind the frames.
+        var (_, units) = Scan(name, Streams.Get(name), 4093);
+        var joins = units.Where(u => u.IsJoinPoint).Select(u => u.Time ?? -1).ToList();
+        string all = string.Join(", ", joins);
+        Assert.True(joins.Count >= Seconds - 1 && joins.All(t => t >= 0), $"{name}: join point times {all}");
+        foreach (var (earlier, later) in joins.Zip(joins.Skip(1)))
+        {
+            long step = later - earlier;
+            Assert.True(exact ? step == MediaTime.TicksPerSecond : step > MediaTime.TicksPerSecond * 6 / 10 && step < MediaTime.TicksPerSecond * 14 / 10, $"{name}: join point times {all}");
+        }
+
+        if (exact)
+        {
+            Assert.Equal(0, joins[0]);
+        }
+
+        // Every unit that has a time is within the stream's duration, and the last of them near its end.
+        var times = units.Where(u => u.Time is not null).Select(u => u.Time!.Value).ToList();
+        Assert.True(times.Count >= units.Count / 2, $"{name}: {times.Count} of {units.Count} units have a time");
+        Assert.InRange(times.Max(), (Seconds - 1.5) * MediaTime.TicksPerSecond, (Seconds + 1) * MediaTime.TicksPerSecond);
+        Assert.InRange(times.Min(), -MediaTime.TicksPerSecond / 10, MediaTime.TicksPerSecond);
+    }
+
     [Fact]
     public void A_sorenson_picture_header_says_whether_it_is_intra()
     {
