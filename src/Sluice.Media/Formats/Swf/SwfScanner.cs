@@ -76,6 +76,12 @@ public sealed class SwfScanner : JoinPointScanner
                 int body = at + length - BodyLength(data, at);
                 _video = true;
                 _videoCodec = body + 10 <= data.Length ? data[body + 9] : 0;
+                if (_videoCodec != SorensonH263)
+                {
+                    // Screen video (3) and VP6 (4, 5) have key frames of their own, which this scanner does not find:
+                    // a stream of them would offer no join point after its first. ffmpeg 5.1 encodes none of them.
+                    throw Damaged(body + 9, $"DefineVideoStream of codec {_videoCodec}: Sluice finds join points only in Sorenson H.263 (2) video and JPEG frames");
+                }
             }
 
             at += length;

@@ -250,6 +250,20 @@ public sealed class JoinPointScannerTests
     }
 
     [Fact]
+    public void A_swf_of_a_video_codec_whose_key_frames_are_not_read_is_refused_at_the_codec_byte()
+    {
+        // ffmpeg's swf muxer takes VP6 (vp6f) only from a copy, and ffmpeg has no VP6 encoder: the codec byte of a real
+        // stream's DefineVideoStream (tag 60) is set to 4, VP6.
+        var swf = Streams.Get("swf").ToArray();
+        int tag = swf.AsSpan().IndexOf((byte[])[0x0A, 0x0F]); // RECORDHEADER code 60, length 10 (60 << 6 | 10, little-endian)
+        Assert.True(tag > 0);
+        swf[tag + 2 + 9] = 4;
+        var error = Assert.Throws<MediaFormatException>(() => Scan("swf", swf, swf.Length));
+        Assert.Equal(tag + 2 + 9, error.Offset);
+        Assert.Contains("DefineVideoStream of codec 4", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sorenson_picture_header_says_whether_it_is_intra()
     {
         // 17-bit start code, version 0, temporal reference 5, size 2 (CIF), then type 0 (intra) or 1 (inter).
