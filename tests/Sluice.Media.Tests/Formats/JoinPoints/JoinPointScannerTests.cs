@@ -56,7 +56,7 @@ public sealed class JoinPointScannerTests
             var (pieceHeader, units) = Scan(name, input, piece);
             Assert.Equal(header, pieceHeader);
             Assert.Equal(whole.Count, units.Count);
-            Assert.True(whole.Zip(units).All(p => p.First.IsJoinPoint == p.Second.IsJoinPoint && p.First.Bytes.Span.SequenceEqual(p.Second.Bytes.Span)), $"{name}: units differ with pieces of {piece} bytes");
+            Assert.True(whole.Zip(units).All(p => p.First.IsJoinPoint == p.Second.IsJoinPoint && p.First.Time == p.Second.Time && p.First.Bytes.Span.SequenceEqual(p.Second.Bytes.Span)), $"{name}: units differ with pieces of {piece} bytes");
         }
 
         var written = header.Concat(whole.SelectMany(u => u.Bytes.ToArray())).ToArray();
