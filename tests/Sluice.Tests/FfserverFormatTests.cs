@@ -22,6 +22,8 @@ public sealed class FfserverFormatTests
         { "Format mpeg\nVideoCodec mpeg1video\nVideoBitRate 800\nVideoSize 320x240\nVideoFrameRate 25\nAudioCodec mp2\nAudioBitRate 128\nAudioSampleRate 44100\nAudioChannels 2", "mpeg", "mpeg1video,mp2", "live.mpg", null },
         // ffserver's default 5 fps (no VideoFrameRate), which mpeg1video writes only with -strict unofficial.
         { "Format mpeg\nVideoBitRate 300\nVideoSize 320x240\nAudioBitRate 64\nAudioSampleRate 44100\nAudioChannels 2", "mpeg", "mpeg1video,mp2", "slow.mpg", "5/1" },
+        // AC-3 in the program stream's private stream 1: a later viewer's audio starts on a sync frame.
+        { "Format mpeg\nVideoCodec mpeg1video\nVideoBitRate 800\nVideoSize 320x240\nVideoFrameRate 25\nAudioCodec ac3\nAudioBitRate 192\nAudioSampleRate 48000\nAudioChannels 2", "mpeg", "mpeg1video,ac3", "ac3.mpg", null },
         { "Format asf\nVideoBitRate 500\nVideoSize 320x240\nVideoFrameRate 25\nAudioBitRate 64\nAudioSampleRate 44100\nAudioChannels 2", "asf", "msmpeg4v3,wmav2", "live.asf", null },
         { "Format swf\nVideoCodec flv\nVideoBitRate 500\nVideoSize 320x240\nVideoFrameRate 25\nAudioCodec libmp3lame\nAudioBitRate 64\nAudioSampleRate 22050\nAudioChannels 1", "swf", "flv1,mp3", "live.swf", null },
         { "Format ismv", "mov,mp4,m4a,3gp,3g2,mj2", "h264,aac", "live.ismv", null },

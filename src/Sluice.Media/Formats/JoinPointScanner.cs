@@ -1,7 +1,12 @@
 namespace Sluice.Media.Formats;
 
-/// <summary>One piece of a byte stream another muxer wrote: bytes sent to every viewer as they are, and whether a viewer may start at them.</summary>
-public readonly record struct ScannedUnit(ReadOnlyMemory<byte> Bytes, bool IsJoinPoint);
+/// <summary>
+/// One piece of a byte stream another muxer wrote: bytes sent to every viewer as they are, whether a viewer may start
+/// at them, and their media time in <see cref="MediaTime"/> ticks where the format gives one (null where it does not:
+/// the unit is at the time of the one before). The times are the format's own, from the muxer's origin, and need not
+/// rise unit by unit (a program stream's SCR does; a fragmented MP4's fragments alternate between tracks).
+/// </summary>
+public readonly record struct ScannedUnit(ReadOnlyMemory<byte> Bytes, bool IsJoinPoint, long? Time = null);
 
 /// <summary>
 /// Reads a container that Sluice does not write itself (ffmpeg writes it into a pipe) and cuts it into what a viewer

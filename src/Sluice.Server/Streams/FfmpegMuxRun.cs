@@ -201,6 +201,7 @@ internal sealed partial class FfmpegMuxRun
     {
         var scanner = _muxing.CreateScanner();
         var units = new List<ScannedUnit>();
+        var times = new UnitTimes(_time, _started);
         var buffer = new byte[64 * 1024];
         StreamOutput? output = null;
         try
@@ -216,11 +217,11 @@ internal sealed partial class FfmpegMuxRun
                     Delivered = true;
                 }
 
-                Append(output, units);
+                Append(output, units, times);
             }
 
             scanner.Complete(units);
-            Append(output, units);
+            Append(output, units, times);
         }
         catch (MediaFormatException ex)
         {
@@ -236,15 +237,14 @@ internal sealed partial class FfmpegMuxRun
         }
     }
 
-    private void Append(StreamOutput? output, List<ScannedUnit> units)
+    private static void Append(StreamOutput? output, List<ScannedUnit> units, UnitTimes times)
     {
         if (output is not null)
         {
-            // The ring's times are media ticks; ffmpeg's bytes carry no time Sluice reads, so arrival time stands in.
-            long ticks = (long)(_time.GetElapsedTime(_started).TotalSeconds * MediaTime.TicksPerSecond);
+            // The ring's times are media ticks: the format's own where the scanner reads them (see UnitTimes).
             foreach (var unit in units)
             {
-                output.Ring.Append(new MuxedChunk(ReadOnlyMemory<byte>.Empty, unit.Bytes, unit.IsJoinPoint), ticks);
+                output.Ring.Append(new MuxedChunk(ReadOnlyMemory<byte>.Empty, unit.Bytes, unit.IsJoinPoint), times.Next(unit.Time));
             }
         }
 

@@ -68,6 +68,22 @@ internal static partial class EncoderCheck
     }
 
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>ffmpeg's names of On2 VP6, which its swf muxer would carry: decoders only, no encoder.</summary>
+    private static bool IsVp6(string codec) => codec.ToLowerInvariant() is "vp6" or "vp6f" or "vp6a";
+
+    /// <summary>
+    /// Why a VP6 stream cannot be served: ffmpeg 5.1 has vp6, vp6f and vp6a decoders and no encoder (`ffmpeg -encoders`
+    /// lists none; the test encode said only "Unknown encoder 'vp6f'"), and VideoCodec copy has no VP6 to copy, as
+    /// no feed reader of Sluice's reads VP6 (FLV and RTMP skip its video tags, Matroska's VP6F FourCC is no codec).
+    /// </summary>
+    private static string Vp6Refusal(string codec, OutputFormat format)
+    {
+        string instead = format.Name == "swf"
+            ? "Format swf carries flv (Sorenson H.263, its default: leave VideoCodec out) or mjpeg"
+            : $"leave VideoCodec out for Format {format.Name}'s default, {format.MuxedByFfmpeg!.VideoEncoder}";
+        return $"VideoCodec {codec}: ffmpeg has no VP6 encoder (its vp6, vp6f and vp6a are decoders), and no feed brings VP6 for 'VideoCodec copy' (Sluice's FLV, RTMP and Matroska readers do not read it); {instead}";
+    }
     private static readonly ConcurrentDictionary<string, Task<EncoderInfo?>> Encoders = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, Task<string?>> TestEncodes = new(StringComparer.Ordinal);
     private static Task<HashSet<string>>? _genericOptions;
@@ -96,6 +112,12 @@ internal static partial class EncoderCheck
             var format = OutputFormat.Find(stream.Format);
             if (format?.MuxedByFfmpeg is { } muxing)
             {
+                if (!stream.NoVideo && stream.Video.Codec is { } vp6 && IsVp6(vp6))
+                {
+                    errors.Add(new ConfigDiagnostic(stream.Video.CodecLocation ?? stream.Location, Vp6Refusal(vp6, format)));
+                    continue;
+                }
+
                 // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
                 if (!stream.NoVideo && !EncoderSpec.IsCopy(stream.Video.Codec)
                     && Mpeg1FrameRates.Applies(stream.Video.Codec is { } named ? EncoderSpec.EncoderName(named) : muxing.VideoEncoder)

@@ -113,20 +113,22 @@ public sealed class AsfScanner : JoinPointScanner
 
         var packet = data[.._packetSize];
         bool joinPoint;
+        long sendTime;
         try
         {
-            joinPoint = IsJoinPoint(packet);
+            joinPoint = IsJoinPoint(packet, out sendTime);
         }
         catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             throw Damaged(0, "a data packet whose payloads do not fit in it");
         }
 
-        units.Add(new ScannedUnit(packet.ToArray(), joinPoint));
+        units.Add(new ScannedUnit(packet.ToArray(), joinPoint, MediaTime.FromMilliseconds(sendTime)));
         return _packetSize;
     }
 
-    private bool IsJoinPoint(ReadOnlySpan<byte> packet)
+    /// <summary>Whether a viewer may start at the packet, and its send time (5.2.2 payload parsing information: ms, the preroll included).</summary>
+    private bool IsJoinPoint(ReadOnlySpan<byte> packet, out long sendTime)
     {
         int at = (packet[0] & 0x80) != 0 ? 1 + (packet[0] & 0x0F) : 0;
         byte lengthFlags = packet[at];
@@ -135,6 +137,7 @@ public sealed class AsfScanner : JoinPointScanner
         int packetLength = Field(packet, ref at, lengthFlags >> 5);
         Field(packet, ref at, lengthFlags >> 1);
         int padding = Field(packet, ref at, lengthFlags >> 3);
+        sendTime = BinaryPrimitives.ReadUInt32LittleEndian(packet[at..]);
         at += 6; // send time, duration
         int end = (packetLength > 0 ? Math.Min(packetLength, packet.Length) : packet.Length) - padding;
         int count = 1;

@@ -7,14 +7,20 @@ namespace Sluice.Media.Formats.Mp4;
 /// header, every box before the first <c>moof</c> (<c>ftyp</c>, the <c>moov</c> with its <c>mvex</c>), and one unit a
 /// top-level box after it. A <c>moof</c> is a join point when the first sample of its video track (of its first
 /// track when there is no video) is a sync sample (ISO/IEC 14496-12 8.8.3.1 sample_is_non_sync_sample clear), read
-/// from the <c>trun</c>'s first-sample or per-sample flags, the <c>tfhd</c>'s default, or the <c>trex</c>'s.
+/// from the <c>trun</c>'s first-sample or per-sample flags, the <c>tfhd</c>'s default, or the <c>trex</c>'s. A
+/// <c>moof</c>'s time is that of the same track fragment: its <c>tfdt</c> (8.8.12 baseMediaDecodeTime), or, where
+/// there is none, as in what ffmpeg's ismv muxer writes, Smooth Streaming's <c>tfxd</c> (the uuid box
+/// 6D1D9B05-42D5-44E6-80E2-141DAFF757B2: version, flags, then the fragment's absolute time and duration, 64-bit in
+/// version 1), over the track's timescale (its <c>mdhd</c>'s).
 /// </summary>
 public sealed class FragmentScanner : JoinPointScanner
 {
     private const uint NonSync = 0x0001_0000;
     private static readonly uint Moof = FourCc("moof"u8);
+    private static readonly Guid Tfxd = new("6D1D9B05-42D5-44E6-80E2-141DAFF757B2");
 
     private readonly Dictionary<uint, uint> _trexFlags = [];
+    private readonly Dictionary<uint, uint> _timescales = [];
     private uint? _videoTrack;
 
     protected override string Name => "fragmented MP4";
@@ -49,7 +55,9 @@ public sealed class FragmentScanner : JoinPointScanner
         }
 
         var box = data[..size];
-        units.Add(new ScannedUnit(box.ToArray(), type == Moof && StartsWithSync(box[8..])));
+        long? time = null;
+        bool sync = type == Moof && StartsWithSync(box[8..], out time);
+        units.Add(new ScannedUnit(box.ToArray(), sync, time));
         return size;
     }
 
@@ -115,6 +123,7 @@ public sealed class FragmentScanner : JoinPointScanner
             {
                 uint? id = null;
                 bool video = false;
+                uint timescale = 0;
                 foreach (var (childType, childStart, childLength) in Children(body))
                 {
                     var child = body.Slice(childStart, childLength);
@@ -126,14 +135,20 @@ public sealed class FragmentScanner : JoinPointScanner
                     {
                         foreach (var (mediaType, mediaStart, mediaLength) in Children(child))
                         {
-                            video |= mediaType == FourCc("hdlr"u8) && mediaLength >= 12 && child.Slice(mediaStart + 8, 4).SequenceEqual("vide"u8);
+                            var media = child.Slice(mediaStart, mediaLength);
+                            video |= mediaType == FourCc("hdlr"u8) && mediaLength >= 12 && media.Slice(8, 4).SequenceEqual("vide"u8);
+                            if (mediaType == FourCc("mdhd"u8) && mediaLength >= 24)
+                            {
+                                timescale = BinaryPrimitives.ReadUInt32BigEndian(media[(media[0] == 1 ? 20 : 12)..]);
+                            }
                         }
                     }
                 }
 
-                if (video && id is { } track && _videoTrack is null)
+                if (id is { } track)
                 {
-                    _videoTrack = track;
+                    _videoTrack ??= video ? track : null;
+                    _timescales[track] = timescale;
                 }
             }
             else if (type == FourCc("mvex"u8))
@@ -150,10 +165,14 @@ public sealed class FragmentScanner : JoinPointScanner
         }
     }
 
-    /// <summary>True when the first sample of the fragment's video traf (or first traf) is a sync sample.</summary>
-    private bool StartsWithSync(ReadOnlySpan<byte> moof)
+    /// <summary>
+    /// True when the first sample of the fragment's video traf (or first traf) is a sync sample; <paramref name="time"/>
+    /// is the start of the first traf of a track the moov gave a timescale (the video's, when the fragment has it).
+    /// </summary>
+    private bool StartsWithSync(ReadOnlySpan<byte> moof, out long? time)
     {
         bool first = true;
+        time = null;
         foreach (var (type, start, length) in Children(moof))
         {
             if (type != FourCc("traf"u8))
@@ -162,15 +181,46 @@ public sealed class FragmentScanner : JoinPointScanner
             }
 
             var traf = moof.Slice(start, length);
-            if (FirstSampleFlags(traf, out uint track) is { } flags && (track == _videoTrack || (_videoTrack is null && first)))
+            var flags = FirstSampleFlags(traf, out uint track);
+            bool chosen = track == _videoTrack || (_videoTrack is null && first);
+            if ((time is null || chosen) && DecodeTime(traf) is { } decode && _timescales.GetValueOrDefault(track) is var scale and > 0)
             {
-                return (flags & NonSync) == 0;
+                time = (long)(decode * (Int128)MediaTime.TicksPerSecond / scale);
+            }
+
+            if (flags is { } sampleFlags && chosen)
+            {
+                return (sampleFlags & NonSync) == 0;
             }
 
             first = false;
         }
 
         return false;
+    }
+
+    /// <summary>The traf's start in its track's timescale: the tfdt's, else the tfxd's; null without either.</summary>
+    private static long? DecodeTime(ReadOnlySpan<byte> traf)
+    {
+        long? tfxd = null;
+        foreach (var (type, start, length) in Children(traf))
+        {
+            var box = traf.Slice(start, length);
+            bool wide = box.Length > 0 && box[0] == 1;
+            if (type == FourCc("tfdt"u8) && box.Length >= (wide ? 12 : 8))
+            {
+                return wide ? (long)BinaryPrimitives.ReadUInt64BigEndian(box[4..]) : BinaryPrimitives.ReadUInt32BigEndian(box[4..]);
+            }
+
+            if (type == FourCc("uuid"u8) && box.Length >= 16 + 12 && new Guid(box[..16], bigEndian: true) == Tfxd)
+            {
+                var body = box[16..];
+                wide = body[0] == 1;
+                tfxd = wide && body.Length >= 12 ? (long)BinaryPrimitives.ReadUInt64BigEndian(body[4..]) : BinaryPrimitives.ReadUInt32BigEndian(body[4..]);
+            }
+        }
+
+        return tfxd;
     }
 
     private uint? FirstSampleFlags(ReadOnlySpan<byte> traf, out uint track)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Codecs.Ac3;
 using Sluice.Media.Codecs.MpegAudio;
 
 namespace Sluice.Media.Formats.MpegPs;
@@ -18,13 +19,16 @@ namespace Sluice.Media.Formats.MpegPs;
 /// an audio frame ("Header missing" from ffmpeg's mp2 decoder). So the scanner splits that video PES in two where the
 /// sequence header begins (the first part, the end of the previous picture, keeps the PES header and its time stamps;
 /// the second, from the sequence header on, is a PES without time stamps), holds what
-/// follows until the next MPEG audio PES, splits that one where its first frame begins, and hands out: the end of
+/// follows until the next audio PES (MPEG audio, or AC-3: private stream 1, sub-streams 0x80-0x87, whose sub-stream
+/// header <see cref="Split"/> corrects), splits that one where its first frame begins, and hands out: the end of
 /// the audio frame, then the join point and the held units (the join point itself is the copied pack and system headers with the held video from its sequence
 /// header, and the audio from its frame follows it). Nothing is lost for a viewer that reads on: the same elementary streams, a few PES, pack and system headers
 /// more, the audio a little earlier in the multiplex. A stream without audio joins at the sequence header; one without
 /// video every <see cref="AudioOnlyJoinPackets"/> audio packets, at a split audio PES.
 /// </para>
-/// <para>Layouts: ISO/IEC 11172-1 2.4.3 (pack, system header, packet) and ISO/IEC 13818-1 2.5.3 (MPEG-2 pack) and 2.4.3.6 (PES).</para>
+/// <para>Layouts: ISO/IEC 11172-1 2.4.3 (pack, system header, packet) and ISO/IEC 13818-1 2.5.3 (MPEG-2 pack) and 2.4.3.6 (PES);
+/// the AC-3 sub-stream header as ffmpeg's mpeg muxer writes it (sub-stream id, number of frames, first access unit
+/// pointer), as DVD-Video does.</para>
 /// </remarks>
 public sealed class MpegPsScanner : JoinPointScanner
 {
@@ -34,10 +38,19 @@ public sealed class MpegPsScanner : JoinPointScanner
     /// <summary>Past this many held units without an audio PES they go out without a join point.</summary>
     private const int MaxHeldUnits = 256;
 
+    /// <summary>Private stream 1, where ffmpeg's mpeg muxer puts AC-3 (sub-streams 0x80-0x87).</summary>
+    private const byte PrivateStream1 = 0xBD;
+
+    /// <summary>The sub-stream header of AC-3 in private stream 1: sub-stream id, number of frames, first access unit pointer.</summary>
+    private const int Ac3SubstreamHeader = 4;
+
     private static readonly byte[] PackStart = [0, 0, 1, 0xBA];
     private static readonly byte[] SequenceHeaderCode = [0, 0, 1, 0xB3];
 
-    private readonly List<byte[]> _held = [];
+    /// <summary>The bytes of an AC-3 frame's start that ffmpeg's ac3 parser reads before it knows a frame begins (AC3_HEADER_SIZE).</summary>
+    private const int Ac3HeaderBytes = 7;
+
+    private readonly List<(byte[] Bytes, long? Time)> _held = [];
     private byte[] _packHeader = [];
     private byte[] _systemHeader = [];
     private bool _audio;
@@ -45,6 +58,9 @@ public sealed class MpegPsScanner : JoinPointScanner
     private int _sinceJoin;
     private int _audioLayer;
     private int _audioRate;
+    private long? _scr;
+    private int _trimNext;
+    private bool _ending;
 
     protected override string Name => "MPEG-PS";
 
@@ -77,6 +93,7 @@ public sealed class MpegPsScanner : JoinPointScanner
         if (id == 0xBA)
         {
             _packHeader = unit.ToArray();
+            _scr = SystemClockReference(unit);
         }
         else if (id == 0xBB)
         {
@@ -86,13 +103,13 @@ public sealed class MpegPsScanner : JoinPointScanner
         else if (id is >= 0xE0 and <= 0xEF)
         {
             _video = true;
-            if (_held.Count == 0 && Split(unit, audio: false) is (var end, var start))
+            if (_held.Count == 0 && Split(unit, Cut.SequenceHeader) is (var end, var start))
             {
                 // The end of the previous picture goes out now; the sequence header starts a PES of its own.
                 Add(units, end, false);
                 if (_audio)
                 {
-                    _held.Add(start);
+                    _held.Add((start, _scr));
                 }
                 else
                 {
@@ -102,16 +119,27 @@ public sealed class MpegPsScanner : JoinPointScanner
                 return length;
             }
         }
-        else if (id is >= 0xC0 and <= 0xDF)
+        else if (id is >= 0xC0 and <= 0xDF || (id == PrivateStream1 && IsAc3(unit)))
         {
-            _audio = true;
-            _sinceJoin++;
-            if (_audioLayer == 0)
+            var cut = id == PrivateStream1 ? Cut.Ac3 : Cut.MpegAudio;
+            if (cut == Cut.Ac3)
             {
-                Split(unit, audio: true); // learns the stream's layer and rate from its first confirmed frame
+                if (CompleteFrameHeader(data, length) is not { } whole)
+                {
+                    return 0; // the next AC-3 packet, which holds the rest of this one's last frame header, is not all there yet
+                }
+
+                unit = whole;
             }
 
-            if ((_held.Count > 0 || (!_video && _sinceJoin >= AudioOnlyJoinPackets)) && Split(unit, audio: true) is (var tail, var frame))
+            _audio = true;
+            _sinceJoin++;
+            if (_audioRate == 0)
+            {
+                Split(unit, cut); // learns the stream's layer and rate from its first confirmed frame
+            }
+
+            if ((_held.Count > 0 || (!_video && _sinceJoin >= AudioOnlyJoinPackets)) && Split(unit, cut) is (var tail, var frame))
             {
                 Add(units, tail, false);
                 if (_held.Count > 0)
@@ -119,7 +147,7 @@ public sealed class MpegPsScanner : JoinPointScanner
                     // The held video from its sequence header first, then the audio from its frame: a player that decides
                     // what the stream is from its first kilobytes (GStreamer's typefinder, 2 KB) sees a system stream
                     // with video, not MPEG audio frames.
-                    Add(units, [.. _packHeader, .. _systemHeader, .. _held[0]], true);
+                    units.Add(new ScannedUnit((byte[])[.. _packHeader, .. _systemHeader, .. _held[0].Bytes], true, _held[0].Time));
                     _held.RemoveAt(0);
                     Add(units, frame, false);
                 }
@@ -136,7 +164,7 @@ public sealed class MpegPsScanner : JoinPointScanner
 
         if (_held.Count > 0)
         {
-            _held.Add(unit.ToArray());
+            _held.Add((unit.ToArray(), _scr));
             if (_held.Count > MaxHeldUnits)
             {
                 Release(units);
@@ -144,34 +172,155 @@ public sealed class MpegPsScanner : JoinPointScanner
         }
         else
         {
-            units.Add(new ScannedUnit(unit.ToArray(), false));
+            Add(units, unit.ToArray(), false);
         }
 
         return length;
     }
 
-    private static void Add(List<ScannedUnit> units, byte[]? bytes, bool joinPoint)
+    /// <summary>A unit read now: at the time of the last pack's SCR.</summary>
+    private void Add(List<ScannedUnit> units, byte[]? bytes, bool joinPoint)
     {
         if (bytes is not null)
         {
-            units.Add(new ScannedUnit(bytes, joinPoint));
+            units.Add(new ScannedUnit(bytes, joinPoint, _scr));
         }
     }
 
     public override void Complete(List<ScannedUnit> units)
     {
+        // What is left is read as units still, with no packet after it to complete a frame header from.
+        _ending = true;
+        Write([], units);
         Release(units);
         base.Complete(units);
     }
 
     private void Release(List<ScannedUnit> units)
     {
-        foreach (var held in _held)
+        foreach (var (bytes, time) in _held)
         {
-            units.Add(new ScannedUnit(held, false));
+            units.Add(new ScannedUnit(bytes, false, time));
         }
 
         _held.Clear();
+    }
+
+    /// <summary>
+    /// The AC-3 packet at the start of <paramref name="data"/> as it goes out: without the bytes the packet before took
+    /// (<see cref="_trimNext"/>), and, when its last frame starts within its final <see cref="Ac3HeaderBytes"/> bytes,
+    /// with the rest of that frame's header moved in from the next AC-3 packet. ffmpeg's mpeg muxer cuts packets at any
+    /// byte, and ffmpeg's reader, given a frame header cut in two, gave that frame the next packet's time stamp and the
+    /// frame after it the same one ("non monotonically increasing dts to muxer": in ffmpeg's own output, once in 6 s of
+    /// 48 kHz 192 kbit/s AC-3, where a frame's first byte was a packet's last). Null while the next AC-3 packet is not
+    /// all there.
+    /// </summary>
+    private byte[]? CompleteFrameHeader(ReadOnlySpan<byte> data, int length)
+    {
+        var pes = data[..length];
+        int start = PesHeaderLength(pes, 0) + Ac3SubstreamHeader;
+        int missing = _ending ? 0 : MissingHeaderBytes(pes, start, _trimNext);
+        byte[]? rest = missing > 0 ? NextAc3Start(data, length, missing) : [];
+        if (rest is null)
+        {
+            return null;
+        }
+
+        // The packet's data loses what the one before took and gains what it takes from the next; the pointer to
+        // its first frame (or, where none starts, to the next) moves with the bytes before it.
+        int taken = _trimNext;
+        _trimNext = rest.Length;
+        int pointer = BinaryPrimitives.ReadUInt16BigEndian(pes[(start - 2)..]) - taken;
+        byte[] unit = [.. pes[..start], .. pes[(start + taken)..], .. rest];
+        BinaryPrimitives.WriteUInt16BigEndian(unit.AsSpan(4), (ushort)(unit.Length - 6));
+        BinaryPrimitives.WriteUInt16BigEndian(unit.AsSpan(start - 2), (ushort)pointer);
+        return unit;
+    }
+
+    /// <summary>How many bytes of its last frame's first <see cref="Ac3HeaderBytes"/> an AC-3 packet lacks (0 when they are all in it), its first <paramref name="taken"/> bytes of data left out.</summary>
+    private static int MissingHeaderBytes(ReadOnlySpan<byte> pes, int start, int taken)
+    {
+        var frames = pes[(start + taken)..];
+        if (pes[start - 3] == 0)
+        {
+            return 0;
+        }
+
+        for (int at = BinaryPrimitives.ReadUInt16BigEndian(pes[(start - 2)..]) - 1 - taken; at >= 0 && at < frames.Length;)
+        {
+            if (frames.Length - at < Ac3HeaderBytes)
+            {
+                return Ac3HeaderBytes - (frames.Length - at);
+            }
+
+            if (!Ac3SyncInfo.TryParse(frames[at..], out var frame))
+            {
+                return 0;
+            }
+
+            at += frame.FrameLength;
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> bytes of data of the next AC-3 packet after <paramref name="from"/>, when they
+    /// are the end of the frame under way (not the start of another); empty when there is none to take them from (the
+    /// program's end, damage, or no AC-3 packet within <see cref="MaxHeldUnits"/> units); null while it is not all there.
+    /// </summary>
+    private byte[]? NextAc3Start(ReadOnlySpan<byte> data, int from, int count)
+    {
+        try
+        {
+            for (int at = from, units = 0; units < MaxHeldUnits; units++)
+            {
+                int length = UnitLength(data[at..]);
+                if (length == 0 || data.Length - at < length)
+                {
+                    return null;
+                }
+
+                var next = data.Slice(at, length);
+                if (next[3] == 0xB9)
+                {
+                    return [];
+                }
+
+                if (next[3] == PrivateStream1 && IsAc3(next))
+                {
+                    int start = PesHeaderLength(next, 0) + Ac3SubstreamHeader;
+                    bool tail = next[start - 3] == 0 || BinaryPrimitives.ReadUInt16BigEndian(next[(start - 2)..]) - 1 >= count;
+                    return tail && next.Length - start >= count ? next.Slice(start, count).ToArray() : [];
+                }
+
+                at += length;
+            }
+        }
+        catch (MediaFormatException)
+        {
+            // Damage ahead is reported with its offset when it is read; this packet goes out as ffmpeg wrote it.
+        }
+
+        return [];
+    }
+
+    /// <summary>
+    /// The pack's system clock reference, the time the multiplex says its first byte arrives, in 90 kHz ticks (the
+    /// 33-bit base; MPEG-2's 27 MHz extension is left out): MPEG-1's '0010' and MPEG-2's '01' prefix, then the bits
+    /// 32-30, 29-15 and 14-0, each after a marker bit.
+    /// </summary>
+    private static long SystemClockReference(ReadOnlySpan<byte> pack)
+    {
+        bool mpeg2 = (pack[4] & 0xC0) == 0x40;
+        long high = mpeg2 ? (pack[4] >> 3) & 7 : (pack[4] >> 1) & 7;
+        long middle = mpeg2
+            ? ((pack[4] & 3) << 13) | (pack[5] << 5) | (pack[6] >> 3)
+            : (pack[5] << 7) | (pack[6] >> 1);
+        long low = mpeg2
+            ? ((pack[6] & 3) << 13) | (pack[7] << 5) | (pack[8] >> 3)
+            : (pack[7] << 7) | (pack[8] >> 1);
+        return (high << 30) | (middle << 15) | low;
     }
 
     /// <summary>The length of the start code's unit at the start of <paramref name="data"/>; 0 while its length is not known yet.</summary>
@@ -255,6 +404,21 @@ public sealed class MpegPsScanner : JoinPointScanner
             : throw Damaged(at + p, $"PES header byte {pes[p]:X2} is no MPEG-1 time stamp field");
     }
 
+    /// <summary>Where <see cref="Split"/> cuts a PES packet.</summary>
+    private enum Cut
+    {
+        SequenceHeader,
+        MpegAudio,
+        Ac3,
+    }
+
+    /// <summary>An AC-3 PES of private stream 1: its payload starts with a sub-stream id of 0x80-0x87 and the rest of that header.</summary>
+    private bool IsAc3(ReadOnlySpan<byte> pes)
+    {
+        int headerLength = PesHeaderLength(pes, 0);
+        return pes.Length >= headerLength + Ac3SubstreamHeader && pes[headerLength] is >= 0x80 and <= 0x87;
+    }
+
     /// <summary>
     /// Splits a PES packet in two where its first audio frame (or its sequence header) begins: the part before, with the
     /// packet's original header (null when the packet starts with it), and the part from there, in a PES without time
@@ -263,20 +427,37 @@ public sealed class MpegPsScanner : JoinPointScanner
     /// viewer that starts there gets its first frame without a time stamp, which readers take from the next one.
     /// Null when no frame starts in the packet.
     /// </summary>
-    private (byte[]? Before, byte[] After)? Split(ReadOnlySpan<byte> pes, bool audio)
+    /// <remarks>
+    /// An AC-3 packet's payload starts with its sub-stream header, which each part gets a copy of, corrected: the number
+    /// of frames that start in it, and the first access unit pointer (the offset from the pointer's last byte to the
+    /// frame's first, so 1 where the frame follows the header). The first part has no frame start; for such a packet
+    /// ffmpeg's muxer writes 0 frames, a pointer just past the packet's end (the rest of the frame under way, plus one)
+    /// and no time stamps, and so does the scanner; the second has every frame the packet started, the first right after
+    /// the header, and the packet's time stamps, which belong to that frame (ISO/IEC 13818-1 2.4.3.7: a PTS is that of
+    /// the first access unit starting in the packet). Left on the first part, as for MPEG audio, they moved ffmpeg's
+    /// times of the frames after the split by 4/90000 s (ffprobe's packet times against the unsplit stream's).
+    /// </remarks>
+    private (byte[]? Before, byte[] After)? Split(ReadOnlySpan<byte> pes, Cut kind)
     {
         int headerLength = PesHeaderLength(pes, 0);
-        var payload = pes[Math.Min(headerLength, pes.Length)..];
-        int cut = audio ? FrameStart(payload, _audioLayer, _audioRate) : payload.IndexOf(SequenceHeaderCode);
+        int dataStart = Math.Min(headerLength + (kind == Cut.Ac3 ? Ac3SubstreamHeader : 0), pes.Length);
+        var payload = pes[dataStart..];
+        bool ac3 = kind == Cut.Ac3;
+        int cut = kind switch
+        {
+            Cut.SequenceHeader => payload.IndexOf(SequenceHeaderCode),
+            Cut.Ac3 => Ac3FrameStart(pes.Slice(headerLength, Ac3SubstreamHeader), payload, _audioRate),
+            _ => FrameStart(payload, _audioLayer, _audioRate),
+        };
         if (cut < 0)
         {
             return null;
         }
 
-        if (audio && _audioLayer == 0 && MpegAudioHeader.TryParse(payload[cut..], out var found))
+        if (kind != Cut.SequenceHeader && _audioRate == 0 && TryFrame(payload[cut..], ac3, out int layer, out int rate, out _))
         {
             // The stream's first confirmed frame: later frame starts must be of its layer and rate.
-            (_audioLayer, _audioRate) = (found.Layer, found.SampleRate);
+            (_audioLayer, _audioRate) = (layer, rate);
         }
 
         if (cut == 0)
@@ -285,50 +466,98 @@ public sealed class MpegPsScanner : JoinPointScanner
         }
 
         byte[] noTimeStamps = (pes[6] & 0xC0) == 0x80 ? [0x80, 0x00, 0x00] : [0x0F];
-        var before = new List<byte>(cut + headerLength);
-        AddPes(before, pes[3], pes[6..headerLength], payload[..cut]);
+        ReadOnlySpan<byte> beforeSubstream = ac3 ? [pes[headerLength], 0, (byte)((cut + 1) >> 8), (byte)(cut + 1)] : [];
+        ReadOnlySpan<byte> afterSubstream = ac3 ? [pes[headerLength], pes[headerLength + 1], 0, 1] : [];
+        var before = new List<byte>(cut + dataStart);
+        AddPes(before, pes[3], ac3 ? noTimeStamps : pes[6..headerLength], beforeSubstream, payload[..cut]);
         var after = new List<byte>(pes.Length - cut + 9);
-        AddPes(after, pes[3], noTimeStamps, payload[cut..]);
+        AddPes(after, pes[3], ac3 ? pes[6..headerLength] : noTimeStamps, afterSubstream, payload[cut..]);
         return ([.. before], [.. after]);
     }
 
-    private static void AddPes(List<byte> to, byte id, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload)
+    private static void AddPes(List<byte> to, byte id, ReadOnlySpan<byte> header, ReadOnlySpan<byte> substream, ReadOnlySpan<byte> payload)
     {
-        int length = header.Length + payload.Length;
+        int length = header.Length + substream.Length + payload.Length;
         to.AddRange([0, 0, 1, id, (byte)(length >> 8), (byte)length]);
         to.AddRange(header);
+        to.AddRange(substream);
         to.AddRange(payload);
     }
 
     /// <summary>
     /// Where the first MPEG audio frame in a PES payload starts: the first frame header of the stream's layer and rate
-    /// (any, while <paramref name="layer"/> is 0) followed by another like it (or by the end of the payload); failing
-    /// that, once the stream's layer and rate are known, one of them whose frame runs past the payload; else -1.
+    /// (any, while <paramref name="sampleRate"/> is 0) followed by another like it (or by the end of the payload);
+    /// failing that, once the stream's layer and rate are known, one of them whose frame runs past the payload; else -1.
     /// </summary>
     internal static int FrameStart(ReadOnlySpan<byte> payload, int layer = 0, int sampleRate = 0)
     {
         int unconfirmed = -1;
         for (int at = 0; at + 4 <= payload.Length; at++)
         {
-            if (!MpegAudioHeader.TryParse(payload[at..], out var header) || (layer != 0 && (header.Layer != layer || header.SampleRate != sampleRate)))
+            if (!TryFrame(payload[at..], false, out int foundLayer, out int foundRate, out int length)
+                || (sampleRate != 0 && (foundLayer != layer || foundRate != sampleRate)))
             {
                 continue;
             }
 
-            int next = at + header.FrameLength;
+            int next = at + length;
             if (next == payload.Length
-                || (next + 4 <= payload.Length && MpegAudioHeader.TryParse(payload[next..], out var following)
-                    && following.Layer == header.Layer && following.SampleRate == header.SampleRate))
+                || (TryFrame(payload[Math.Min(next, payload.Length)..], false, out int nextLayer, out int nextRate, out _)
+                    && nextLayer == foundLayer && nextRate == foundRate))
             {
                 return at;
             }
 
-            if (next > payload.Length && unconfirmed < 0 && layer != 0)
+            if (next > payload.Length && unconfirmed < 0 && sampleRate != 0)
             {
                 unconfirmed = at;
             }
         }
 
         return unconfirmed;
+    }
+
+    /// <summary>
+    /// Where the first AC-3 frame in a packet's data (after its sub-stream header) starts: where the header's first
+    /// access unit pointer says, when it counts a frame, a sync frame (of the stream's rate, once known) is there, and
+    /// the next sync frame follows it unless the frame runs to or past the packet's end; else -1. The muxer knows where
+    /// its frames start, so no search: a frame larger than a packet (2560 bytes at 640 kbit/s and 48 kHz, in ffmpeg's
+    /// 2 KB packets) could not be confirmed by the next one, as an MPEG audio frame is.
+    /// </summary>
+    internal static int Ac3FrameStart(ReadOnlySpan<byte> substream, ReadOnlySpan<byte> data, int sampleRate = 0)
+    {
+        int at = BinaryPrimitives.ReadUInt16BigEndian(substream[2..]) - 1;
+        if (substream[1] == 0 || at < 0 || at >= data.Length
+            || !Ac3SyncInfo.TryParse(data[at..], out var frame) || (sampleRate != 0 && frame.SampleRate != sampleRate))
+        {
+            return -1;
+        }
+
+        int next = at + frame.FrameLength;
+        return next + 6 > data.Length || (Ac3SyncInfo.TryParse(data[next..], out var following) && following.SampleRate == frame.SampleRate) ? at : -1;
+    }
+
+    /// <summary>The frame header at the start of <paramref name="data"/>: its layer (0 for AC-3), sample rate and length in bytes.</summary>
+    private static bool TryFrame(ReadOnlySpan<byte> data, bool ac3, out int layer, out int sampleRate, out int length)
+    {
+        (layer, sampleRate, length) = (0, 0, 0);
+        if (ac3)
+        {
+            if (!Ac3SyncInfo.TryParse(data, out var sync))
+            {
+                return false;
+            }
+
+            (sampleRate, length) = (sync.SampleRate, sync.FrameLength);
+            return true;
+        }
+
+        if (!MpegAudioHeader.TryParse(data, out var header))
+        {
+            return false;
+        }
+
+        (layer, sampleRate, length) = (header.Layer, header.SampleRate, header.FrameLength);
+        return true;
     }
 }

@@ -26,6 +26,8 @@ public sealed class SwfScanner : JoinPointScanner
 
     private bool _video;
     private int _videoCodec;
+    private int _frameRate;
+    private long _frames;
 
     protected override string Name => "SWF";
 
@@ -47,7 +49,20 @@ public sealed class SwfScanner : JoinPointScanner
         }
 
         int rectBits = 5 + (4 * (data[8] >> 3));
-        int at = 8 + ((rectBits + 7) / 8) + 4; // frame size RECT, frame rate, frame count
+        int rate = 8 + ((rectBits + 7) / 8);
+        if (data.Length < rate + 4)
+        {
+            return 0;
+        }
+
+        // The frame rate, an 8.8 fixed-point number (frames per 256 s); ffmpeg writes one frame a ShowFrame.
+        _frameRate = BinaryPrimitives.ReadUInt16LittleEndian(data[rate..]);
+        if (_frameRate == 0)
+        {
+            throw Damaged(rate, "a frame rate of 0 in the SWF header");
+        }
+
+        int at = rate + 4; // frame size RECT, frame rate, frame count
         while (Tag(data, at) is var (code, length) && length > 0)
         {
             if (code is VideoFrame or SoundStreamBlock or DefineBits or DefineBitsJpeg2 or DefineBitsJpeg3 or ShowFrame)
@@ -61,6 +76,12 @@ public sealed class SwfScanner : JoinPointScanner
                 int body = at + length - BodyLength(data, at);
                 _video = true;
                 _videoCodec = body + 10 <= data.Length ? data[body + 9] : 0;
+                if (_videoCodec != SorensonH263)
+                {
+                    // Screen video (3) and VP6 (4, 5) have key frames of their own, which this scanner does not find:
+                    // a stream of them would offer no join point after its first. ffmpeg 5.1 encodes none of them.
+                    throw Damaged(body + 9, $"DefineVideoStream of codec {_videoCodec}: Sluice finds join points only in Sorenson H.263 (2) video and JPEG frames");
+                }
             }
 
             at += length;
@@ -80,7 +101,8 @@ public sealed class SwfScanner : JoinPointScanner
             at += length;
             if (code is ShowFrame or End)
             {
-                units.Add(new ScannedUnit(data[..at].ToArray(), join));
+                units.Add(new ScannedUnit(data[..at].ToArray(), join, _frames * MediaTime.TicksPerSecond * 256 / _frameRate));
+                _frames++;
                 return at;
             }
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sluice.Media.Codecs.Ac3;
 using Sluice.Media.Formats;
 using Sluice.Media.Formats.Asf;
 using Sluice.Media.Formats.Mp4;
@@ -26,6 +27,10 @@ public sealed class JoinPointScannerTests
         new Case("mpeg-mp3", ["-g", "25", "-c:a", "libmp3lame", "-ar", "22050", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
         new Case("mpeg-video", ["-g", "25", "-an", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
         new Case("mpeg-audio", ["-vn", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        // AC-3 in private stream 1: at 48 kHz, 192 kbit/s (where ffmpeg ends a packet with a frame's first byte once), and
+        // at 44.1 kHz, 640 kbit/s without video (frames of 2786 and 2788 bytes, so some packets start no frame).
+        new Case("mpeg-ac3", ["-g", "25", "-c:a", "ac3", "-ar", "48000", "-b:a", "192k", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
+        new Case("mpeg-ac3-audio", ["-vn", "-c:a", "ac3", "-b:a", "640k", "-f", "mpeg"], () => new MpegPsScanner(), Unchanged: false),
         new Case("asf", ["-g", "25", "-f", "asf"], () => new AsfScanner(), Unchanged: true),
         new Case("asf-audio", ["-vn", "-f", "asf"], () => new AsfScanner(), Unchanged: true),
         new Case("swf", ["-g", "25", "-ar", "22050", "-f", "swf"], () => new SwfScanner(), Unchanged: true),
@@ -51,7 +56,7 @@ public sealed class JoinPointScannerTests
             var (pieceHeader, units) = Scan(name, input, piece);
             Assert.Equal(header, pieceHeader);
             Assert.Equal(whole.Count, units.Count);
-            Assert.True(whole.Zip(units).All(p => p.First.IsJoinPoint == p.Second.IsJoinPoint && p.First.Bytes.Span.SequenceEqual(p.Second.Bytes.Span)), $"{name}: units differ with pieces of {piece} bytes");
+            Assert.True(whole.Zip(units).All(p => p.First.IsJoinPoint == p.Second.IsJoinPoint && p.First.Time == p.Second.Time && p.First.Bytes.Span.SequenceEqual(p.Second.Bytes.Span)), $"{name}: units differ with pieces of {piece} bytes");
         }
 
         var written = header.Concat(whole.SelectMany(u => u.Bytes.ToArray())).ToArray();
@@ -98,6 +103,7 @@ public sealed class JoinPointScannerTests
     [InlineData("mpeg")]
     [InlineData("mpeg-video")]
     [InlineData("mpeg-audio")]
+    [InlineData("mpeg-ac3")]
     public void An_mpeg_join_point_starts_with_a_pack_header_and_the_stream_s_system_header(string name)
     {
         var input = Streams.Get(name);
@@ -136,6 +142,127 @@ public sealed class JoinPointScannerTests
         Assert.Equal(0, error.Offset);
     }
 
+    [Theory]
+    [InlineData("mpeg-ac3")]
+    [InlineData("mpeg-ac3-audio")]
+    public void Every_ac3_join_point_decodes_and_every_ac3_packet_s_substream_header_counts_its_frames(string name)
+    {
+        var input = Streams.Get(name);
+        var (header, units) = Scan(name, input, 4093);
+        var joins = units.Select((u, i) => (u, i)).Where(p => p.u.IsJoinPoint).Select(p => p.i).Skip(1).ToList();
+        Assert.True(joins.Count >= Seconds - 2, $"{name}: {joins.Count} join points in {Seconds} s");
+        foreach (int join in joins)
+        {
+            var late = header.Concat(units.Skip(join).SelectMany(u => u.Bytes.ToArray())).ToArray();
+            Assert.Equal("", Decode(name, $"every-{join}", late));
+            // The join point's audio starts on a frame: its first AC-3 packet says so.
+            var first = Ac3Packets(late).First();
+            Assert.Equal((first.Frames > 0, 1), (true, first.Pointer));
+            Assert.True(first.Data.AsSpan().StartsWith((byte[])[0x0B, 0x77]), "the first AC-3 packet does not start with a sync frame");
+        }
+
+        // ffmpeg's own packets and the split ones alike: the frames that start in a packet (walking the frames from the
+        // first), and the offset of the first one from the pointer's last byte (where the next begins, for none).
+        foreach (var bytes in new[] { input, header.Concat(units.SelectMany(u => u.Bytes.ToArray())).ToArray() })
+        {
+            long frameStart = 0, position = 0;
+            var packets = Ac3Packets(bytes).ToList();
+            var stream = packets.SelectMany(p => p.Data).ToArray();
+            foreach (var packet in packets)
+            {
+                int frames = 0;
+                long firstFrame = frameStart;
+                while (frameStart < position + packet.Data.Length)
+                {
+                    Assert.True(Ac3SyncInfo.TryParse(stream.AsSpan((int)frameStart), out var sync), $"no AC-3 sync frame at {frameStart}");
+                    frames++;
+                    frameStart += sync.FrameLength;
+                }
+
+                Assert.Equal((frames, (int)(firstFrame - position) + 1), (packet.Frames, packet.Pointer));
+                position += packet.Data.Length;
+            }
+        }
+
+        // ffmpeg's reader times every frame as in ffmpeg's own packets, from the same first to the same last, and none
+        // takes another's time stamp (as in ffmpeg's own output, where a frame header is cut in two by a packet's end:
+        // the 48 kHz case has one).
+        var rewritten = header.Concat(units.SelectMany(u => u.Bytes.ToArray())).ToArray();
+        var (original, times) = (AudioTimes(name, "original", input), AudioTimes(name, "rewritten", rewritten));
+        Assert.Equal((original.Count, original[0], original[^1]), (times.Count, times[0], times[^1]));
+        Assert.True(times.Zip(times.Skip(1)).All(p => p.Second > p.First), $"{name}: audio times do not rise: {string.Join(", ", times)}");
+    }
+
+    private static List<long> AudioTimes(string name, string part, byte[] bytes)
+    {
+        string path = Folder.File($"{name}-{part}-times.mpg");
+        File.WriteAllBytes(path, bytes);
+        int audio = Ffprobe.Streams(path).First(s => s.GetProperty("codec_type").GetString() == "audio").GetProperty("index").GetInt32();
+        return [.. Ffprobe.Packets(path).Where(p => p.StreamIndex == audio).Select(p => p.Pts)];
+    }
+
+    [Fact]
+    public void An_ac3_sync_frame_gives_its_rate_and_length()
+    {
+        // fscod 0 (48 kHz) frmsizecod 20 (192 kbit/s): 384 words; fscod 1 (44.1 kHz) frmsizecod 21: 417 + 1 words; bsid 8.
+        Assert.True(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 0x14, 0x40], out var at48));
+        Assert.Equal(new Ac3SyncInfo(48000, 768), at48);
+        Assert.True(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 0x55, 0x40], out var at44));
+        Assert.Equal(new Ac3SyncInfo(44100, 836), at44);
+        Assert.True(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 0x80 | 37, 0x40], out var at32));
+        Assert.Equal(new Ac3SyncInfo(32000, 3840), at32);
+        Assert.False(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 0xC0, 0x40], out _)); // fscod 3: reserved
+        Assert.False(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 38, 0x40], out _)); // frmsizecod 38
+        Assert.False(Ac3SyncInfo.TryParse([0x0B, 0x77, 0, 0, 0x14, 16 << 3], out _)); // E-AC-3
+        Assert.False(Ac3SyncInfo.TryParse([0x0B, 0x78, 0, 0, 0x14, 0x40], out _));
+    }
+
+    [Theory]
+    [InlineData("mpeg", false)]
+    [InlineData("mpeg-ac3", false)]
+    [InlineData("asf", false)]
+    [InlineData("swf", true)]
+    [InlineData("ismv", true)]
+    public void Units_carry_the_media_time_of_the_format_and_join_points_are_a_gop_apart(string name, bool exact)
+    {
+        // 25 fps with a GOP of 25 frames: a join point a second; SWF's frame index and the fragments' decode times are
+        // exact, a pack's SCR and an ASF packet's send time are the multiplex's, a little ahead of or behind the frames.
+        var (_, units) = Scan(name, Streams.Get(name), 4093);
+        var joins = units.Where(u => u.IsJoinPoint).Select(u => u.Time ?? -1).ToList();
+        string all = string.Join(", ", joins);
+        Assert.True(joins.Count >= Seconds - 1 && joins.All(t => t >= 0), $"{name}: join point times {all}");
+        foreach (var (earlier, later) in joins.Zip(joins.Skip(1)))
+        {
+            long step = later - earlier;
+            Assert.True(exact ? step == MediaTime.TicksPerSecond : step > MediaTime.TicksPerSecond * 6 / 10 && step < MediaTime.TicksPerSecond * 14 / 10, $"{name}: join point times {all}");
+        }
+
+        if (exact)
+        {
+            Assert.Equal(0, joins[0]);
+        }
+
+        // Every unit that has a time is within the stream's duration, and the last of them near its end.
+        var times = units.Where(u => u.Time is not null).Select(u => u.Time!.Value).ToList();
+        Assert.True(times.Count >= units.Count / 2, $"{name}: {times.Count} of {units.Count} units have a time");
+        Assert.InRange(times.Max(), (Seconds - 1.5) * MediaTime.TicksPerSecond, (Seconds + 1) * MediaTime.TicksPerSecond);
+        Assert.InRange(times.Min(), -MediaTime.TicksPerSecond / 10, MediaTime.TicksPerSecond);
+    }
+
+    [Fact]
+    public void A_swf_of_a_video_codec_whose_key_frames_are_not_read_is_refused_at_the_codec_byte()
+    {
+        // ffmpeg's swf muxer takes VP6 (vp6f) only from a copy, and ffmpeg has no VP6 encoder: the codec byte of a real
+        // stream's DefineVideoStream (tag 60) is set to 4, VP6.
+        var swf = Streams.Get("swf").ToArray();
+        int tag = swf.AsSpan().IndexOf((byte[])[0x0A, 0x0F]); // RECORDHEADER code 60, length 10 (60 << 6 | 10, little-endian)
+        Assert.True(tag > 0);
+        swf[tag + 2 + 9] = 4;
+        var error = Assert.Throws<MediaFormatException>(() => Scan("swf", swf, swf.Length));
+        Assert.Equal(tag + 2 + 9, error.Offset);
+        Assert.Contains("DefineVideoStream of codec 4", error.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_sorenson_picture_header_says_whether_it_is_intra()
     {
@@ -163,6 +290,36 @@ public sealed class JoinPointScannerTests
         // whose frame runs past the payload is taken.
         Assert.Equal(-1, MpegPsScanner.FrameStart(payload, layer: 2, sampleRate: 44100));
         Assert.Equal(100, MpegPsScanner.FrameStart(payload.AsSpan(0, 300), layer: 2, sampleRate: 48000));
+    }
+
+    /// <summary>The AC-3 packets of a program stream, in order: the sub-stream header's frame count and pointer, and the frames' bytes.</summary>
+    private static IEnumerable<(int Frames, int Pointer, byte[] Data)> Ac3Packets(byte[] stream)
+    {
+        for (int at = 0; at + 4 <= stream.Length;)
+        {
+            byte id = stream[at + 3];
+            int length = id switch
+            {
+                0xBA => (stream[at + 4] & 0xC0) == 0x40 ? 14 + (stream[at + 13] & 7) : 12,
+                0xB9 => 4,
+                _ => 6 + BinaryPrimitives.ReadUInt16BigEndian(stream.AsSpan(at + 4)),
+            };
+            if (id == 0xBD)
+            {
+                // MPEG-1 PES header: stuffing, STD buffer, then a PTS (0x2_), PTS and DTS (0x3_) or none (0x0F).
+                int p = at + 6;
+                while (stream[p] == 0xFF)
+                {
+                    p++;
+                }
+
+                p += (stream[p] & 0xC0) == 0x40 ? 2 : 0;
+                p += (stream[p] & 0xF0) switch { 0x20 => 5, 0x30 => 10, _ => 1 };
+                yield return (stream[p + 1], BinaryPrimitives.ReadUInt16BigEndian(stream.AsSpan(p + 2)), stream[(p + 4)..(at + length)]);
+            }
+
+            at += length;
+        }
     }
 
     private static (byte[] Header, List<ScannedUnit> Units) Scan(string name, byte[] input, int piece)
