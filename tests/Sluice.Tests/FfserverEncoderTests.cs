@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Sluice.Server.Transcoding;
+using Sluice.Server.Configuration;
 using Sluice.Tests.Support;
 
 namespace Sluice.Tests;

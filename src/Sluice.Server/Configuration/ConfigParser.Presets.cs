@@ -1,4 +1,3 @@
-using Sluice.Server.Transcoding;
 
 namespace Sluice.Server.Configuration;
 
@@ -39,7 +38,7 @@ internal static partial class ConfigParser
             string codecDirective = video ? "VideoCodec" : "AudioCodec";
             string own = video ? "vcodec" : "acodec";
             int line = settings.PresetLocation?.Line ?? 0;
-            string? encoder = settings.Codec is { } named ? EncoderSpec.EncoderName(named) : null;
+            string? encoder = settings.Codec is { } named ? EncoderNames.Of(named) : null;
             if (EncoderPreset.Find(preset, encoder, folders) is not { } path)
             {
                 return settings;
@@ -56,7 +55,7 @@ internal static partial class ConfigParser
                 {
                     settings = settings with { Codec = codec.Value, CodecLocation = codec.Location };
                 }
-                else if (EncoderSpec.EncoderName(settings.Codec) != EncoderSpec.EncoderName(codec.Value))
+                else if (EncoderNames.Of(settings.Codec) != EncoderNames.Of(codec.Value))
                 {
                     string where = settings.CodecLocation is { } written && written.File == file ? $" on line {written.Line}" : settings.CodecLocation is { } other ? $" at {other}" : "";
                     Warn(line, $"{directive} {preset}: {at} sets {own}={codec.Value}, but <Stream {stream}> names {codecDirective} {settings.Codec}{where}; ffserver 3.4 refused the config (\"Inconsistent configuration\"), Sluice encodes with {settings.Codec}, as the stream says");

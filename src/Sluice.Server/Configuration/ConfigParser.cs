@@ -22,7 +22,7 @@ internal static partial class ConfigParser
 {
     public static ConfigParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 
-    /// <param name="presetFolders">Where AVPresetVideo/AVPresetAudio files are looked for (null: <see cref="Transcoding.EncoderPreset.Folders"/>).</param>
+    /// <param name="presetFolders">Where AVPresetVideo/AVPresetAudio files are looked for (null: <see cref="EncoderPreset.Folders"/>).</param>
     public static ConfigParseResult Parse(string text, string file, IReadOnlyList<string>? presetFolders = null)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -181,20 +181,8 @@ internal sealed record EncoderSpec
     private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 
     /// <summary>The ffmpeg encoder for a codec name as ffserver configs write it (vp8 → libvpx, mp3 → libmp3lame, ...).</summary>
-    public static string EncoderName(string configured) => configured.ToLowerInvariant() switch
-    {
-        "vp8" => "libvpx",
-        "vp9" => "libvpx-vp9",
-        "h264" or "avc" => "libx264",
-        "hevc" or "h265" => "libx265",
-        "av1" => "libaom-av1",
-        "theora" => "libtheora",
-        "vorbis" => "libvorbis",
-        "opus" => "libopus",
-        "mp3" => "libmp3lame",
-        "jpeg" => "mjpeg",
-        var name => name,
-    };
+    /// <summary>The ffmpeg encoder a configured codec name stands for (<see cref="EncoderNames.Of"/>).</summary>
+    public static string EncoderName(string configured) => EncoderNames.Of(configured);
 
     public static bool IsCopy(string? codec) => string.Equals(codec, "copy", StringComparison.OrdinalIgnoreCase);
 

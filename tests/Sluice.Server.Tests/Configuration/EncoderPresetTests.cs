@@ -1,6 +1,6 @@
-using Sluice.Server.Transcoding;
+using Sluice.Server.Configuration;
 
-namespace Sluice.Server.Tests.Transcoding;
+namespace Sluice.Server.Tests.Configuration;
 
 /// <summary>AVPresetVideo/AVPresetAudio files, found and read as ffserver 3.4 did.</summary>
 public sealed class EncoderPresetTests : IDisposable

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
-using Sluice.Server.Configuration;
-
-namespace Sluice.Server.Transcoding;
+namespace Sluice.Server.Configuration;
 
 /// <summary>
 /// An ffserver preset file (AVPresetVideo / AVPresetAudio): <c>NAME.ffpreset</c> or <c>ENCODER-NAME.ffpreset</c>,
@@ -9,7 +7,7 @@ namespace Sluice.Server.Transcoding;
 /// (<c>/usr/share/ffmpeg</c> on Debian, which ships libvpx's 360p, 720p, 1080p ones), each folder trying the plain
 /// name first. Its <c>key=value</c> lines (<c>#</c> starts a comment) are encoder options, but <c>vcodec</c> and
 /// <c>acodec</c>, which name the codec: the parser lets them choose it for a stream that names none (as ffserver 3.4
-/// did, <see cref="Configuration.ConfigParser"/>'s PresetCodecs), and a <c>scodec</c> line ends the file, as in 3.4.
+/// did, <see cref="ConfigParser"/>'s PresetCodecs), and a <c>scodec</c> line ends the file, as in 3.4.
 /// </summary>
 internal static class EncoderPreset
 {
