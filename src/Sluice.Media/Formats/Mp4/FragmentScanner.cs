@@ -11,9 +11,6 @@ namespace Sluice.Media.Formats.Mp4;
 /// </summary>
 public sealed class FragmentScanner : JoinPointScanner
 {
-    private const uint NonSync = 0x0001_0000;
-    private static readonly uint Moof = FourCc("moof"u8);
-
     private readonly Dictionary<uint, uint> _trexFlags = [];
     private uint? _videoTrack;
 
@@ -24,13 +21,13 @@ public sealed class FragmentScanner : JoinPointScanner
         int at = 0;
         while (BoxAt(data, at) is var (type, size) && size > 0)
         {
-            if (type == Moof)
+            if (type == Mp4.Moof)
             {
                 SetHeader(data[..at]);
                 return at;
             }
 
-            if (type == FourCc("moov"u8))
+            if (type == Mp4.Moov)
             {
                 ReadMovie(data.Slice(at + 8, size - 8));
             }
@@ -49,7 +46,7 @@ public sealed class FragmentScanner : JoinPointScanner
         }
 
         var box = data[..size];
-        units.Add(new ScannedUnit(box.ToArray(), type == Moof && StartsWithSync(box[8..])));
+        units.Add(new ScannedUnit(box.ToArray(), type == Mp4.Moof && StartsWithSync(box[8..])));
         return size;
     }
 
@@ -103,30 +100,28 @@ public sealed class FragmentScanner : JoinPointScanner
         return children;
     }
 
-    private static uint FourCc(ReadOnlySpan<byte> name) => BinaryPrimitives.ReadUInt32BigEndian(name);
-
     /// <summary>From the moov: which track is video (tkhd track_ID of the trak whose hdlr is 'vide') and each trex's default flags.</summary>
     private void ReadMovie(ReadOnlySpan<byte> moov)
     {
         foreach (var (type, start, length) in Children(moov))
         {
             var body = moov.Slice(start, length);
-            if (type == FourCc("trak"u8))
+            if (type == Mp4.Trak)
             {
                 uint? id = null;
                 bool video = false;
                 foreach (var (childType, childStart, childLength) in Children(body))
                 {
                     var child = body.Slice(childStart, childLength);
-                    if (childType == FourCc("tkhd"u8) && child.Length >= 24)
+                    if (childType == Mp4.Tkhd && child.Length >= 24)
                     {
                         id = BinaryPrimitives.ReadUInt32BigEndian(child[(child[0] == 1 ? 20 : 12)..]);
                     }
-                    else if (childType == FourCc("mdia"u8))
+                    else if (childType == Mp4.Mdia)
                     {
                         foreach (var (mediaType, mediaStart, mediaLength) in Children(child))
                         {
-                            video |= mediaType == FourCc("hdlr"u8) && mediaLength >= 12 && child.Slice(mediaStart + 8, 4).SequenceEqual("vide"u8);
+                            video |= mediaType == Mp4.Hdlr && mediaLength >= 12 && child.Slice(mediaStart + 8, 4).SequenceEqual("vide"u8);
                         }
                     }
                 }
@@ -136,11 +131,11 @@ public sealed class FragmentScanner : JoinPointScanner
                     _videoTrack = track;
                 }
             }
-            else if (type == FourCc("mvex"u8))
+            else if (type == Mp4.Mvex)
             {
                 foreach (var (childType, childStart, childLength) in Children(body))
                 {
-                    if (childType == FourCc("trex"u8) && childLength >= 24)
+                    if (childType == Mp4.Trex && childLength >= 24)
                     {
                         var trex = body.Slice(childStart, childLength);
                         _trexFlags[BinaryPrimitives.ReadUInt32BigEndian(trex[4..])] = BinaryPrimitives.ReadUInt32BigEndian(trex[20..]);
@@ -156,7 +151,7 @@ public sealed class FragmentScanner : JoinPointScanner
         bool first = true;
         foreach (var (type, start, length) in Children(moof))
         {
-            if (type != FourCc("traf"u8))
+            if (type != Mp4.Traf)
             {
                 continue;
             }
@@ -164,7 +159,7 @@ public sealed class FragmentScanner : JoinPointScanner
             var traf = moof.Slice(start, length);
             if (FirstSampleFlags(traf, out uint track) is { } flags && (track == _videoTrack || (_videoTrack is null && first)))
             {
-                return (flags & NonSync) == 0;
+                return (flags & Mp4.SampleIsNonSync) == 0;
             }
 
             first = false;
@@ -180,28 +175,28 @@ public sealed class FragmentScanner : JoinPointScanner
         foreach (var (type, start, length) in Children(traf))
         {
             var box = traf.Slice(start, length);
-            if (type == FourCc("tfhd"u8) && box.Length >= 8)
+            if (type == Mp4.Tfhd && box.Length >= 8)
             {
                 uint tfhdFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
                 track = BinaryPrimitives.ReadUInt32BigEndian(box[4..]);
                 defaults = _trexFlags.TryGetValue(track, out uint trex) ? trex : null;
-                int at = 8 + ((tfhdFlags & 0x01) != 0 ? 8 : 0) + ((tfhdFlags & 0x02) != 0 ? 4 : 0) + ((tfhdFlags & 0x08) != 0 ? 4 : 0) + ((tfhdFlags & 0x10) != 0 ? 4 : 0);
-                if ((tfhdFlags & 0x20) != 0 && box.Length >= at + 4)
+                int at = 8 + ((tfhdFlags & Mp4.TfhdBaseDataOffset) != 0 ? 8 : 0) + ((tfhdFlags & Mp4.TfhdSampleDescriptionIndex) != 0 ? 4 : 0) + ((tfhdFlags & Mp4.TfhdDefaultDuration) != 0 ? 4 : 0) + ((tfhdFlags & Mp4.TfhdDefaultSize) != 0 ? 4 : 0);
+                if ((tfhdFlags & Mp4.TfhdDefaultFlags) != 0 && box.Length >= at + 4)
                 {
                     defaults = BinaryPrimitives.ReadUInt32BigEndian(box[at..]);
                 }
             }
-            else if (type == FourCc("trun"u8) && box.Length >= 8)
+            else if (type == Mp4.Trun && box.Length >= 8)
             {
                 uint trunFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
-                int at = 8 + ((trunFlags & 0x01) != 0 ? 4 : 0);
-                if ((trunFlags & 0x04) != 0)
+                int at = 8 + ((trunFlags & Mp4.TrunDataOffset) != 0 ? 4 : 0);
+                if ((trunFlags & Mp4.TrunFirstSampleFlags) != 0)
                 {
                     return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
                 }
 
-                at += ((trunFlags & 0x100) != 0 ? 4 : 0) + ((trunFlags & 0x200) != 0 ? 4 : 0);
-                if ((trunFlags & 0x400) != 0)
+                at += ((trunFlags & Mp4.TrunDuration) != 0 ? 4 : 0) + ((trunFlags & Mp4.TrunSize) != 0 ? 4 : 0);
+                if ((trunFlags & Mp4.TrunFlags) != 0)
                 {
                     return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
                 }
