@@ -33,6 +33,7 @@ internal sealed class Mp4FragmentCursor
     private uint _inRun;
     private int _entryAt;
     private long _nextDts;
+    private long _lastDts;
 
     /// <param name="syncByFlags">False for audio: every sample is a sync sample, as ffmpeg reads it.</param>
     public Mp4FragmentCursor(Mp4Source source, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyDictionary<uint, Mp4TrackDefaults> defaults, uint trackId, bool syncByFlags)
@@ -67,6 +68,7 @@ internal sealed class Mp4FragmentCursor
         _run = 0;
         _inRun = 0;
         _nextDts = startDts;
+        _lastDts = long.MinValue;
         CompositionShift = 0;
         Settle();
     }
@@ -126,6 +128,12 @@ internal sealed class Mp4FragmentCursor
         Offset = run.DataStart;
         if (run.HasBaseDts)
         {
+            if (run.BaseDts < _lastDts)
+            {
+                // A decode time may meet the end of the previous sample's duration early (a writer's rounding), never go back past its start.
+                Mp4.Throw(run.TfdtOffset, $"moof[{_fragment}]/traf[{run.Traf}]/tfdt: base decode time {run.BaseDts} goes back before the track's previous sample at {_lastDts}");
+            }
+
             _nextDts = run.BaseDts;
         }
     }
@@ -162,6 +170,7 @@ internal sealed class Mp4FragmentCursor
         }
 
         Dts = _nextDts;
+        _lastDts = Dts;
         Duration = duration;
         Size = size;
         CompositionOffset = composition;
@@ -245,6 +254,7 @@ internal sealed class Mp4FragmentCursor
         bool mine = trackId == _trackId;
         bool hasBaseDts = false;
         long baseDts = 0;
+        long tfdtOffset = traf.FileOffset;
         long runEnd = baseOffset;
         int trunIndex = 0;
         bool firstRun = true;
@@ -261,6 +271,7 @@ internal sealed class Mp4FragmentCursor
 
                 baseDts = version == 1 ? (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(body[4..]), long.MaxValue / 4) : BinaryPrimitives.ReadUInt32BigEndian(body[4..]);
                 hasBaseDts = true;
+                tfdtOffset = box.FileOffset;
                 continue;
             }
 
@@ -342,7 +353,7 @@ internal sealed class Mp4FragmentCursor
                 }
 
                 _runs.Add(new Run(box.BodyStart + fieldsAt, count, trunFlags, entrySize, start, duration, size, sampleFlags, hasFirst, firstFlags,
-                    firstRun && hasBaseDts, baseDts, trafIndex, trunIndex, box.FileOffset));
+                    firstRun && hasBaseDts, baseDts, tfdtOffset, trafIndex, trunIndex, box.FileOffset));
                 firstRun = false;
             }
 
@@ -356,5 +367,5 @@ internal sealed class Mp4FragmentCursor
     /// <summary>One trun of this track: where its entries are in the moof buffer, its flags and defaults, where its data starts.</summary>
     private readonly record struct Run(
         int EntriesAt, uint Count, uint Flags, int EntrySize, long DataStart, uint DefaultDuration, uint DefaultSize, uint DefaultFlags,
-        bool HasFirstFlags, uint FirstFlags, bool HasBaseDts, long BaseDts, int Traf, int Trun, long FileOffset);
+        bool HasFirstFlags, uint FirstFlags, bool HasBaseDts, long BaseDts, long TfdtOffset, int Traf, int Trun, long FileOffset);
 }

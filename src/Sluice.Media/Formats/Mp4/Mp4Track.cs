@@ -124,11 +124,12 @@ internal sealed class Mp4Track
         Duration = ToTicks(duration);
     }
 
-    /// <summary>Track units to ticks, rounded to the nearest (halves away from zero).</summary>
+    /// <summary>Track units to ticks, rounded to the nearest (halves away from zero); a damaged table's absurd time stays absurd, not wrapped.</summary>
     public long ToTicks(long units)
     {
         Int128 n = (Int128)units * MediaTime.TicksPerSecond;
         Int128 half = _timescale / 2;
-        return (long)(n >= 0 ? (n + half) / _timescale : -((-n + half) / _timescale));
+        var ticks = n >= 0 ? (n + half) / _timescale : -((-n + half) / _timescale);
+        return (long)Int128.Clamp(ticks, long.MinValue / 4, long.MaxValue / 4);
     }
 }
