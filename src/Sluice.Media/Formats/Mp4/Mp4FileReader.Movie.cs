@@ -5,7 +5,7 @@ namespace Sluice.Media.Formats.Mp4;
 /// <summary>Opening: the top-level boxes, the moov and its traks.</summary>
 public sealed partial class Mp4FileReader
 {
-    private sealed record Movie(List<Mp4Track> Tracks, List<Mp4SkippedTrack> Skipped, string? MajorBrand, int FragmentCount);
+    internal sealed record Movie(List<Mp4Track> Tracks, List<Mp4SkippedTrack> Skipped, string? MajorBrand, int FragmentCount, bool HasMovieExtends);
 
     private static Movie ReadMovie(Mp4Source source)
     {
@@ -102,7 +102,8 @@ public sealed partial class Mp4FileReader
         or 0x66726565 /* free */ or 0x736B6970 /* skip */ or 0x77696465 /* wide */ or 0x706E6F74 /* pnot */ or 0x73747970 /* styp */
         or 0x75756964 /* uuid */;
 
-    private static Movie ReadMoov(Mp4Source source, byte[] moov, in Mp4Box box, List<Mp4Fragment> fragments, string? brand)
+    /// <summary>The tracks of a moov (<paramref name="fragments"/>: the file's moofs, or null when they are handed over as they come).</summary>
+    internal static Movie ReadMoov(Mp4Source source, byte[] moov, in Mp4Box box, List<Mp4Fragment>? fragments, string? brand)
     {
         long fileBase = box.FileOffset;
         uint movieTimescale = 0;
@@ -110,6 +111,7 @@ public sealed partial class Mp4FileReader
         var defaults = new Dictionary<uint, Mp4TrackDefaults>();
         var children = new Mp4Children(moov, fileBase, box);
         int trakIndex = 0;
+        bool fragmented = fragments is { Count: > 0 };
         while (children.Next(out var child))
         {
             switch (child.Type)
@@ -133,6 +135,7 @@ public sealed partial class Mp4FileReader
 
                 case Mp4.Mvex:
                 {
+                    fragmented = true;
                     var mvex = new Mp4Children(moov, fileBase, child);
                     while (mvex.Find(Mp4.Trex, out var trex))
                     {
@@ -155,14 +158,14 @@ public sealed partial class Mp4FileReader
         var skipped = new List<Mp4SkippedTrack>();
         foreach (var trak in traks)
         {
-            ReadTrak(source, moov, fileBase, trak, movieTimescale, fragments, defaults, tracks, skipped);
+            ReadTrak(source, moov, fileBase, trak, movieTimescale, fragmented, fragments, defaults, tracks, skipped);
         }
 
-        return new Movie(tracks, skipped, brand, fragments.Count);
+        return new Movie(tracks, skipped, brand, fragments?.Count ?? 0, fragmented);
     }
 
     private static void ReadTrak(
-        Mp4Source source, byte[] moov, long fileBase, in Mp4Box trak, uint movieTimescale, List<Mp4Fragment> fragments,
+        Mp4Source source, byte[] moov, long fileBase, in Mp4Box trak, uint movieTimescale, bool fragmented, List<Mp4Fragment>? fragments,
         Dictionary<uint, Mp4TrackDefaults> defaults, List<Mp4Track> tracks, List<Mp4SkippedTrack> skipped)
     {
         uint trackId = 0;
@@ -280,7 +283,7 @@ public sealed partial class Mp4FileReader
 
         var table = new Mp4SampleTable(moov, fileBase, stbl);
         long shift = haveElst ? EditShift(moov, elst, movieTimescale, timescale) : 0;
-        var fragmentCursor = fragments.Count > 0
+        var fragmentCursor = fragmented
             ? new Mp4FragmentCursor(source, fragments, defaults, trackId, syncByFlags: kind == MediaKind.Video)
             : null;
         long precision = MediaTime.TicksPerSecond / timescale;

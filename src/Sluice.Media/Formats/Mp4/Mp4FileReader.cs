@@ -61,7 +61,7 @@ public sealed partial class Mp4FileReader : IDisposable
 
         _stream = stream;
         _leaveOpen = leaveOpen;
-        _source = new Mp4Source(stream);
+        _source = Mp4Source.Of(stream);
         _payloads = new ChunkSlab(pool: pool);
         var movie = ReadMovie(_source);
         _tracks = [.. movie.Tracks];
@@ -227,7 +227,7 @@ public sealed partial class Mp4FileReader : IDisposable
     /// </summary>
     private static TrackInfo MpegAudio(Mp4Source source, Mp4Track track)
     {
-        if (!track.HasSample || track.Size < 4)
+        if (!track.HasSample || track.Size < 4 || !source.CanRead)
         {
             return track.Info;
         }

@@ -22,7 +22,7 @@ internal sealed class Mp4FragmentCursor
     public const int MaxMoofLength = 16 << 20;
 
     private readonly Mp4Source _source;
-    private readonly IReadOnlyList<Mp4Fragment> _fragments;
+    private readonly IReadOnlyList<Mp4Fragment>? _fragments;
     private readonly IReadOnlyDictionary<uint, Mp4TrackDefaults> _defaults;
     private readonly uint _trackId;
     private readonly bool _syncByFlags;
@@ -35,8 +35,9 @@ internal sealed class Mp4FragmentCursor
     private long _nextDts;
     private long _lastDts;
 
+    /// <param name="fragments">The file's moofs, read as the cursor gets to them; null when they are handed over one by one (<see cref="Take"/>).</param>
     /// <param name="syncByFlags">False for audio: every sample is a sync sample, as ffmpeg reads it.</param>
-    public Mp4FragmentCursor(Mp4Source source, IReadOnlyList<Mp4Fragment> fragments, IReadOnlyDictionary<uint, Mp4TrackDefaults> defaults, uint trackId, bool syncByFlags)
+    public Mp4FragmentCursor(Mp4Source source, IReadOnlyList<Mp4Fragment>? fragments, IReadOnlyDictionary<uint, Mp4TrackDefaults> defaults, uint trackId, bool syncByFlags)
     {
         _source = source;
         _fragments = fragments;
@@ -105,19 +106,34 @@ internal sealed class Mp4FragmentCursor
                 continue;
             }
 
-            if (++_fragment >= _fragments.Count)
+            if (_fragments is null || _fragment + 1 >= _fragments.Count)
             {
                 HasSample = false;
                 return;
             }
 
-            ReadFragment(_fragment);
-            _run = 0;
-            if (_runs.Count > 0)
+            _fragment++;
+            var fragment = _fragments[_fragment];
+            if (_moof.Length < fragment.Length)
             {
-                EnterRun();
+                _moof = new byte[Math.Max(fragment.Length, Math.Min(MaxMoofLength, _moof.Length * 2))];
             }
+
+            _source.ReadAt(fragment.Offset, _moof.AsSpan(0, fragment.Length));
+            ReadFragment(fragment);
         }
+    }
+
+    /// <summary>
+    /// Walks the runs of <paramref name="moof"/> (the whole box, number <paramref name="index"/> of the stream), handed
+    /// over by a reader that gets the file in pieces; the cursor keeps the array until the next one.
+    /// </summary>
+    public void Take(byte[] moof, in Mp4Fragment fragment, int index)
+    {
+        _moof = moof;
+        _fragment = index;
+        ReadFragment(fragment);
+        Settle();
     }
 
     private void EnterRun()
@@ -182,17 +198,11 @@ internal sealed class Mp4FragmentCursor
         }
     }
 
-    /// <summary>Reads fragment <paramref name="index"/> and keeps the runs of this track's trafs.</summary>
-    private void ReadFragment(int index)
+    /// <summary>Keeps the runs of this track's trafs in the moof now in the buffer, and goes to the first.</summary>
+    private void ReadFragment(in Mp4Fragment fragment)
     {
         _runs.Clear();
-        var fragment = _fragments[index];
-        if (_moof.Length < fragment.Length)
-        {
-            _moof = new byte[Math.Max(fragment.Length, Math.Min(MaxMoofLength, _moof.Length * 2))];
-        }
-
-        _source.ReadAt(fragment.Offset, _moof.AsSpan(0, fragment.Length));
+        int index = _fragment;
         var moof = new Mp4Box(Mp4.Moof, fragment.HeaderLength, fragment.Length - fragment.HeaderLength, fragment.Offset, fragment.HeaderLength, $"moof[{index}]");
         var trafs = new Mp4Children(_moof.AsSpan(0, fragment.Length), fragment.Offset, moof);
         long previousEnd = fragment.Offset;
@@ -200,6 +210,12 @@ internal sealed class Mp4FragmentCursor
         while (trafs.Find(Mp4.Traf, out var traf))
         {
             previousEnd = ReadTraf(traf, fragment, index, trafIndex++, previousEnd);
+        }
+
+        _run = 0;
+        if (_runs.Count > 0)
+        {
+            EnterRun();
         }
     }
 

@@ -83,6 +83,23 @@ internal sealed class Mp4Track
         Load();
     }
 
+    /// <summary>Walks the track's runs in <paramref name="moof"/>, a moof handed over by the incremental reader.</summary>
+    public void Take(byte[] moof, in Mp4Fragment fragment, int index)
+    {
+        if (_fragments is null)
+        {
+            return;
+        }
+
+        if (!_inFragments)
+        {
+            Mp4.Throw(fragment.Offset, $"moof[{index}] comes before the samples of the moov's track {TrackId} were read");
+        }
+
+        _fragments.Take(moof, fragment, index);
+        Load();
+    }
+
     private void EnterFragments()
     {
         _inFragments = true;

@@ -2,7 +2,10 @@ using Sluice.Media.Formats.Mp4;
 
 namespace Sluice.Media.Tests.Formats.Mp4;
 
-/// <summary>Damaged versions of real files: every one ends in packets or a MediaFormatException, quickly and in bounded memory.</summary>
+/// <summary>
+/// Damaged versions of real files, read by the file reader and by the incremental one: every one ends in packets or
+/// a MediaFormatException, quickly and in bounded memory.
+/// </summary>
 public sealed class Mp4FileReaderMutationTests
 {
     private const int Inputs = 2500;
@@ -27,9 +30,23 @@ public sealed class Mp4FileReaderMutationTests
             Inputs,
             Total,
             (i, random, out how) => Mutate(sources[i % sources.Length], headers[i % sources.Length], random, out how),
-            _ => 0,
+            // Chunk 0: read as a file; else fed to the incremental reader in pieces of that size.
+            random => random.Next(3) switch { 0 => 0, 1 => int.MaxValue, _ => random.Next(1, 2000) },
             m =>
             {
+                if (m.Chunk > 0)
+                {
+                    using var demuxer = new Mp4Demuxer();
+                    var recorder = Feeder.Feed(demuxer, m.Input, m.Chunk);
+                    recorder.Packets.ForEach(p => p.Release());
+                    if (recorder.TrackCalls.Count > 1 || (recorder.Packets.Count > 0 && recorder.Tracks is null))
+                    {
+                        harness.Fail(m, $"{recorder.TrackCalls.Count} OnTracks calls for {recorder.Packets.Count} packets");
+                    }
+
+                    return;
+                }
+
                 using var reader = Mp4FileReader.Open(new MemoryStream(m.Input));
                 long lastDts = long.MinValue;
                 while (reader.TryReadPacket(out var packet))
