@@ -42,6 +42,11 @@ internal static class Mp4
     public const uint Trun = 0x7472756E; // "trun"
     public const uint Mdat = 0x6D646174; // "mdat"
     public const uint Wave = 0x77617665; // "wave": QuickTime's sound description extension, holding the esds
+    public const uint Free = 0x66726565; // "free"
+    public const uint Skip = 0x736B6970; // "skip"
+    public const uint Wide = 0x77696465; // "wide": QuickTime's room for a 64-bit mdat header
+    public const uint Styp = 0x73747970; // "styp"
+    public const uint Uuid = 0x75756964; // "uuid"
 
     // Sample entries (stsd children) and their configuration boxes.
     public const uint Avc1 = 0x61766331; // "avc1"
@@ -63,6 +68,8 @@ internal static class Mp4
     public const uint Dac3 = 0x64616333; // "dac3"
     public const uint FLaC = 0x664C6143; // "fLaC"
     public const uint DfLa = 0x64664C61; // "dfLa"
+    public const uint Encv = 0x656E6376; // "encv": encrypted video
+    public const uint Enca = 0x656E6361; // "enca": encrypted audio
 
     // Handler types (hdlr).
     public const uint Vide = 0x76696465; // "vide"
@@ -105,6 +112,9 @@ internal static class Mp4
     public const uint TrunSize = 0x000200;
     public const uint TrunFlags = 0x000400;
     public const uint TrunCompositionOffset = 0x000800;
+
+    /// <summary>Box types that may begin an MP4 or QuickTime file: a file that begins with another is not one.</summary>
+    public static bool MayBeginFile(uint type) => type is Ftyp or Moov or Mdat or Moof or Free or Skip or Wide or Styp or Uuid;
 
     /// <summary>A box type as text for messages ("stsz"; unprintable bytes as hex).</summary>
     public static string TypeName(uint type)

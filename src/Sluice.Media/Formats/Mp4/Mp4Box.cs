@@ -16,6 +16,48 @@ internal readonly record struct Mp4Box(uint Type, int BodyStart, int BodyLength,
     public string Name => Mp4.TypeName(Type);
 }
 
+/// <summary>A box header (ISO 14496-12 4.2): a 32-bit size and the type, then a 64-bit size when the first is 1.</summary>
+internal static class Mp4BoxHeader
+{
+    /// <summary>
+    /// Reads the header at the start of <paramref name="bytes"/>: false when they are too few for it. The size is the
+    /// whole box's, or 0 for a box that runs to the end of its parent; a size smaller than the header is damage,
+    /// named by <paramref name="parentPath"/> and <paramref name="offset"/>.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> bytes, long offset, string parentPath, out uint type, out long size, out int headerLength)
+    {
+        type = 0;
+        size = 0;
+        headerLength = 8;
+        if (bytes.Length < 8)
+        {
+            return false;
+        }
+
+        size = BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        type = BinaryPrimitives.ReadUInt32BigEndian(bytes[4..]);
+        if (size == 1)
+        {
+            if (bytes.Length < 16)
+            {
+                return false;
+            }
+
+            size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), long.MaxValue / 2);
+            headerLength = 16;
+        }
+
+        if (size != 0 && size < headerLength)
+        {
+            Mp4.Throw(offset, $"{PathOf(parentPath, type)}: box size {size} is smaller than its {headerLength}-byte header");
+        }
+
+        return true;
+    }
+
+    public static string PathOf(string parentPath, uint type) => parentPath.Length == 0 ? Mp4.TypeName(type) : $"{parentPath}/{Mp4.TypeName(type)}";
+}
+
 /// <summary>
 /// The child boxes of a body in a buffer, one by one. A child that runs past its parent is damage
 /// (<see cref="MediaFormatException"/> with its path); fewer than 8 bytes left at the end are ignored, as ffmpeg
@@ -56,28 +98,15 @@ internal ref struct Mp4Children
             return false;
         }
 
-        long size = BinaryPrimitives.ReadUInt32BigEndian(_data[_at..]);
-        uint type = BinaryPrimitives.ReadUInt32BigEndian(_data[(_at + 4)..]);
-        int header = 8;
         long fileOffset = _fileBase + _at;
-        if (size == 1)
+        if (!Mp4BoxHeader.TryRead(_data[_at.._end], fileOffset, _parentPath, out uint type, out long size, out int header))
         {
-            if (_end - _at < 16)
-            {
-                Mp4.Throw(fileOffset, $"{PathOf(type)}: box header with a 64-bit size is cut short by the end of {ParentName}");
-            }
-
-            size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(_data[(_at + 8)..]), long.MaxValue);
-            header = 16;
+            Mp4.Throw(fileOffset, $"{PathOf(BinaryPrimitives.ReadUInt32BigEndian(_data[(_at + 4)..]))}: box header with a 64-bit size is cut short by the end of {ParentName}");
         }
-        else if (size == 0)
+
+        if (size == 0)
         {
             size = _end - _at; // to the end of the parent
-        }
-
-        if (size < header)
-        {
-            Mp4.Throw(fileOffset, $"{PathOf(type)}: box size {size} is smaller than its {header}-byte header");
         }
 
         if (size > _end - _at)
@@ -106,5 +135,5 @@ internal ref struct Mp4Children
 
     private readonly string ParentName => _parentPath.Length == 0 ? "the file" : _parentPath;
 
-    private readonly string PathOf(uint type) => _parentPath.Length == 0 ? Mp4.TypeName(type) : $"{_parentPath}/{Mp4.TypeName(type)}";
+    private readonly string PathOf(uint type) => Mp4BoxHeader.PathOf(_parentPath, type);
 }

@@ -108,18 +108,7 @@ public sealed class Mp4Demuxer : IDemuxer
             case Mode.WholeBox:
                 return TakeWholeBox(ref reader, sink);
             case Mode.Skip:
-            {
-                long n = Math.Min(_boxEnd - _position, reader.Remaining);
-                reader.Advance(n);
-                _position += n;
-                if (_position == _boxEnd)
-                {
-                    _mode = Mode.BoxHeader;
-                    return true;
-                }
-
-                return false;
-            }
+                return SkipTo(ref reader, _boxEnd);
 
             default:
                 return StepInMdat(ref reader, sink);
@@ -129,38 +118,21 @@ public sealed class Mp4Demuxer : IDemuxer
     private bool ReadBoxHeader(ref SequenceReader<byte> reader)
     {
         Span<byte> head = stackalloc byte[16];
-        if (!reader.TryCopyTo(head[..8]))
+        int have = (int)Math.Min(16, reader.Remaining);
+        reader.UnreadSequence.Slice(0, have).CopyTo(head);
+        if (!Mp4BoxHeader.TryRead(head[..have], _position, "", out uint type, out long size, out int header))
         {
             return false;
         }
 
-        long size = BinaryPrimitives.ReadUInt32BigEndian(head);
-        uint type = BinaryPrimitives.ReadUInt32BigEndian(head[4..]);
-        int header = 8;
-        if (_position == 0 && type is not (Mp4.Ftyp or Mp4.Moov or Mp4.Moof or 0x66726565 /* free */ or 0x736B6970 /* skip */ or 0x77696465 /* wide */ or 0x73747970 /* styp */))
+        if (_position == 0 && !Mp4.MayBeginFile(type))
         {
-            Mp4.Throw(0, $"not a streamable MP4: it starts with a box of type {Mp4.TypeName(type)}, not ftyp or moov");
-        }
-
-        if (size == 1)
-        {
-            if (!reader.TryCopyTo(head))
-            {
-                return false;
-            }
-
-            size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(head[8..]), long.MaxValue / 2);
-            header = 16;
+            Mp4.Throw(0, $"not an MP4 stream: it starts with a box of type {Mp4.TypeName(type)}, not ftyp, moov or another top-level box");
         }
 
         if (size == 0 && type != Mp4.Mdat)
         {
             Mp4.Throw(_position, $"{Mp4.TypeName(type)}: a box that runs to the end of the stream (size 0) can only be an mdat");
-        }
-
-        if (size != 0 && size < header)
-        {
-            Mp4.Throw(_position, $"{Mp4.TypeName(type)}: box size {size} is smaller than its {header}-byte header");
         }
 
         _boxStart = _position;
@@ -288,20 +260,7 @@ public sealed class Mp4Demuxer : IDemuxer
 
         if (target > _position)
         {
-            if (reader.End)
-            {
-                return false;
-            }
-
-            long n = Math.Min(target - _position, reader.Remaining);
-            reader.Advance(n);
-            _position += n;
-            if (_position == _boxEnd)
-            {
-                _mode = Mode.BoxHeader;
-            }
-
-            return true;
+            return SkipTo(ref reader, target);
         }
 
         if (target == _boxEnd)
@@ -335,6 +294,21 @@ public sealed class Mp4Demuxer : IDemuxer
         next.Advance();
         sink.Accept(packet);
         return true;
+    }
+
+    /// <summary>Passes over the input up to <paramref name="target"/> (or its end); at the box's end, back to box headers. True when that got anywhere.</summary>
+    private bool SkipTo(ref SequenceReader<byte> reader, long target)
+    {
+        long n = Math.Min(target - _position, reader.Remaining);
+        reader.Advance(n);
+        _position += n;
+        if (_position == _boxEnd)
+        {
+            _mode = Mode.BoxHeader;
+            return true;
+        }
+
+        return n > 0;
     }
 
     /// <summary>Lets go of the payload slab; the packets handed over keep their blocks.</summary>

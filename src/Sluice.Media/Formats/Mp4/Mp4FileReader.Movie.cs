@@ -23,34 +23,21 @@ public sealed partial class Mp4FileReader
                 Mp4.Throw(at, $"{source.Length - at} bytes after the last box are too few for a box header");
             }
 
-            source.ReadAt(at, head[..8]);
-            long size = BinaryPrimitives.ReadUInt32BigEndian(head);
-            uint type = BinaryPrimitives.ReadUInt32BigEndian(head[4..]);
-            int header = 8;
-            if (at == 0 && !LooksLikeTopLevel(type))
+            int have = (int)Math.Min(16, source.Length - at);
+            source.ReadAt(at, head[..have]);
+            if (!Mp4BoxHeader.TryRead(head[..have], at, "", out uint type, out long size, out int header))
+            {
+                Mp4.Throw(at, $"{Mp4.TypeName(BinaryPrimitives.ReadUInt32BigEndian(head[4..]))}: box header with a 64-bit size is cut short by the end of the file");
+            }
+
+            if (at == 0 && !Mp4.MayBeginFile(type))
             {
                 Mp4.Throw(0, $"not an MP4 file: it starts with a box of type {Mp4.TypeName(type)}, not ftyp, moov, mdat or another top-level box");
             }
 
-            if (size == 1)
-            {
-                if (source.Length - at < 16)
-                {
-                    Mp4.Throw(at, $"{Mp4.TypeName(type)}: box header with a 64-bit size is cut short by the end of the file");
-                }
-
-                source.ReadAt(at + 8, head[8..16]);
-                size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(head[8..]), long.MaxValue);
-                header = 16;
-            }
-            else if (size == 0)
+            if (size == 0)
             {
                 size = source.Length - at; // to the end of the file
-            }
-
-            if (size < header)
-            {
-                Mp4.Throw(at, $"{Mp4.TypeName(type)}: box size {size} is smaller than its {header}-byte header");
             }
 
             if (size > source.Length - at)
@@ -97,11 +84,6 @@ public sealed partial class Mp4FileReader
         return ReadMoov(source, moov, box, fragments, brand);
     }
 
-    /// <summary>Box types that may begin an MP4 or QuickTime file.</summary>
-    private static bool LooksLikeTopLevel(uint type) => type is Mp4.Ftyp or Mp4.Moov or Mp4.Mdat or Mp4.Moof
-        or 0x66726565 /* free */ or 0x736B6970 /* skip */ or 0x77696465 /* wide */ or 0x706E6F74 /* pnot */ or 0x73747970 /* styp */
-        or 0x75756964 /* uuid */;
-
     /// <summary>The tracks of a moov (<paramref name="fragments"/>: the file's moofs, or null when they are handed over as they come).</summary>
     internal static Movie ReadMoov(Mp4Source source, byte[] moov, in Mp4Box box, List<Mp4Fragment>? fragments, string? brand)
     {
@@ -117,17 +99,8 @@ public sealed partial class Mp4FileReader
             switch (child.Type)
             {
                 case Mp4.Mvhd:
-                {
-                    var body = moov.AsSpan(child.BodyStart, child.BodyLength);
-                    int timescaleAt = body.Length > 0 && body[0] == 1 ? 20 : 12;
-                    if (body.Length < timescaleAt + 4)
-                    {
-                        Mp4.Throw(child.FileOffset, $"{child.Path}: box of {body.Length} bytes is too short");
-                    }
-
-                    movieTimescale = BinaryPrimitives.ReadUInt32BigEndian(body[timescaleAt..]);
+                    movieTimescale = VersionedField(moov, child, 12, 20);
                     break;
-                }
 
                 case Mp4.Trak:
                     traks.Add(child with { Path = $"moov/trak[{trakIndex++}]" });
@@ -178,18 +151,9 @@ public sealed partial class Mp4FileReader
             switch (child.Type)
             {
                 case Mp4.Tkhd:
-                {
-                    var body = moov.AsSpan(child.BodyStart, child.BodyLength);
-                    int idAt = body.Length > 0 && body[0] == 1 ? 20 : 12;
-                    if (body.Length < idAt + 4)
-                    {
-                        Mp4.Throw(child.FileOffset, $"{child.Path}: box of {body.Length} bytes is too short");
-                    }
-
-                    trackId = BinaryPrimitives.ReadUInt32BigEndian(body[idAt..]);
+                    trackId = VersionedField(moov, child, 12, 20);
                     haveTkhd = true;
                     break;
-                }
 
                 case Mp4.Edts:
                     haveElst = new Mp4Children(moov, fileBase, child).Find(Mp4.Elst, out elst);
@@ -218,19 +182,9 @@ public sealed partial class Mp4FileReader
             switch (child.Type)
             {
                 case Mp4.Mdhd:
-                {
-                    bool v1 = body.Length > 0 && body[0] == 1;
-                    int timescaleAt = v1 ? 20 : 12;
-                    int languageAt = v1 ? 32 : 20;
-                    if (body.Length < languageAt + 2)
-                    {
-                        Mp4.Throw(child.FileOffset, $"{child.Path}: box of {body.Length} bytes is too short");
-                    }
-
-                    timescale = BinaryPrimitives.ReadUInt32BigEndian(body[timescaleAt..]);
-                    language = Language(BinaryPrimitives.ReadUInt16BigEndian(body[languageAt..]));
+                    timescale = VersionedField(moov, child, 12, 20);
+                    language = Language((int)(VersionedField(moov, child, 20, 32) >> 16));
                     break;
-                }
 
                 case Mp4.Hdlr when body.Length >= 12:
                     handler = BinaryPrimitives.ReadUInt32BigEndian(body[8..]);
@@ -304,6 +258,19 @@ public sealed partial class Mp4FileReader
         }
 
         tracks.Add(track);
+    }
+
+    /// <summary>The 32-bit field of a FullBox (mvhd, tkhd, mdhd) at <paramref name="v0At"/> in version 0, at <paramref name="v1At"/> in version 1 (64-bit times before it).</summary>
+    private static uint VersionedField(byte[] moov, in Mp4Box box, int v0At, int v1At)
+    {
+        var body = moov.AsSpan(box.BodyStart, box.BodyLength);
+        int at = body.Length > 0 && body[0] == 1 ? v1At : v0At;
+        if (body.Length < at + 4)
+        {
+            Mp4.Throw(box.FileOffset, $"{box.Path}: box of {body.Length} bytes is too short for version {(body.Length > 0 ? body[0] : 0)}");
+        }
+
+        return BinaryPrimitives.ReadUInt32BigEndian(body[at..]);
     }
 
     /// <summary>

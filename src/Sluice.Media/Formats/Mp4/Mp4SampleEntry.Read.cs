@@ -79,48 +79,15 @@ internal static partial class Mp4SampleEntry
         {
             case Mp4.Avc1:
             case Mp4.Avc3:
-            {
-                if (!Child(data, fileBase, entry, VisualEntryLength, Mp4.AvcC, out var box) || AvcDecoderConfiguration.Parse(Body(data, box)) is not { } avcc)
-                {
-                    refusal = $"{name} without a valid avcC (AVCDecoderConfigurationRecord)";
-                    return null;
-                }
-
-                if (avcc.Sps.Count > 0 && H264Sps.Parse(avcc.Sps[0]) is { } sps)
-                {
-                    (width, height) = (sps.Width, sps.Height);
-                }
-
-                return Video(CodecId.H264, name, Body(data, box).ToArray(), width, height);
-            }
-
+                return WithConfiguration(data, fileBase, entry, CodecId.H264, Mp4.AvcC, "AVCDecoderConfigurationRecord", width, height, out refusal, static c =>
+                    AvcDecoderConfiguration.Parse(c) is not { } avcc ? null : avcc.Sps.Count > 0 && H264Sps.Parse(avcc.Sps[0]) is { } sps ? (sps.Width, sps.Height) : (0, 0));
             case Mp4.Hvc1:
             case Mp4.Hev1:
-            {
-                if (!Child(data, fileBase, entry, VisualEntryLength, Mp4.HvcC, out var box) || HevcDecoderConfiguration.Parse(Body(data, box)) is not { } hvcc)
-                {
-                    refusal = $"{name} without a valid hvcC (HEVCDecoderConfigurationRecord)";
-                    return null;
-                }
-
-                if (hvcc.Sps.Count > 0 && H265Sps.Parse(hvcc.Sps[0]) is { } sps)
-                {
-                    (width, height) = (sps.Width, sps.Height);
-                }
-
-                return Video(CodecId.H265, name, Body(data, box).ToArray(), width, height);
-            }
-
+                return WithConfiguration(data, fileBase, entry, CodecId.H265, Mp4.HvcC, "HEVCDecoderConfigurationRecord", width, height, out refusal, static c =>
+                    HevcDecoderConfiguration.Parse(c) is not { } hvcc ? null : hvcc.Sps.Count > 0 && H265Sps.Parse(hvcc.Sps[0]) is { } sps ? (sps.Width, sps.Height) : (0, 0));
             case Mp4.Av01:
-            {
-                if (!Child(data, fileBase, entry, VisualEntryLength, Mp4.Av1C, out var box) || box.BodyLength < 4 || data[box.BodyStart] != 0x81)
-                {
-                    refusal = "av01 without a valid av1C (AV1CodecConfigurationRecord)";
-                    return null;
-                }
-
-                return Video(CodecId.AV1, name, Body(data, box).ToArray(), width, height);
-            }
+                return WithConfiguration(data, fileBase, entry, CodecId.AV1, Mp4.Av1C, "AV1CodecConfigurationRecord", width, height, out refusal, static c =>
+                    c.Length >= 4 && c[0] == 0x81 ? (0, 0) : null);
 
             case Mp4.Vp09:
                 // As the other readers give VP9: the vpcC is not the codec private data Matroska and WebM carry.
@@ -149,6 +116,30 @@ internal static partial class Mp4SampleEntry
                 refusal = Unknown(entry.Type, "video");
                 return null;
         }
+    }
+
+    /// <summary>
+    /// A video track whose configuration box (avcC, hvcC, av1C) is its codec private data: <paramref name="describe"/>
+    /// checks it and gives the picture size it states ((0, 0): the sample entry's), or null when it is not valid.
+    /// </summary>
+    private static TrackInfo? WithConfiguration(
+        ReadOnlySpan<byte> data, long fileBase, in Mp4Box entry, CodecId codec, uint configType, string configName, int width, int height,
+        out string? refusal, Func<byte[], (int Width, int Height)?> describe)
+    {
+        refusal = null;
+        byte[]? config = Child(data, fileBase, entry, VisualEntryLength, configType, out var box) ? Body(data, box).ToArray() : null;
+        if (config is null || describe(config) is not { } size)
+        {
+            refusal = $"{entry.Name} without a valid {Mp4.TypeName(configType)} ({configName})";
+            return null;
+        }
+
+        if (size.Width > 0 && size.Height > 0)
+        {
+            (width, height) = size;
+        }
+
+        return Video(codec, entry.Name, config, width, height);
     }
 
     private static TrackInfo? ReadAudio(ReadOnlySpan<byte> data, long fileBase, in Mp4Box entry, string name, int childrenAt, int rate, int channels, out string? refusal)
@@ -242,31 +233,18 @@ internal static partial class Mp4SampleEntry
 
     private static string Unknown(uint type, string kind) => type switch
     {
-        0x656E6376 or 0x656E6361 => $"the {kind} track is encrypted (sample entry '{Mp4.TypeName(type)}')",
+        Mp4.Encv or Mp4.Enca => $"the {kind} track is encrypted (sample entry '{Mp4.TypeName(type)}')",
         _ => $"{kind} sample entry '{Mp4.TypeName(type)}' is not a codec Sluice carries",
     };
 
-    private static TrackInfo Video(CodecId codec, string name, byte[] codecPrivate, int width, int height) => new()
-    {
-        Index = 0,
-        Kind = MediaKind.Video,
-        Codec = codec,
-        ContainerCodecName = name,
-        CodecPrivate = codecPrivate,
-        Width = width,
-        Height = height,
-    };
+    private static TrackInfo Video(CodecId codec, string name, byte[] codecPrivate, int width, int height) =>
+        Track(MediaKind.Video, codec, name, codecPrivate) with { Width = width, Height = height };
 
-    private static TrackInfo Audio(CodecId codec, string name, byte[] codecPrivate, int rate, int channels) => new()
-    {
-        Index = 0,
-        Kind = MediaKind.Audio,
-        Codec = codec,
-        ContainerCodecName = name,
-        CodecPrivate = codecPrivate,
-        SampleRate = rate,
-        Channels = channels,
-    };
+    private static TrackInfo Audio(CodecId codec, string name, byte[] codecPrivate, int rate, int channels) =>
+        Track(MediaKind.Audio, codec, name, codecPrivate) with { SampleRate = rate, Channels = channels };
+
+    private static TrackInfo Track(MediaKind kind, CodecId codec, string name, byte[] codecPrivate) =>
+        new() { Index = 0, Kind = kind, Codec = codec, ContainerCodecName = name, CodecPrivate = codecPrivate };
 
     private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> data, in Mp4Box box) => data.Slice(box.BodyStart, box.BodyLength);
 

@@ -41,8 +41,8 @@ public sealed class Mp4DemuxerTests
         for (int t = 0; t < tracks.Count; t++)
         {
             Assert.Equal(
-                Mp4FileReaderFfmpegTests.Describe(expected.Where(p => p.Track == t)),
-                Mp4FileReaderFfmpegTests.Describe(recorder.Packets.Where(p => p.Track == t)));
+                PacketRecorder.Describe(expected.Where(p => p.Track == t)),
+                PacketRecorder.Describe(recorder.Packets.Where(p => p.Track == t)));
         }
 
         // In file order: each sample follows the one before it in the file.

@@ -99,7 +99,7 @@ public sealed class Mp4FileReaderDamageTests
         var track = Assert.Single(reader.Tracks);
         Assert.Equal(CodecId.AAC, track.Codec);
         Assert.Equal(
-            Mp4FileReaderFfmpegTests.Describe(Mp4FileReaderFfmpegTests.Read(Mp4Fixtures.AacM4a).Packets),
-            Mp4FileReaderFfmpegTests.Describe(Mp4FileReaderFfmpegTests.ReadAll(reader)));
+            PacketRecorder.Describe(Mp4FileReaderFfmpegTests.Read(Mp4Fixtures.AacM4a).Packets),
+            PacketRecorder.Describe(Mp4FileReaderFfmpegTests.ReadAll(reader)));
     }
 }

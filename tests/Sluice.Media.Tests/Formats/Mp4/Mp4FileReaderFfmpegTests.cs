@@ -119,14 +119,14 @@ public sealed class Mp4FileReaderFfmpegTests
     {
         var last = Read(Mp4Fixtures.H264Aac).Packets;
         var first = Read(Mp4Fixtures.H264AacFaststart).Packets;
-        Assert.Equal(Describe(last), Describe(first));
+        Assert.Equal(PacketRecorder.Describe(last), PacketRecorder.Describe(first));
     }
 
     [Fact]
     public void A_memory_stream_gives_the_same_packets_as_a_file_stream()
     {
         using var reader = Mp4FileReader.Open(new MemoryStream(Mp4Fixtures.Bytes(Mp4Fixtures.H264AacFragmented)));
-        Assert.Equal(Describe(Read(Mp4Fixtures.H264AacFragmented).Packets), Describe(ReadAll(reader)));
+        Assert.Equal(PacketRecorder.Describe(Read(Mp4Fixtures.H264AacFragmented).Packets), PacketRecorder.Describe(ReadAll(reader)));
     }
 
     [Theory]
@@ -151,8 +151,8 @@ public sealed class Mp4FileReaderFfmpegTests
             // From there on, each track's packets are the file's own.
             for (int t = 0; t < reader.Tracks.Count; t++)
             {
-                var rest = Describe(after.Where(p => p.Track == t));
-                var tail = Describe(all.Where(p => p.Track == t)).TakeLast(rest.Count);
+                var rest = PacketRecorder.Describe(after.Where(p => p.Track == t));
+                var tail = PacketRecorder.Describe(all.Where(p => p.Track == t)).TakeLast(rest.Count);
                 Assert.Equal(tail, rest);
                 Assert.True(t == reference || after.Where(p => p.Track == t).All(p => p.Pts >= expected));
             }
@@ -185,7 +185,4 @@ public sealed class Mp4FileReaderFfmpegTests
             }
         }
     }
-
-    internal static List<string> Describe(IEnumerable<MediaPacket> packets) =>
-        [.. packets.Select(p => $"{p.Track} {p.Dts} {p.Pts} {p.IsKeyframe} {p.Duration} {p.Payload.Length} {Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(p.Payload.Span))}")];
 }
