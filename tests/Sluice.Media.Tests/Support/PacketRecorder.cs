@@ -13,6 +13,9 @@ internal sealed class PacketRecorder : IPacketSink
     public void Accept(MediaPacket packet) => Packets.Add(packet);
 
     /// <summary>A line per packet, payload included as a hash, for comparing two runs.</summary>
-    public List<string> Describe() =>
-        [.. Packets.Select(p => $"{p.Track} {p.Dts} {p.Pts} {p.IsKeyframe} {p.Duration} {p.Payload.Length} {Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(p.Payload.Span))}")];
+    public List<string> Describe() => Describe(Packets);
+
+    /// <summary>A line per packet, payload included as a hash, for comparing two runs.</summary>
+    public static List<string> Describe(IEnumerable<MediaPacket> packets) =>
+        [.. packets.Select(p => $"{p.Track} {p.Dts} {p.Pts} {p.IsKeyframe} {p.Duration} {p.Payload.Length} {Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(p.Payload.Span))}")];
 }

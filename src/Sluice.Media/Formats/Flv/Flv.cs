@@ -49,10 +49,11 @@ internal static class Flv
     public const int PacketMetadata = 4;
     public const int PacketMpeg2TsSequenceStart = 5;
 
-    public const uint FourCcAvc1 = 0x61766331; // 'avc1'
-    public const uint FourCcHvc1 = 0x68766331; // 'hvc1'
-    public const uint FourCcAv01 = 0x61763031; // 'av01'
-    public const uint FourCcVp09 = 0x76703039; // 'vp09'
+    // Enhanced RTMP names codecs by their ISO BMFF sample entry types.
+    public const uint FourCcAvc1 = Mp4.Mp4.Avc1;
+    public const uint FourCcHvc1 = Mp4.Mp4.Hvc1;
+    public const uint FourCcAv01 = Mp4.Mp4.Av01;
+    public const uint FourCcVp09 = Mp4.Mp4.Vp09;
 
     // Audio: SoundFormat (upper 4 bits of the AudioTagHeader).
     public const int SoundMp3 = 2;

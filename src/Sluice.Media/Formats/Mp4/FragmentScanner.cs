@@ -15,8 +15,6 @@ namespace Sluice.Media.Formats.Mp4;
 /// </summary>
 public sealed class FragmentScanner : JoinPointScanner
 {
-    private const uint NonSync = 0x0001_0000;
-    private static readonly uint Moof = FourCc("moof"u8);
     private static readonly Guid Tfxd = new("6D1D9B05-42D5-44E6-80E2-141DAFF757B2");
 
     private readonly Dictionary<uint, uint> _trexFlags = [];
@@ -30,13 +28,13 @@ public sealed class FragmentScanner : JoinPointScanner
         int at = 0;
         while (BoxAt(data, at) is var (type, size) && size > 0)
         {
-            if (type == Moof)
+            if (type == Mp4.Moof)
             {
                 SetHeader(data[..at]);
                 return at;
             }
 
-            if (type == FourCc("moov"u8))
+            if (type == Mp4.Moov)
             {
                 ReadMovie(data.Slice(at + 8, size - 8));
             }
@@ -56,7 +54,7 @@ public sealed class FragmentScanner : JoinPointScanner
 
         var box = data[..size];
         long? time = null;
-        bool sync = type == Moof && StartsWithSync(box[8..], out time);
+        bool sync = type == Mp4.Moof && StartsWithSync(box[8..], out time);
         units.Add(new ScannedUnit(box.ToArray(), sync, time));
         return size;
     }
@@ -111,15 +109,13 @@ public sealed class FragmentScanner : JoinPointScanner
         return children;
     }
 
-    private static uint FourCc(ReadOnlySpan<byte> name) => BinaryPrimitives.ReadUInt32BigEndian(name);
-
     /// <summary>From the moov: which track is video (tkhd track_ID of the trak whose hdlr is 'vide') and each trex's default flags.</summary>
     private void ReadMovie(ReadOnlySpan<byte> moov)
     {
         foreach (var (type, start, length) in Children(moov))
         {
             var body = moov.Slice(start, length);
-            if (type == FourCc("trak"u8))
+            if (type == Mp4.Trak)
             {
                 uint? id = null;
                 bool video = false;
@@ -127,17 +123,17 @@ public sealed class FragmentScanner : JoinPointScanner
                 foreach (var (childType, childStart, childLength) in Children(body))
                 {
                     var child = body.Slice(childStart, childLength);
-                    if (childType == FourCc("tkhd"u8) && child.Length >= 24)
+                    if (childType == Mp4.Tkhd && child.Length >= 24)
                     {
                         id = BinaryPrimitives.ReadUInt32BigEndian(child[(child[0] == 1 ? 20 : 12)..]);
                     }
-                    else if (childType == FourCc("mdia"u8))
+                    else if (childType == Mp4.Mdia)
                     {
                         foreach (var (mediaType, mediaStart, mediaLength) in Children(child))
                         {
                             var media = child.Slice(mediaStart, mediaLength);
-                            video |= mediaType == FourCc("hdlr"u8) && mediaLength >= 12 && media.Slice(8, 4).SequenceEqual("vide"u8);
-                            if (mediaType == FourCc("mdhd"u8) && mediaLength >= 24)
+                            video |= mediaType == Mp4.Hdlr && mediaLength >= 12 && media.Slice(8, 4).SequenceEqual("vide"u8);
+                            if (mediaType == Mp4.Mdhd && mediaLength >= 24)
                             {
                                 timescale = BinaryPrimitives.ReadUInt32BigEndian(media[(media[0] == 1 ? 20 : 12)..]);
                             }
@@ -151,11 +147,11 @@ public sealed class FragmentScanner : JoinPointScanner
                     _timescales[track] = timescale;
                 }
             }
-            else if (type == FourCc("mvex"u8))
+            else if (type == Mp4.Mvex)
             {
                 foreach (var (childType, childStart, childLength) in Children(body))
                 {
-                    if (childType == FourCc("trex"u8) && childLength >= 24)
+                    if (childType == Mp4.Trex && childLength >= 24)
                     {
                         var trex = body.Slice(childStart, childLength);
                         _trexFlags[BinaryPrimitives.ReadUInt32BigEndian(trex[4..])] = BinaryPrimitives.ReadUInt32BigEndian(trex[20..]);
@@ -175,7 +171,7 @@ public sealed class FragmentScanner : JoinPointScanner
         time = null;
         foreach (var (type, start, length) in Children(moof))
         {
-            if (type != FourCc("traf"u8))
+            if (type != Mp4.Traf)
             {
                 continue;
             }
@@ -190,7 +186,7 @@ public sealed class FragmentScanner : JoinPointScanner
 
             if (flags is { } sampleFlags && chosen)
             {
-                return (sampleFlags & NonSync) == 0;
+                return (sampleFlags & Mp4.SampleIsNonSync) == 0;
             }
 
             first = false;
@@ -207,12 +203,12 @@ public sealed class FragmentScanner : JoinPointScanner
         {
             var box = traf.Slice(start, length);
             bool wide = box.Length > 0 && box[0] == 1;
-            if (type == FourCc("tfdt"u8) && box.Length >= (wide ? 12 : 8))
+            if (type == Mp4.Tfdt && box.Length >= (wide ? 12 : 8))
             {
                 return wide ? (long)BinaryPrimitives.ReadUInt64BigEndian(box[4..]) : BinaryPrimitives.ReadUInt32BigEndian(box[4..]);
             }
 
-            if (type == FourCc("uuid"u8) && box.Length >= 16 + 12 && new Guid(box[..16], bigEndian: true) == Tfxd)
+            if (type == Mp4.Uuid && box.Length >= 16 + 12 && new Guid(box[..16], bigEndian: true) == Tfxd)
             {
                 var body = box[16..];
                 wide = body[0] == 1;
@@ -230,28 +226,28 @@ public sealed class FragmentScanner : JoinPointScanner
         foreach (var (type, start, length) in Children(traf))
         {
             var box = traf.Slice(start, length);
-            if (type == FourCc("tfhd"u8) && box.Length >= 8)
+            if (type == Mp4.Tfhd && box.Length >= 8)
             {
                 uint tfhdFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
                 track = BinaryPrimitives.ReadUInt32BigEndian(box[4..]);
                 defaults = _trexFlags.TryGetValue(track, out uint trex) ? trex : null;
-                int at = 8 + ((tfhdFlags & 0x01) != 0 ? 8 : 0) + ((tfhdFlags & 0x02) != 0 ? 4 : 0) + ((tfhdFlags & 0x08) != 0 ? 4 : 0) + ((tfhdFlags & 0x10) != 0 ? 4 : 0);
-                if ((tfhdFlags & 0x20) != 0 && box.Length >= at + 4)
+                int at = 8 + ((tfhdFlags & Mp4.TfhdBaseDataOffset) != 0 ? 8 : 0) + ((tfhdFlags & Mp4.TfhdSampleDescriptionIndex) != 0 ? 4 : 0) + ((tfhdFlags & Mp4.TfhdDefaultDuration) != 0 ? 4 : 0) + ((tfhdFlags & Mp4.TfhdDefaultSize) != 0 ? 4 : 0);
+                if ((tfhdFlags & Mp4.TfhdDefaultFlags) != 0 && box.Length >= at + 4)
                 {
                     defaults = BinaryPrimitives.ReadUInt32BigEndian(box[at..]);
                 }
             }
-            else if (type == FourCc("trun"u8) && box.Length >= 8)
+            else if (type == Mp4.Trun && box.Length >= 8)
             {
                 uint trunFlags = BinaryPrimitives.ReadUInt32BigEndian(box) & 0xFFFFFF;
-                int at = 8 + ((trunFlags & 0x01) != 0 ? 4 : 0);
-                if ((trunFlags & 0x04) != 0)
+                int at = 8 + ((trunFlags & Mp4.TrunDataOffset) != 0 ? 4 : 0);
+                if ((trunFlags & Mp4.TrunFirstSampleFlags) != 0)
                 {
                     return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
                 }
 
-                at += ((trunFlags & 0x100) != 0 ? 4 : 0) + ((trunFlags & 0x200) != 0 ? 4 : 0);
-                if ((trunFlags & 0x400) != 0)
+                at += ((trunFlags & Mp4.TrunDuration) != 0 ? 4 : 0) + ((trunFlags & Mp4.TrunSize) != 0 ? 4 : 0);
+                if ((trunFlags & Mp4.TrunFlags) != 0)
                 {
                     return box.Length >= at + 4 ? BinaryPrimitives.ReadUInt32BigEndian(box[at..]) : null;
                 }

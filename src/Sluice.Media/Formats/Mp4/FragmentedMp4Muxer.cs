@@ -36,11 +36,10 @@ public sealed class FragmentedMp4Muxer : IMuxer
     private const int TrafLength = 8 + TfhdLength + TfdtLength + TrunLength;
     private const int MoofLength = 8 + MfhdLength + TrafLength;
 
-    private const uint SyncSampleFlags = 0x02000000; // sample_depends_on 2: depends on no other sample
-    private const uint NonSyncSampleFlags = 0x01010000; // sample_depends_on 1, sample_is_non_sync_sample
+    private const uint SyncSampleFlags = Mp4.SampleDependsOnNone;
+    private const uint NonSyncSampleFlags = Mp4.SampleDependsOnOthers | Mp4.SampleIsNonSync;
 
-    private const uint TfhdDefaultBaseIsMoof = 0x020000;
-    private const uint TrunFlags = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800; // data offset, duration, size, flags, composition offset
+    private const uint TrunFlags = Mp4.TrunDataOffset | Mp4.TrunDuration | Mp4.TrunSize | Mp4.TrunFlags | Mp4.TrunCompositionOffset;
 
     private readonly TrackInfo[] _tracks;
     private readonly TrackState[] _states;
@@ -165,7 +164,7 @@ public sealed class FragmentedMp4Muxer : IMuxer
         n += 4;
 
         n += BoxHeader(prefix[n..], TrafLength, "traf"u8);
-        n += FullBoxHeader(prefix[n..], TfhdLength, "tfhd"u8, 0, TfhdDefaultBaseIsMoof);
+        n += FullBoxHeader(prefix[n..], TfhdLength, "tfhd"u8, 0, Mp4.TfhdDefaultBaseIsMoof);
         BinaryPrimitives.WriteUInt32BigEndian(prefix[n..], (uint)packet.Track + 1);
         n += 4;
 
@@ -250,7 +249,7 @@ public sealed class FragmentedMp4Muxer : IMuxer
             bool video = track.Kind == MediaKind.Video;
             int trunLength = 12 + 4 + 4 + (16 * counts[t]);
             n += BoxHeader(span[n..], 8 + TfhdLength + TfdtLength + trunLength, "traf"u8);
-            n += FullBoxHeader(span[n..], TfhdLength, "tfhd"u8, 0, TfhdDefaultBaseIsMoof);
+            n += FullBoxHeader(span[n..], TfhdLength, "tfhd"u8, 0, Mp4.TfhdDefaultBaseIsMoof);
             BinaryPrimitives.WriteUInt32BigEndian(span[n..], (uint)t + 1);
             n += 4;
             n += FullBoxHeader(span[n..], TfdtLength, "tfdt"u8, 1, 0);

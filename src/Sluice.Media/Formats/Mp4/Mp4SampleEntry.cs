@@ -11,19 +11,8 @@ namespace Sluice.Media.Formats.Mp4;
 /// The sample entries (stsd children) Sluice writes, one per codec, and the RFC 6381 codecs parameter that
 /// names them for a browser (MediaSource.isTypeSupported, a &lt;source type&gt;).
 /// </summary>
-internal static class Mp4SampleEntry
+internal static partial class Mp4SampleEntry
 {
-    /// <summary>Object type indications of the esds DecoderConfigDescriptor (MP4RA).</summary>
-    private const byte ObjectTypeMpeg4Visual = 0x20;
-    private const byte ObjectTypeAac = 0x40;
-    private const byte ObjectTypeMpeg2MainVideo = 0x61;
-    private const byte ObjectTypeMpeg1Video = 0x6A;
-    private const byte ObjectTypeMpeg1Audio = 0x6B;
-
-    /// <summary>streamType of the DecoderConfigDescriptor (ISO 14496-1 table 6).</summary>
-    private const int StreamTypeVisual = 0x04;
-    private const int StreamTypeAudio = 0x05;
-
     public static bool CanWrite(CodecId codec) =>
         codec is CodecId.H264 or CodecId.H265 or CodecId.VP9 or CodecId.AV1 or CodecId.MPEG4 or CodecId.MPEG1Video or CodecId.MPEG2Video
             or CodecId.AAC or CodecId.MP3 or CodecId.Opus;
@@ -230,7 +219,7 @@ internal static class Mp4SampleEntry
     private static void WriteMp4a(BoxWriter w, TrackInfo track)
     {
         int entry = BeginAudio(w, track, "mp4a", track.SampleRate);
-        WriteEsds(w, track.Codec == CodecId.AAC ? ObjectTypeAac : ObjectTypeMpeg1Audio, StreamTypeAudio, track.Codec == CodecId.AAC ? track.CodecPrivate.Span : []);
+        WriteEsds(w, track.Codec == CodecId.AAC ? Mp4.ObjectTypeAac : Mp4.ObjectTypeMpeg1Audio, Mp4.StreamTypeAudio, track.Codec == CodecId.AAC ? track.CodecPrivate.Span : []);
         w.End(entry);
     }
 
@@ -243,11 +232,11 @@ internal static class Mp4SampleEntry
         int entry = BeginVisual(w, track, "mp4v");
         byte objectType = track.Codec switch
         {
-            CodecId.MPEG4 => ObjectTypeMpeg4Visual,
-            CodecId.MPEG1Video => ObjectTypeMpeg1Video,
-            _ => ObjectTypeMpeg2MainVideo,
+            CodecId.MPEG4 => Mp4.ObjectTypeMpeg4Visual,
+            CodecId.MPEG1Video => Mp4.ObjectTypeMpeg1Video,
+            _ => Mp4.ObjectTypeMpeg2MainVideo,
         };
-        WriteEsds(w, objectType, StreamTypeVisual, track.Codec == CodecId.MPEG4 ? track.CodecPrivate.Span : []);
+        WriteEsds(w, objectType, Mp4.StreamTypeVisual, track.Codec == CodecId.MPEG4 ? track.CodecPrivate.Span : []);
         w.End(entry);
     }
 
