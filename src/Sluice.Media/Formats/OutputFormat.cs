@@ -225,6 +225,12 @@ public sealed class OutputFormat
     /// <summary>True for the formats served only as playlists and segments (hls, dash).</summary>
     public bool IsSegmentedOnly => ReferenceEquals(this, Hls) || ReferenceEquals(this, Dash);
 
+    /// <summary>
+    /// A player of this format shows each picture as it arrives: MJPEG carries no times (multipart JPEG in a browser's
+    /// <c>&lt;img&gt;</c>, raw JPEGs back to back), so its viewers get each frame at once, never in merged writes.
+    /// </summary>
+    public bool ShownOnArrival => ReferenceEquals(this, MultipartJpeg) || ReferenceEquals(this, RawMjpeg);
+
     /// <summary>AAC in ADTS frames, for radio players.</summary>
     public static readonly OutputFormat Adts = new(
         "adts",

@@ -54,7 +54,7 @@ internal sealed partial class LiveStream : IFeedListener
         Format = format;
         _logger = logger;
         _ringBytes = Math.Max(feed.Config.FileMaxSize, MinRingBytes);
-        _merged = writeInterval > TimeSpan.Zero && !format.IsSegmentedOnly && format.MuxedByFfmpeg is null ? new MergedWakes(_time, writeInterval) : null;
+        _merged = writeInterval > TimeSpan.Zero && !format.IsSegmentedOnly && !format.ShownOnArrival && format.MuxedByFfmpeg is null ? new MergedWakes(_time, writeInterval) : null;
         feed.Subscribe(this);
     }
 

@@ -260,6 +260,23 @@ public sealed class LiveStreamTests
     }
 
     [Fact]
+    public void Mjpeg_viewers_get_each_frame_at_once_whatever_the_write_interval()
+    {
+        var mjpeg = new TrackInfo { Index = 0, Kind = MediaKind.Video, Codec = CodecId.MJPEG, Width = 320, Height = 240 };
+        var stream = new LiveStream(WebmStream with { Name = "cam.mjpg", Format = "mpjpeg" }, _feed, OutputFormat.MultipartJpeg, NullLogger.Instance, time: _time, writeInterval: TimeSpan.FromMilliseconds(400));
+        using var publisher = _feed.TryAcquire(IPAddress.Loopback, "test")!;
+        publisher.OnTracks([mjpeg]);
+        publisher.Accept(Packet(0, 0, key: true));
+        var ring = stream.Output!.Ring;
+        using var signal = new ViewerSignal(CancellationToken.None);
+
+        var wait = ring.WaitAsync(ring.Next, signal);
+        publisher.Accept(Packet(0, 40, key: true)); // 40 ms after the last: a browser shows it as it comes
+        Assert.True(wait.IsCompleted);
+        stream.Close();
+    }
+
+    [Fact]
     public void Without_holding_every_chunk_wakes_a_waiting_viewer()
     {
         var stream = new LiveStream(WebmStream, _feed, OutputFormat.WebM, NullLogger.Instance);
