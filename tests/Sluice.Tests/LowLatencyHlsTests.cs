@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Sluice.Tests.Support;
 using Sluice.Tests.Support.Conformance;
 using Xunit.Abstractions;
@@ -30,23 +31,25 @@ public sealed class LowLatencyHlsTests(ITestOutputHelper output)
     [Fact]
     public async Task Hls_js_in_low_latency_mode_plays_30_s_without_a_stall_a_gap_jump_or_dropped_frames()
     {
-        await using var server = await TestServer.StartAsync(DefaultSegmentsConfig);
+        // The sluice executable in a process of its own, as it runs in production. In the test host the server shared
+        // the thread pool with the test runner, whose message loop holds a pool thread in Socket.Poll for the whole run
+        // (vstest's TcpClientExtensions.MessageLoopAsync); Kestrel reads a chunked request body, ffmpeg's, on the pool,
+        // and with the 2 pool threads of a 2-core machine the publisher's body waited 0.5 to 1.2 s now and then for the
+        // pool to add a thread, while ffmpeg kept sending (strace) and the kernel had handed the server the bytes (ss):
+        // parts paused as long, and hls.js, 0.75 s behind the newest part, ran dry. Measured on 2026-12-07: such a gap in
+        // 16 of 17 runs in the test host (a wait in 2 of them), none in 2 with the pool's minimum raised to 32, and
+        // PART-HOLD-BACK at three part targets throughout each of 6 runs of this process.
+        await using var server = await ServerProcess.StartAsync(DefaultSegmentsConfig);
         using var feeder = FfmpegPublisher.Start(server.Url("in.ffm"), H264AacLowLatency);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         await HlsTests.WaitForPlaylistAsync(http, server.Url("live/media.m3u8"));
         // The conformance validator over what the server serves meanwhile, as another player reloading beside it.
-        var conformance = LiveConformance.CaptureAsync(http, server, "live", TimeSpan.FromSeconds(20));
-        var (run, errors) = await PlayAsync(server);
-        if (errors.Contains("levelLoadTimeOut") || errors.Contains("bufferStalledError"))
-        {
-            // hls.js gives a blocking playlist request of LL-HLS max(3 part targets, 0.8 target duration), 1.6 s here,
-            // and plays 0.75 s behind the newest part; a 2-core machine that runs Chromium beside the feeder's encoder
-            // starves the feeder for up to a second now and then (the first player stalled so in one of three full
-            // suite runs on 2026-12-06), and the player runs dry. Such a run says more of the machine than of the server: a second player, on the same
-            // server (whose PART-HOLD-BACK has grown past that gap), decides.
-            output.WriteLine($"first player: hls.js reported {string.Join(", ", errors)}; a second one plays");
-            (run, errors) = await PlayAsync(server);
-        }
+        var conformance = LiveConformance.CaptureAsync(http, server.Url(""), "live", TimeSpan.FromSeconds(20));
+        // 34 s of the / page's hls.js, in low-latency mode, at a lower CPU priority than the feeder and the server
+        // (Browser.Niceness), as a viewer on a machine of its own.
+        var run = await Browser.RunAsync("hls.mjs", server.Url("/"), "page", 34);
+        Assert.True(run.GetProperty("samples").EnumerateArray().Any(s => s.GetProperty("hlsjs").GetBoolean()), $"the page did not use hls.js: {run}");
+        var errors = run.GetProperty("final").GetProperty("hlsErrors").EnumerateArray().Select(e => e.GetString()!).ToList();
 
         var live = await conformance;
         output.WriteLine(live.Summary);
@@ -56,22 +59,16 @@ public sealed class LowLatencyHlsTests(ITestOutputHelper output)
         int dropped = final.GetProperty("droppedVideoFrames").GetInt32(), total = final.GetProperty("totalVideoFrames").GetInt32();
         int waits = final.GetProperty("waitsAfterPlaying").GetInt32();
         double played = HlsTests.Advanced(run, 4, 34);
+        // Above three part targets (0.75 s), the longest gap between two parts of the last 30 s and a part target more.
+        string holdBack = Regex.Match(await http.GetStringAsync(server.Url("live/media.m3u8")), "PART-HOLD-BACK=([0-9.]+)").Groups[1].Value;
         output.WriteLine($"hls.js (low-latency mode): played {played:0.0} s in the 30 s after the first 4; {waits} waits after playing; " +
-            $"dropped {dropped} of {total} frames; hls.js errors: [{string.Join(", ", errors)}]; events: [{string.Join("; ", final.GetProperty("waitLog").EnumerateArray().Select(e => e.GetString()))}]");
+            $"dropped {dropped} of {total} frames; PART-HOLD-BACK at the end {holdBack} s; hls.js errors: [{string.Join(", ", errors)}]; events: [{string.Join("; ", final.GetProperty("waitLog").EnumerateArray().Select(e => e.GetString()))}]");
         Assert.True(played >= 27, $"played {played:0.0} s of 30: {run}");
         Assert.DoesNotContain(errors, e => e.StartsWith("bufferStalledError", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.StartsWith("bufferSeekOverHole", StringComparison.Ordinal) || e.StartsWith("bufferNudgeOnStall", StringComparison.Ordinal));
         Assert.Equal(0, waits);
         // Chromium drops a few frames on a 2-core machine that also encodes the feed (0 to 17 of about 1030 alone).
         Assert.True(total > 0 && dropped <= Math.Max(2, total / 50), $"dropped {dropped} of {total} frames");
-    }
-
-    /// <summary>34 s of the / page's hls.js (low-latency mode): the driver's report and every hls.js error of the run.</summary>
-    private static async Task<(JsonElement Run, List<string> Errors)> PlayAsync(TestServer server)
-    {
-        var run = await Browser.RunAsync("hls.mjs", server.Url("/"), "page", 34);
-        Assert.True(run.GetProperty("samples").EnumerateArray().Any(s => s.GetProperty("hlsjs").GetBoolean()), $"the page did not use hls.js: {run}");
-        return (run, run.GetProperty("final").GetProperty("hlsErrors").EnumerateArray().Select(e => e.GetString()!).ToList());
     }
 
     [Fact]
