@@ -44,7 +44,8 @@ internal sealed partial class FeedFile : IDisposable
     private readonly string _feed;
     private readonly long _maxSize;
     private readonly Lock _queueLock = new();
-    private readonly Item[] _queue;
+    private readonly int _queueCapacity;
+    private Item[] _queue;
     private readonly long _queueMaxBytes;
     private readonly SemaphoreSlim _queued = new(0);
     private readonly Thread? _writer;
@@ -80,6 +81,7 @@ internal sealed partial class FeedFile : IDisposable
         _logger = logger;
         _time = time;
         _queue = new Item[queueCapacity];
+        _queueCapacity = queueCapacity;
         _queueMaxBytes = queueMaxBytes;
         _stream = null!;
         if (config.ReadOnly)
@@ -202,7 +204,7 @@ internal sealed partial class FeedFile : IDisposable
         bool queued = false, firstDrop = false;
         lock (_queueLock)
         {
-            if (_queueCount == _queue.Length || _queueBytes + packet.Payload.Length > _queueMaxBytes)
+            if (_queueCount >= _queueCapacity || _queueBytes + packet.Payload.Length > _queueMaxBytes)
             {
                 _gap = true;
                 _queueDropped++;
@@ -228,7 +230,7 @@ internal sealed partial class FeedFile : IDisposable
         }
         else if (firstDrop)
         {
-            LogQueueFull(_logger, _feed, Path, _queue.Length);
+            LogQueueFull(_logger, _feed, Path, _queueCapacity);
         }
     }
 
@@ -244,10 +246,17 @@ internal sealed partial class FeedFile : IDisposable
 
         lock (_queueLock)
         {
-            // A control item is never dropped: the queue makes room by growing past its bound for this one item's sake.
+            // A control item is never dropped and never waits for the writer: when the queue is full it grows (once a
+            // session start, never a packet), and packets stay bounded by the capacity it was made with.
             if (_queueCount == _queue.Length)
             {
-                WaitForRoom();
+                var grown = new Item[_queue.Length * 2];
+                for (int i = 0; i < _queueCount; i++)
+                {
+                    grown[i] = _queue[(_queueFirst + i) % _queue.Length];
+                }
+
+                (_queue, _queueFirst) = (grown, 0);
             }
 
             _queue[(_queueFirst + _queueCount) % _queue.Length] = item;
@@ -256,17 +265,6 @@ internal sealed partial class FeedFile : IDisposable
         }
 
         _queued.Release();
-    }
-
-    private void WaitForRoom()
-    {
-        // Only a session start or the stop waits (once a publisher, not a packet); the writer frees a slot quickly or has stopped.
-        while (_queueCount == _queue.Length && _writer!.IsAlive)
-        {
-            _queueLock.Exit();
-            Thread.Yield();
-            _queueLock.Enter();
-        }
     }
 
     private enum ItemKind { Packet, Session, Stop }
@@ -754,27 +752,27 @@ internal sealed partial class FeedFile : IDisposable
         _queued.Dispose();
     }
 
-    [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} reopened: tracks {Tracks}, {Packets} packets, {Size} bytes")]
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} reopened: tracks {Tracks}, {Packets} packets, {Size} bytes")]
     private static partial void LogReopened(ILogger logger, string feed, string path, string tracks, long packets, long size);
 
-    [LoggerMessage(EventId = 141, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} begun for tracks {Tracks}")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} begun for tracks {Tracks}")]
     private static partial void LogCreated(ILogger logger, string feed, string path, string tracks);
 
-    [LoggerMessage(EventId = 142, Level = LogLevel.Warning, Message = "Feed {Feed}: feed file {Path} had a damaged tail (a record cut short, as when the server is killed while writing); cut at offset {Offset}, after its last complete packet (sequence {Sequence})")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Feed {Feed}: feed file {Path} had a damaged tail (a record cut short, as when the server is killed while writing); cut at offset {Offset}, after its last complete packet (sequence {Sequence})")]
     private static partial void LogCut(ILogger logger, string feed, string path, long offset, ulong sequence);
 
-    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Feed {Feed}: feed file {Path} renamed aside to {Aside} ({Why}); a new one is begun")]
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Feed {Feed}: feed file {Path} renamed aside to {Aside} ({Why}); a new one is begun")]
     private static partial void LogRenamedAside(ILogger logger, string feed, string path, string aside, string why);
 
-    [LoggerMessage(EventId = 144, Level = LogLevel.Error, Message = "Feed {Feed}: writing feed file {Path} stopped: {Reason}; the live feed goes on, and writing resumes when the disk takes it")]
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Feed {Feed}: writing feed file {Path} stopped: {Reason}; the live feed goes on, and writing resumes when the disk takes it")]
     private static partial void LogStopped(ILogger logger, string feed, string path, string reason);
 
-    [LoggerMessage(EventId = 145, Level = LogLevel.Information, Message = "Feed {Feed}: writing feed file {Path} resumed ({Dropped} packets were not written)")]
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Feed {Feed}: writing feed file {Path} resumed ({Dropped} packets were not written)")]
     private static partial void LogResumed(ILogger logger, string feed, string path, long dropped);
 
-    [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "Feed {Feed}: writing feed file {Path} falls behind the ingest (its queue of {Capacity} packets is full); file writes are dropped, the live feed is not")]
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Feed {Feed}: writing feed file {Path} falls behind the ingest (its queue of {Capacity} packets is full); file writes are dropped, the live feed is not")]
     private static partial void LogQueueFull(ILogger logger, string feed, string path, int capacity);
 
-    [LoggerMessage(EventId = 147, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} emptied for the new publisher (Truncate)")]
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} emptied for the new publisher (Truncate)")]
     private static partial void LogTruncated(ILogger logger, string feed, string path);
 }

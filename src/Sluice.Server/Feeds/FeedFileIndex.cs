@@ -26,9 +26,27 @@ internal sealed class FeedFileIndex
 
     public Entry this[int i] => _entries[(_first + i) % _entries.Length];
 
-    public Entry? Oldest => Count == 0 ? null : this[0];
+    public Entry? Oldest
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return Count == 0 ? null : this[0];
+            }
+        }
+    }
 
-    public Entry? Newest => Count == 0 ? null : this[Count - 1];
+    public Entry? Newest
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return Count == 0 ? null : this[Count - 1];
+            }
+        }
+    }
 
     /// <summary>Whether a GOP start at <paramref name="dts"/> gets an entry (the spacing from the newest).</summary>
     public bool Wants(long dts) => Count == 0 || dts - this[Count - 1].Dts >= MinSpacing || dts < this[Count - 1].Dts;
