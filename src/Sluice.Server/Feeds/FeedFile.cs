@@ -156,10 +156,15 @@ internal sealed partial class FeedFile : IDisposable
 
     public long Written => Interlocked.Read(ref _written);
 
-    /// <summary>The feed time (decode time) and the wall-clock time of the oldest and newest indexed packets; null when none.</summary>
+    /// <summary>The feed time (decode time) and the wall-clock time of the oldest packet a reader can start at (a GOP start); null when none.</summary>
     public (long Dts, DateTimeOffset Received)? Oldest => Entry(Index.Oldest);
 
-    public (long Dts, DateTimeOffset Received)? Newest => Entry(Index.Newest);
+    /// <summary>The same of the newest packet written; null when none is readable.</summary>
+    public (long Dts, DateTimeOffset Received)? Newest => Packets > 0
+        ? (Volatile.Read(ref _newestDts), DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref _newestReceived)))
+        : null;
+
+    private long _newestDts, _newestReceived;
 
     /// <summary>The decode time of the newest packet the file held when it was opened (the feed's time line goes on after it); null when none.</summary>
     public long? ReopenedLastDts { get; private set; }
@@ -400,6 +405,8 @@ internal sealed partial class FeedFile : IDisposable
                 }
             }
 
+            Volatile.Write(ref _newestDts, p.Dts);
+            Volatile.Write(ref _newestReceived, item.Received);
             _head += size;
             _nextSequence++;
             _nextFeedSequence = item.FeedSequence + 1;
@@ -700,6 +707,7 @@ internal sealed partial class FeedFile : IDisposable
             }
 
             lastDts = Math.Max(lastDts, r.Dts);
+            (_newestDts, _newestReceived) = (r.Dts, r.Received);
             lastFeedSequence = r.FeedSequence;
             pos += r.Size;
             seq++;
