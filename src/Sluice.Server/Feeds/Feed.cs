@@ -51,7 +51,7 @@ internal sealed partial class Feed
 
         // With a file, memory holds the newest GOPs only and older packets are read from the file; without one,
         // FileMaxSize bounds the ring, as it bounded ffserver's feed.
-        _ring = new PacketRing(file is null ? config.FileMaxSize : Math.Min(config.FileMaxSize, FeedFile.MemoryBudget));
+        _ring = new PacketRing(file is null ? config.FileMaxSize : Math.Min(config.FileMaxSize, FeedFile.MemoryBudget), file?.ReopenedFeedSequence ?? 0);
         Buffers = buffers ?? BlockPool.Shared;
         File = file;
         if (file is not null)
@@ -65,7 +65,7 @@ internal sealed partial class Feed
     /// <summary>The feed's file on disk (File, ReadOnlyFile), or null when the feed is kept in memory only.</summary>
     public FeedFile? File { get; }
 
-    private long _feedSequence; // the number of each packet on the feed's time line, the feed file's too
+    private long _feedSequence; // the number of each packet on the feed's time line, the feed file's and the ring's too
 
     public FeedConfig Config { get; }
 
@@ -102,6 +102,12 @@ internal sealed partial class Feed
 
     /// <summary>The packets from the newest keyframe on (call on the ingest thread to get a consistent view).</summary>
     internal List<MediaPacket> SnapshotFromKeyframe() => _ring.SnapshotFromKeyframe();
+
+    /// <summary>
+    /// The packets from feed sequence number <paramref name="sequence"/> on (<see cref="FeedFileReader.NextFeedSequence"/>
+    /// of a reader that caught up with the file), or null when memory no longer holds it; lent as the snapshot above.
+    /// </summary>
+    internal List<MediaPacket>? SnapshotFromSequence(long sequence) => _ring.SnapshotFromSequence(sequence);
 
     /// <summary>Lets go of the packets the feed keeps for new viewers (the server has stopped; their blocks go back to the pool).</summary>
     internal void ReleaseBuffers() => _ring.Clear();

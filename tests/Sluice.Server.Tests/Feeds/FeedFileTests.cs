@@ -289,6 +289,53 @@ public sealed class FeedFileTests : IDisposable
     }
 
     [Fact]
+    public void A_reader_that_caught_up_with_the_file_goes_on_in_the_feed_s_ring_without_a_gap_across_a_restart()
+    {
+        using (var file = FeedFile.Open(Config(), NullLogger.Instance, _time))
+        {
+            var feed = new Feed(Config(), NullLogger.Instance, _time, file: file);
+            using var publisher = feed.TryAcquire(IPAddress.Loopback, "test")!;
+            publisher.OnTracks([Video]);
+            for (int n = 0; n < 60; n++)
+            {
+                publisher.Accept(Frame(n));
+            }
+
+            Assert.True(file.Drain(Wait));
+        }
+
+        using var reopened = FeedFile.Open(Config(), NullLogger.Instance, _time);
+        var again = new Feed(Config(), NullLogger.Instance, _time, file: reopened);
+        using (var publisher = again.TryAcquire(IPAddress.Loopback, "test")!)
+        {
+            publisher.OnTracks([Video]);
+            for (int n = 0; n < 90; n++)
+            {
+                publisher.Accept(Frame(n)); // the feed puts them after the file's packets on its time line
+            }
+        }
+
+        Assert.True(reopened.Drain(Wait));
+        using var reader = reopened.OpenReader();
+        reader.Seek(0);
+        var times = new List<long>();
+        for (int i = 0; i < 100 && reader.TryRead(out var p) == FeedReadResult.Packet; i++)
+        {
+            times.Add(p.Dts);
+            p.Release();
+        }
+
+        // The reader stops in the second run's packets; the ring has the rest, from the next sequence on.
+        var rest = again.SnapshotFromSequence(reader.NextFeedSequence)!;
+        times.AddRange(rest.Select(p => p.Dts));
+        Assert.Equal(150, times.Count);
+        // The second run comes a millisecond after the first's last packet (the feed knows no frame interval across a restart).
+        Assert.Equal(Enumerable.Range(0, 60).Select(n => n * 3000L).Concat(Enumerable.Range(0, 90).Select(n => (59 * 3000L) + 90 + (n * 3000L))), times);
+        Assert.Null(again.SnapshotFromSequence(10)); // the first run's packets are in the file only
+        Assert.Empty(again.SnapshotFromSequence(150)!);
+    }
+
+    [Fact]
     public void Truncate_starts_the_file_empty_for_each_new_publisher()
     {
         long before;
