@@ -66,7 +66,7 @@ internal sealed partial class FeedFile : IDisposable
     private bool _needGopStart;
     private long _failedAtTicks;
     private byte[] _writeBuffer = new byte[64 * 1024];
-    private long _queueDropped, _diskDropped, _written;
+    private long _queueDropped, _skipped, _written;
     private volatile int _state;
     private volatile string? _stopReason;
     private int _epoch;              // changes when the file is begun anew (renamed aside, truncated): readers are told
@@ -149,10 +149,20 @@ internal sealed partial class FeedFile : IDisposable
     /// <summary>Records a reader can start from or read on to: from the oldest indexed one to the newest.</summary>
     public long Packets => (long)(PublishedSequence - OldestSequence);
 
-    /// <summary>Packets the writer could not keep up with (its queue was full), and packets not written while writing had stopped.</summary>
-    public long QueueDropped => Interlocked.Read(ref _queueDropped);
+    /// <summary>Packets the writer could not keep up with (its queue was full: dropped on the ingest's side).</summary>
+    public long QueueDropped
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                return _queueDropped;
+            }
+        }
+    }
 
-    public long DiskDropped => Interlocked.Read(ref _diskDropped);
+    /// <summary>Packets the writer did not write: while writing had stopped, and after a gap until the next GOP start.</summary>
+    public long Skipped => Interlocked.Read(ref _skipped);
 
     public long Written => Interlocked.Read(ref _written);
 
@@ -349,7 +359,7 @@ internal sealed partial class FeedFile : IDisposable
 
     private void WritePacket(in Item item)
     {
-        if (_header is null)
+        if (_sessionTracks is null)
         {
             return; // no session yet (cannot happen: a packet follows its session)
         }
@@ -359,15 +369,11 @@ internal sealed partial class FeedFile : IDisposable
             _needGopStart = true;
         }
 
-        if (State == FeedFileState.Stopped && (_time.GetElapsedTime(_failedAtTicks) < RetryInterval || !item.GopStart))
+        if ((State == FeedFileState.Stopped && _time.GetElapsedTime(_failedAtTicks) < RetryInterval) || (_needGopStart && !item.GopStart))
         {
-            Interlocked.Increment(ref _diskDropped);
+            // After a gap (a full queue, a failed write) the file goes on at a GOP start, so every run in it decodes from its first packet.
+            Interlocked.Increment(ref _skipped);
             return;
-        }
-
-        if (_needGopStart && !item.GopStart)
-        {
-            return; // after a gap the file goes on at a GOP start, so every run in it decodes from its first packet
         }
 
         var p = item.Packet;
@@ -379,6 +385,11 @@ internal sealed partial class FeedFile : IDisposable
 
         try
         {
+            if (_header is null)
+            {
+                Create(_sessionTracks); // its first try failed (the disk was full when the publisher came)
+            }
+
             if (_head + size > End)
             {
                 Wrap();
@@ -418,12 +429,12 @@ internal sealed partial class FeedFile : IDisposable
             {
                 _state = (int)FeedFileState.Writing;
                 _stopReason = null;
-                LogResumed(_logger, _feed, Path, DiskDropped);
+                LogResumed(_logger, _feed, Path, Skipped);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Interlocked.Increment(ref _diskDropped);
+            Interlocked.Increment(ref _skipped);
             Stop(ex);
         }
     }
@@ -514,8 +525,11 @@ internal sealed partial class FeedFile : IDisposable
         _dirty = false;
     }
 
+    private TrackInfo[]? _sessionTracks;
+
     private void BeginSession(TrackInfo[] tracks, bool truncate)
     {
+        _sessionTracks = tracks;
         if (_header is { } header && !SameTracks(header.Tracks, tracks))
         {
             _stream.Dispose();
@@ -667,6 +681,7 @@ internal sealed partial class FeedFile : IDisposable
                 // Nothing more: the end of a file never wrapped, or a record of an older lap. In the first lap, bytes
                 // past here are a torn record (the server stopped in its middle).
                 torn = record is { } other ? other.Sequence == seq : lap == 0 && pos < length;
+                torn |= seq < checkpoint.NextSequence; // short of what the checkpoint says was made durable: damage
                 break;
             }
 
@@ -775,7 +790,7 @@ internal sealed partial class FeedFile : IDisposable
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Feed {Feed}: writing feed file {Path} stopped: {Reason}; the live feed goes on, and writing resumes when the disk takes it")]
     private static partial void LogStopped(ILogger logger, string feed, string path, string reason);
 
-    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Feed {Feed}: writing feed file {Path} resumed ({Dropped} packets were not written)")]
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Feed {Feed}: writing feed file {Path} resumed ({Dropped} packets were not written, counted from the start)")]
     private static partial void LogResumed(ILogger logger, string feed, string path, long dropped);
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Feed {Feed}: writing feed file {Path} falls behind the ingest (its queue of {Capacity} packets is full); file writes are dropped, the live feed is not")]

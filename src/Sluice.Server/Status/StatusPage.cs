@@ -109,7 +109,7 @@ internal static class StatusPage
             {
                 var file = f.File!;
                 string state = file.StopReason is { } why ? $"{file.State}: {why}" : file.State;
-                b.Append($"<tr><td>{E(f.Name)}</td><td>{E(file.Path)}</td><td>{E(state)}</td><td class=n>{file.Size}</td><td class=n>{file.Packets}</td><td>{file.Oldest:u}</td><td>{file.Newest:u}</td><td class=n>{file.QueueDropped + file.DiskDropped}</td></tr>");
+                b.Append($"<tr><td>{E(f.Name)}</td><td>{E(file.Path)}</td><td>{E(state)}</td><td class=n>{file.Size}</td><td class=n>{file.Packets}</td><td>{file.Oldest:u}</td><td>{file.Newest:u}</td><td class=n>{file.QueueDropped + file.Skipped}</td></tr>");
             }
 
             b.Append("</table>");

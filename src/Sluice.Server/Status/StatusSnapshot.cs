@@ -135,13 +135,13 @@ internal sealed record FeedStatus(string Name, PublisherStatus? Publisher, long 
 /// </summary>
 internal sealed record FeedFileStatus(
     string Path, long Size, string State, string? StopReason, IReadOnlyList<TrackStatus> Tracks, long Packets, long Written,
-    long? OldestDts, long? NewestDts, DateTimeOffset? Oldest, DateTimeOffset? Newest, long QueueDropped, long DiskDropped)
+    long? OldestDts, long? NewestDts, DateTimeOffset? Oldest, DateTimeOffset? Newest, long QueueDropped, long Skipped)
 {
     public static FeedFileStatus Of(Feeds.FeedFile f)
     {
         var (oldest, newest) = (f.Oldest, f.Newest);
         return new FeedFileStatus(f.Path, f.Size, f.State.ToString().ToLowerInvariant(), f.StopReason, f.Tracks.Select(TrackStatus.Of).ToList(),
-            f.Packets, f.Written, oldest?.Dts, newest?.Dts, oldest?.Received, newest?.Received, f.QueueDropped, f.DiskDropped);
+            f.Packets, f.Written, oldest?.Dts, newest?.Dts, oldest?.Received, newest?.Received, f.QueueDropped, f.Skipped);
     }
 }
 
