@@ -105,7 +105,7 @@ internal sealed class SluiceServer : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"{feed.Location}: <Feed {feed.Name}>: its file {feed.File} cannot be opened: {ex.Message}", nameof(feed), ex);
+            throw new ArgumentException($"{feed.FileLocation}: <Feed {feed.Name}>: its file {feed.File} cannot be opened: {ex.Message}", nameof(feed), ex);
         }
     }
 
