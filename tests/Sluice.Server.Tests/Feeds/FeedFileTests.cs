@@ -193,6 +193,13 @@ public sealed class FeedFileTests : IDisposable
     }
 
     [Fact]
+    public void A_second_writer_of_the_same_file_is_refused_while_the_first_has_it()
+    {
+        using var first = FeedFile.Open(Config(), NullLogger.Instance, _time);
+        Assert.ThrowsAny<IOException>(() => FeedFile.Open(Config(), NullLogger.Instance, _time));
+    }
+
+    [Fact]
     public void A_file_that_is_no_feed_file_is_renamed_aside_at_start_up()
     {
         File.WriteAllText(FilePath, "FFM2 and then some bytes of an ffserver feed file");
