@@ -169,6 +169,58 @@ public sealed class FeedFileTests : IDisposable
     }
 
     [Fact]
+    public void In_a_wrapped_file_records_after_the_last_checkpoint_are_recovered_and_a_torn_one_ends_the_ring_there()
+    {
+        const long max = 64 * 1024;
+        using (var file = FeedFile.Open(Config(max), NullLogger.Instance, _time))
+        {
+            file.OnSession([Video], truncate: false);
+            Write(file, 0, 300, gop: 10, size: 500); // about three laps
+        }
+
+        // As a server killed after writing two more records and in the middle of a third, with no checkpoint since.
+        using (var stream = new FileStream(FilePath, FileMode.Open))
+        {
+            var header = new byte[FeedFileFormat.Alignment];
+            stream.ReadExactly(header);
+            FeedFileFormat.ReadHeader(header, out var checkpoint, out _);
+            Assert.True(checkpoint.Lap >= 2, $"lap {checkpoint.Lap}");
+            long at = checkpoint.Head;
+            for (int i = 0; i < 3; i++)
+            {
+                var p = Frame(300 + i, gop: 10, size: 500);
+                var record = new byte[FeedFileFormat.RecordHeaderSize + 500];
+                FeedFileFormat.WriteRecordHeader(record, new FeedFileFormat.RecordHeader(FeedFileFormat.PacketMagic, 500, checkpoint.NextSequence + (ulong)i, 300 + i, p.Dts, p.Pts, 3000, 0, 0, p.IsKeyframe, p.IsKeyframe));
+                p.Payload.Span.CopyTo(record.AsSpan(FeedFileFormat.RecordHeaderSize));
+                FeedFileFormat.SealRecord(record, record.AsSpan(FeedFileFormat.RecordHeaderSize));
+                if (i == 2)
+                {
+                    record[^1] ^= 0xFF; // torn: its last bytes never reached the disk
+                }
+
+                stream.Position = at;
+                stream.Write(record);
+                at += record.Length;
+            }
+        }
+
+        long length = new FileInfo(FilePath).Length;
+        var log = new ListLogger();
+        using var reopened = FeedFile.Open(Config(max), log, _time);
+        Assert.Contains(log.Entries, e => e.Id == 104);
+        Assert.Equal(301 * 3000L, reopened.ReopenedLastDts);
+        Assert.Equal(length, new FileInfo(FilePath).Length); // a later lap: nothing cut off the end, the head is set there
+        using var reader = reopened.OpenReader();
+        reader.Seek(0);
+        var packets = ReadAll(reader, out _);
+        Assert.Equal(301 * 3000L, packets[^1].Dts);
+
+        reopened.OnSession([Video], truncate: false);
+        Write(reopened, 302, 5, gop: 10, size: 500);
+        Assert.Equal(Enumerable.Range(302, 5).Select(n => n * 3000L), ReadAll(reader, out _).Select(p => p.Dts));
+    }
+
+    [Fact]
     public void A_file_with_other_tracks_is_renamed_aside_not_deleted_and_a_new_one_begun()
     {
         using (var file = FeedFile.Open(Config(), NullLogger.Instance, _time))
