@@ -35,7 +35,8 @@ internal sealed class SluiceServer : IDisposable
         };
         AccessLog = AccessLog.Open(config.CustomLog);
 
-        var feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, loggers.CreateLogger("Sluice.Feed"), Time, Buffers), StringComparer.Ordinal);
+        var feedLogger = loggers.CreateLogger("Sluice.Feed");
+        var feeds = config.Feeds.ToFrozenDictionary(f => f.Name, f => new Feed(f, feedLogger, Time, Buffers, OpenFeedFile(f, feedLogger)), StringComparer.Ordinal);
         var streams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var rtmpStreams = new Dictionary<string, LiveStream>(StringComparer.Ordinal);
         var renditions = new Dictionary<string, List<Rendition>>(StringComparer.Ordinal);
@@ -54,7 +55,7 @@ internal sealed class SluiceServer : IDisposable
                 ?? throw new ArgumentException($"{stream.Location}: <Stream {stream.Name}> has Format {stream.Format}, which Sluice does not write", nameof(config));
 
             // Each stream reads a feed of its own, fed with the source's packets or with what ffmpeg encodes from them.
-            var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [] }, NullLogger.Instance, Time, Buffers);
+            var output = new Feed(feed.Config with { Name = $"{stream.Name} (output)", Launch = [], File = null }, NullLogger.Instance, Time, Buffers);
             var rendition = new Rendition(stream, format, encoding?.For(stream.Name) ?? StreamEncoding.None, output, streamLogger);
             (renditions.TryGetValue(feed.Name, out var list) ? list : renditions[feed.Name] = []).Add(rendition);
             var writeInterval = TimeSpan.FromSeconds(stream.ViewerWriteInterval ?? config.ViewerWriteInterval);
@@ -88,6 +89,24 @@ internal sealed class SluiceServer : IDisposable
             r => r.Key,
             r => new FeedTranscoder(feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
             StringComparer.Ordinal);
+    }
+
+    /// <summary>A feed's File or ReadOnlyFile, opened (and recovered) before anything is served; the validator has checked its path.</summary>
+    private FeedFile? OpenFeedFile(FeedConfig feed, ILogger logger)
+    {
+        if (feed.File is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return FeedFile.Open(feed, logger, Time);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{feed.FileLocation}: <Feed {feed.Name}>: its file {feed.File} cannot be opened: {ex.Message}", nameof(feed), ex);
+        }
     }
 
     /// <summary>
@@ -178,6 +197,11 @@ internal sealed class SluiceServer : IDisposable
         foreach (var feed in Feeds.Values.Concat(Streams.Values.Select(s => s.Feed)).Distinct())
         {
             feed.ReleaseBuffers();
+        }
+
+        foreach (var feed in Feeds.Values)
+        {
+            feed.File?.Dispose(); // writes what its queue holds, makes it durable, closes
         }
 
         AccessLog?.Dispose();

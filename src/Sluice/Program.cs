@@ -78,6 +78,19 @@ internal static class Program
             return 1;
         }
 
+        // The feed files' paths: one the server cannot write, or a ReadOnlyFile it cannot read, stops it here.
+        var fileErrors = Sluice.Server.Feeds.FeedFileCheck.Errors(parsed.Config);
+        foreach (var error in fileErrors)
+        {
+            Console.Error.WriteLine(error.ToString());
+        }
+
+        if (fileErrors.Count > 0)
+        {
+            Console.Error.WriteLine($"sluice: the configuration has {fileErrors.Count} error(s); not starting.");
+            return 1;
+        }
+
         if (port is < 0 or > 65535)
         {
             Console.Error.WriteLine($"sluice: --port {port}: a port is 0 to 65535");

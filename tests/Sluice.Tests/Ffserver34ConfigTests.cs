@@ -22,7 +22,6 @@ public sealed class Ffserver34ConfigTests
             [
                 "6: warning: ffserver 3.4 took '#' as the last address of the range, refused this line and applied no rule, so the feed took any publisher this line was meant to limit; Sluice reads '# Allowed IPs' as a comment and reads the line as 'ACL allow 127.0.0.1'",
                 "8: warning: ffserver 3.4 took '#' as the number of the deprecated 'Truncate N', read it as 0 and did not truncate the feed; Sluice reads '# start empty' as a comment and reads the line as 'Truncate'",
-                "8: warning: Truncate is not supported yet; there is no feed file, every feed starts empty",
                 "9: warning: ffserver 3.4 passed '#' and every word after it to the program as arguments; Sluice reads '# the test pattern' as a comment and reads the line as 'Launch ffmpeg -f lavfi -i testsrc -f webm'",
                 "16: warning: ffserver 3.4 took '#' as the author; Sluice reads '# to do' as a comment and ignores this line (quote a value that begins with #)",
                 "configuration is valid (1 feeds, 1 streams).",

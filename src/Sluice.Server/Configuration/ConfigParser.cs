@@ -297,6 +297,11 @@ internal static partial class ConfigParser
                     break;
                 case ConfigSection.Feed when info.SetFeed is { } set:
                     _feed = set(_feed!, value);
+                    if (info.Name is "File" or "ReadOnlyFile")
+                    {
+                        _feed = _feed with { FileLocation = Here };
+                    }
+
                     break;
                 case ConfigSection.Stream when info.SetStream is { } set:
                     _stream = set(_stream!, value, Here);

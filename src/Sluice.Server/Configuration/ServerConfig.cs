@@ -111,10 +111,13 @@ internal sealed record FeedConfig
     public required string Name { get; init; }
     public ConfigLocation Location { get; init; }
 
-    /// <summary>File: the feed file (written to disk in a later version; parsed now).</summary>
+    /// <summary>File or ReadOnlyFile: the feed file (docs/feed-files.md), or null when the feed is kept in memory only.</summary>
     public string? File { get; init; }
 
-    /// <summary>FileMaxSize in bytes (K/M/G suffixes are 1024-based). Bounds the packet ring.</summary>
+    /// <summary>Where the File (or ReadOnlyFile) line is, for the errors about its path.</summary>
+    public ConfigLocation FileLocation { get; init; }
+
+    /// <summary>FileMaxSize in bytes (K/M/G suffixes are 1024-based): the feed file's size, and the packet ring's bound when there is no file.</summary>
     public long FileMaxSize { get; init; } = DefaultFileMaxSize;
 
     public const long DefaultFileMaxSize = 5 * 1024 * 1024;

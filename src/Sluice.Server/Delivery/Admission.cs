@@ -39,6 +39,9 @@ internal enum RefusalKind
     /// <summary>The feed has a publisher already.</summary>
     FeedBusy,
 
+    /// <summary>The feed is served from its ReadOnlyFile and takes no publisher.</summary>
+    ReadOnlyFeed,
+
     /// <summary>No feed has the name.</summary>
     NoSuchFeed,
 
@@ -68,7 +71,7 @@ internal sealed class Admission(Limits limits)
     /// <summary>The HTTP status of a refusal of this kind.</summary>
     public static int HttpStatus(RefusalKind kind) => kind switch
     {
-        RefusalKind.AddressNotAllowed or RefusalKind.PublishKeyMissing or RefusalKind.PublishKeyWrong or RefusalKind.WebPage => 403,
+        RefusalKind.AddressNotAllowed or RefusalKind.PublishKeyMissing or RefusalKind.PublishKeyWrong or RefusalKind.WebPage or RefusalKind.ReadOnlyFeed => 403,
         RefusalKind.FeedBusy => 409,
         RefusalKind.NoSuchFeed or RefusalKind.NoSuchStream or RefusalKind.NotOverThisProtocol => 404,
         _ => 503,
@@ -85,8 +88,8 @@ internal sealed class Admission(Limits limits)
 
     /// <summary>
     /// May <paramref name="connection"/> publish to the feed: its Origin (a web page, HTTP only), the feed's ACL, its
-    /// publish key (<paramref name="key"/>, a single-use launch token too when <paramref name="launchToken"/>), then
-    /// the limits. The key's place in the URL is the protocol's (<paramref name="keyHint"/>: "?key=...").
+    /// publish key (<paramref name="key"/>, a single-use launch token too when <paramref name="launchToken"/>), a
+    /// ReadOnlyFile (never written), then the limits. The key's place in the URL is the protocol's (<paramref name="keyHint"/>: "?key=...").
     /// </summary>
     public Refusal? Publish(Feed feed, ClientConnection connection, string? key, string keyHint, string? origin = null, bool launchToken = false)
     {
@@ -108,6 +111,11 @@ internal sealed class Admission(Limits limits)
             return string.IsNullOrEmpty(key)
                 ? new Refusal(RefusalKind.PublishKeyMissing, $"Publishing to {feed.Name} needs its publish key ({keyHint}).")
                 : new Refusal(RefusalKind.PublishKeyWrong, $"Wrong publish key for {feed.Name}.");
+        }
+
+        if (config.ReadOnly && config.File is not null)
+        {
+            return new Refusal(RefusalKind.ReadOnlyFeed, $"{feed.Name} is served from its ReadOnlyFile {config.File} ({config.Location}) and takes no publisher; give the feed a File instead to publish to it.");
         }
 
         return limits.Admit(connection, ClientKind.Publisher);

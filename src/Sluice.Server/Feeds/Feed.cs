@@ -43,14 +43,29 @@ internal sealed partial class Feed
     private long _windowBytes;
     private long _measuredBitsPerSecond;
 
-    public Feed(FeedConfig config, ILogger logger, TimeProvider? time = null, BlockPool? buffers = null)
+    public Feed(FeedConfig config, ILogger logger, TimeProvider? time = null, BlockPool? buffers = null, FeedFile? file = null)
     {
         Config = config;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _ring = new PacketRing(config.FileMaxSize);
+
+        // With a file, memory holds the newest GOPs only and older packets are read from the file; without one,
+        // FileMaxSize bounds the ring, as it bounded ffserver's feed.
+        _ring = new PacketRing(file is null ? config.FileMaxSize : Math.Min(config.FileMaxSize, FeedFile.MemoryBudget), file?.ReopenedFeedSequence ?? 0);
         Buffers = buffers ?? BlockPool.Shared;
+        File = file;
+        if (file is not null)
+        {
+            // A reopened file's packets stay on the feed's time line: the next publisher's come after them.
+            _lastDts = file.ReopenedLastDts ?? long.MinValue;
+            _feedSequence = file.ReopenedFeedSequence;
+        }
     }
+
+    /// <summary>The feed's file on disk (File, ReadOnlyFile), or null when the feed is kept in memory only.</summary>
+    public FeedFile? File { get; }
+
+    private long _feedSequence; // the number of each packet on the feed's time line, the feed file's and the ring's too
 
     public FeedConfig Config { get; }
 
@@ -87,6 +102,12 @@ internal sealed partial class Feed
 
     /// <summary>The packets from the newest keyframe on (call on the ingest thread to get a consistent view).</summary>
     internal List<MediaPacket> SnapshotFromKeyframe() => _ring.SnapshotFromKeyframe();
+
+    /// <summary>
+    /// The packets from feed sequence number <paramref name="sequence"/> on (<see cref="FeedFileReader.NextFeedSequence"/>
+    /// of a reader that caught up with the file), or null when memory no longer holds it; lent as the snapshot above.
+    /// </summary>
+    internal List<MediaPacket>? SnapshotFromSequence(long sequence) => _ring.SnapshotFromSequence(sequence);
 
     /// <summary>Lets go of the packets the feed keeps for new viewers (the server has stopped; their blocks go back to the pool).</summary>
     internal void ReleaseBuffers() => _ring.Clear();
@@ -173,6 +194,7 @@ internal sealed partial class Feed
             _trackInterval = new long[tracks.Count];
         }
 
+        File?.OnSession(tracks, Config.Truncate);
         LogSession(_logger, Name, string.Join(", ", tracks), continues);
         foreach (var listener in _listeners)
         {
@@ -301,6 +323,7 @@ internal sealed partial class Feed
 
         PacketsReceived++;
         bool indexed = packet.IsKeyframe && (_videoTrack < 0 || packet.Track == _videoTrack);
+        File?.Enqueue(in shifted, indexed, _feedSequence++); // retains the payload for its writer; never waits on the disk
         _ring.Add(shifted, indexed); // the ring takes the publisher's reference to the payload; listeners borrow it
         Measure(packet.Payload.Length);
 

@@ -18,7 +18,13 @@ internal sealed class PacketRing
     private long _firstSequence;
     private long _bytes;
 
-    public PacketRing(long maxBytes) => _maxBytes = Math.Max(maxBytes, 1);
+    /// <param name="firstSequence">The sequence number of the first packet added: a feed with a reopened file goes on
+    /// from the file's, so a packet has one number in the file and in the ring.</param>
+    public PacketRing(long maxBytes, long firstSequence = 0)
+    {
+        _maxBytes = Math.Max(maxBytes, 1);
+        _firstSequence = firstSequence;
+    }
 
     public long Bytes { get { lock (_lock) { return _bytes; } } }
 
@@ -97,6 +103,25 @@ internal sealed class PacketRing
             }
 
             return start < 0 ? [] : packets[start..].ToList();
+        }
+    }
+
+    /// <summary>
+    /// The packets from sequence number <paramref name="sequence"/> on (a reader of the feed file that has caught up goes
+    /// on here without a gap), lent as <see cref="SnapshotFromKeyframe"/>'s are; null when the ring no longer holds that
+    /// packet (the reader goes on in the file, which has it unless its writes were dropped). Empty when none has come yet.
+    /// </summary>
+    public List<MediaPacket>? SnapshotFromSequence(long sequence)
+    {
+        lock (_lock)
+        {
+            if (sequence < _firstSequence)
+            {
+                return null;
+            }
+
+            long skip = sequence - _firstSequence;
+            return skip >= _packets.Count ? [] : _packets.Skip((int)skip).ToList();
         }
     }
 

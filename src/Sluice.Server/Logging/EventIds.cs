@@ -14,7 +14,7 @@ internal static class EventIds
     public static readonly Range[] Ranges =
     [
         new(1, 99, "Sluice.Server.Hosting", "start-up: the open-file limit", NextFree: 12),
-        new(100, 199, "Sluice.Server.Feeds", "a feed's publishers and sessions", NextFree: 102),
+        new(100, 199, "Sluice.Server.Feeds", "a feed's publishers and sessions, and its feed file", NextFree: 110),
         new(200, 209, "Sluice.Server.Streams", "a stream's output, and the ffmpeg that writes a container Sluice does not", NextFree: 208),
         new(210, 299, "Sluice.Server.Transcoding", "renditions and their ffmpeg encoders", NextFree: 230),
         new(300, 399, "Sluice.Server.Delivery", "progressive viewers", NextFree: 313),

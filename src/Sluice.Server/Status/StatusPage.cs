@@ -101,6 +101,20 @@ internal static class StatusPage
         }
 
         b.Append("</table>");
+        var files = s.Feeds.Where(f => f.File is not null).ToList();
+        if (files.Count > 0)
+        {
+            b.Append("<h2>Feed files</h2><table><tr><th>Feed</th><th>File</th><th>State</th><th>Bytes</th><th>Packets</th><th>Oldest</th><th>Newest</th><th>Not written</th></tr>");
+            foreach (var f in files)
+            {
+                var file = f.File!;
+                string state = file.StopReason is { } why ? $"{file.State}: {why}" : file.State;
+                b.Append($"<tr><td>{E(f.Name)}</td><td>{E(file.Path)}</td><td>{E(state)}</td><td class=n>{file.Size}</td><td class=n>{file.Packets}</td><td>{file.Oldest:u}</td><td>{file.Newest:u}</td><td class=n>{file.QueueDropped + file.Skipped}</td></tr>");
+            }
+
+            b.Append("</table>");
+        }
+
         if (s.Encoders.Count > 0)
         {
             b.Append("<h2>Encoders</h2><table><tr><th>Feed</th><th>Streams</th><th>State</th><th>Process</th><th>Starts</th><th>Restarts</th><th>Speed</th><th>Frames</th><th>Dropped packets</th><th>Last message</th></tr>");

@@ -52,7 +52,8 @@ internal sealed record StatusSnapshot(
                 f.MeasuredBitRate / 1000,
                 f.PacketsReceived,
                 f.RingBytes,
-                f.Tracks.Select(TrackStatus.Of).ToList());
+                f.Tracks.Select(TrackStatus.Of).ToList(),
+                f.File is { } file ? FeedFileStatus.Of(file) : null);
         }).ToList();
 
         var streams = directory.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
@@ -125,7 +126,24 @@ internal sealed record StatusSnapshot(
 /// </summary>
 internal sealed record BufferStatus(long BlocksLent, long BlocksMade, long FreeBytes);
 
-internal sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks);
+internal sealed record FeedStatus(string Name, PublisherStatus? Publisher, long BitRateKbps, long Packets, long BufferedBytes, IReadOnlyList<TrackStatus> Tracks, FeedFileStatus? File = null);
+
+/// <summary>
+/// A feed's file: where, how big, the feed times (90 kHz ticks) and wall-clock times of its oldest and newest GOP
+/// starts, its state (writing, stopped and why, read-only), its tracks, the packets a reader can read, and the
+/// packets not written (its queue was full; writing had stopped).
+/// </summary>
+internal sealed record FeedFileStatus(
+    string Path, long Size, string State, string? StopReason, IReadOnlyList<TrackStatus> Tracks, long Packets, long Written,
+    long? OldestDts, long? NewestDts, DateTimeOffset? Oldest, DateTimeOffset? Newest, long QueueDropped, long Skipped)
+{
+    public static FeedFileStatus Of(Feeds.FeedFile f)
+    {
+        var (oldest, newest) = (f.Oldest, f.Newest);
+        return new FeedFileStatus(f.Path, f.Size, f.State.ToString().ToLowerInvariant(), f.StopReason, f.Tracks.Select(TrackStatus.Of).ToList(),
+            f.Packets, f.Written, oldest?.Dts, newest?.Dts, oldest?.Received, newest?.Received, f.QueueDropped, f.Skipped);
+    }
+}
 
 internal sealed record PublisherStatus(string Address, string Via, string? Format, DateTimeOffset Since, long BytesReceived);
 

@@ -104,7 +104,6 @@ public sealed class Ffserver34ReadingTests
         var config = ParseOk(
             "<Feed f.ffm>\nTruncate # start empty\nLaunch ffmpeg -f lavfi -i testsrc # the test pattern\n</Feed>\n",
             "t.conf:2: ffserver 3.4 took '#' as the number of the deprecated 'Truncate N', read it as 0 and did not truncate the feed; Sluice reads '# start empty' as a comment and reads the line as 'Truncate'",
-            "t.conf:2: Truncate is not supported yet; there is no feed file, every feed starts empty",
             "t.conf:3: ffserver 3.4 passed '#' and every word after it to the program as arguments; Sluice reads '# the test pattern' as a comment and reads the line as 'Launch ffmpeg -f lavfi -i testsrc'");
         Assert.True(config.Feeds[0].Truncate);
         Assert.Equal(["ffmpeg", "-f", "lavfi", "-i", "testsrc"], config.Feeds[0].Launch.ToArray());

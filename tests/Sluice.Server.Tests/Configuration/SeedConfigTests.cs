@@ -84,7 +84,6 @@ public sealed class SeedConfigTests
 
         Assert.Equal(
             [
-                $"{file}:6: File is not supported yet; the feed is kept in memory only (bounded by FileMaxSize) and no feed file is written",
                 $"{file}:10: <Stream livestream> sets no AudioSampleRate; using ffserver's default 22050 Hz (add AudioSampleRate, or NoDefaults to turn defaults off)",
                 $"{file}:17: AVOptionVideo preset medium: libvpx has no 'preset' option (ffserver 3.4 refused this line with \"Option not found: 'preset'\"); Sluice keeps it and, when it encodes this stream, passes -deadline good -cpu-used 2 to libvpx instead",
             ],

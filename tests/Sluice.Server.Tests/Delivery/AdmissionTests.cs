@@ -36,6 +36,7 @@ public sealed class AdmissionTests
             [RefusalKind.PublishKeyWrong] = (403, "NetStream.Publish.Denied", "NetStream.Play.Failed"),
             [RefusalKind.WebPage] = (403, "NetStream.Publish.Denied", "NetStream.Play.Failed"),
             [RefusalKind.FeedBusy] = (409, "NetStream.Publish.BadName", "NetStream.Play.Failed"),
+            [RefusalKind.ReadOnlyFeed] = (403, "NetStream.Publish.Denied", "NetStream.Play.Failed"),
             [RefusalKind.NoSuchFeed] = (404, "NetStream.Publish.BadName", "NetStream.Play.Failed"),
             [RefusalKind.NoSuchStream] = (404, "NetStream.Publish.Denied", "NetStream.Play.StreamNotFound"),
             [RefusalKind.NotOverThisProtocol] = (404, "NetStream.Publish.Denied", "NetStream.Play.Failed"),
@@ -68,6 +69,19 @@ public sealed class AdmissionTests
 
         Assert.Null(admission.Publish(feed, Connection(limits, Inside), "s3cret", "?key=..."));
         Assert.Equal(RefusalKind.TooManyClients, admission.Publish(feed, Connection(limits, Inside), "s3cret", "?key=...")?.Kind);
+    }
+
+    [Fact]
+    public void A_feed_served_from_its_ReadOnlyFile_refuses_every_publisher_with_the_reason()
+    {
+        var limits = new Limits(new ServerConfig());
+        var admission = new Admission(limits);
+        var feed = new Feed(new FeedConfig { Name = "archive.ffm", File = "/srv/archive.sff", ReadOnly = true, Location = Here }, NullLogger.Instance);
+
+        var refusal = admission.Publish(feed, Connection(limits, Inside), null, "?key=...");
+        Assert.Equal(new Refusal(RefusalKind.ReadOnlyFeed, "archive.ffm is served from its ReadOnlyFile /srv/archive.sff (test.conf:3) and takes no publisher; give the feed a File instead to publish to it."), refusal);
+        Assert.Equal(403, refusal?.StatusCode);
+        Assert.Null(admission.Publish(new Feed(new FeedConfig { Name = "live.ffm", File = "/srv/live.sff" }, NullLogger.Instance), Connection(limits, Inside), null, ""));
     }
 
     [Fact]

@@ -94,6 +94,42 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
+    public void A_feed_with_a_file_shows_where_it_is_what_it_holds_and_whether_it_is_written()
+    {
+        string dir = Directory.CreateTempSubdirectory("sluice-status-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "feed.sff");
+            var config = Config with { Feeds = [Config.Feeds[0] with { File = path, FileMaxSize = 1 << 20 }] };
+            using (var server = new SluiceServer(config, NullLoggerFactory.Instance, _time))
+            {
+                var feed = server.Feeds["feed.ffm"];
+                using (var publisher = feed.TryAcquire(System.Net.IPAddress.Loopback, "test")!)
+                {
+                    publisher.OnTracks([Vp8]);
+                    for (int n = 0; n < 60; n++)
+                    {
+                        publisher.Accept(new MediaPacket(0, n * 3000L, n * 3000L, n % 30 == 0, new byte[100]));
+                    }
+                }
+
+                Assert.True(feed.File!.Drain(TimeSpan.FromSeconds(10)));
+                var file = Assert.Single(EndpointWiring.Status(server).Feeds).File!;
+                Assert.Equal((path, "writing", 60L, 60L, 0L, 59 * 3000L), (file.Path, file.State, file.Packets, file.Written, file.OldestDts!.Value, file.NewestDts!.Value));
+                Assert.Equal("vp8", Assert.Single(file.Tracks).Codec);
+                Assert.Equal(Start, file.Oldest);
+                string html = StatusPage.Html(EndpointWiring.Status(server));
+                Assert.Contains($"<h2>Feed files</h2>", html, StringComparison.Ordinal);
+                Assert.Contains($"<td>{path}</td><td>writing</td>", html, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_server_without_publishers_shows_its_limits_its_feeds_and_its_idle_streams()
     {
         _time.Advance(TimeSpan.FromSeconds(30));

@@ -13,10 +13,12 @@ namespace Sluice.Tests.Support;
 internal sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly string? _feedFiles;
 
-    private TestServer(WebApplication app, int port, int? rtmpPort, CapturedLog log)
+    private TestServer(WebApplication app, int port, int? rtmpPort, CapturedLog log, string? feedFiles)
     {
         _app = app;
+        _feedFiles = feedFiles;
         Port = port;
         RtmpPort = rtmpPort;
         Log = log;
@@ -44,6 +46,15 @@ internal sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(ServerConfig config)
     {
+        // Feed files go to a directory of this server's own: the seed and built-in configs name /tmp/feed1.ffm, which
+        // two servers running at once (or a later run with other tracks) would otherwise share. ReadOnlyFiles stay.
+        string? feedFiles = null;
+        if (config.Feeds.Any(f => f.File is not null && !f.ReadOnly))
+        {
+            string dir = feedFiles = Directory.CreateTempSubdirectory("sluice-test-feeds-").FullName;
+            config = config with { Feeds = [.. config.Feeds.Select(f => f.File is null || f.ReadOnly ? f : f with { File = Path.Combine(dir, Path.GetFileName(f.File)) })] };
+        }
+
         var log = new CapturedLog();
         for (int attempt = 0; ; attempt++)
         {
@@ -63,7 +74,7 @@ internal sealed class TestServer : IAsyncDisposable
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 await app.StartAsync(cts.Token);
-                return new TestServer(app, port, rtmpPort, log);
+                return new TestServer(app, port, rtmpPort, log, feedFiles);
             }
             catch (IOException) when (attempt < 3)
             {
@@ -84,6 +95,10 @@ internal sealed class TestServer : IAsyncDisposable
         }
 
         await _app.DisposeAsync();
+        if (_feedFiles is not null)
+        {
+            Directory.Delete(_feedFiles, recursive: true);
+        }
     }
 }
 
