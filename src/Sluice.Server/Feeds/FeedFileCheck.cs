@@ -9,6 +9,9 @@ namespace Sluice.Server.Feeds;
 /// </summary>
 internal static class FeedFileCheck
 {
+    /// <summary>The HResult of an IOException for a file another handle holds exclusively (ERROR_SHARING_VIOLATION).</summary>
+    private const int SharingViolation = unchecked((int)0x80070020);
+
     public static IReadOnlyList<ConfigDiagnostic> Errors(ServerConfig config)
     {
         var errors = new List<ConfigDiagnostic>();
@@ -49,7 +52,16 @@ internal static class FeedFileCheck
         {
             if (File.Exists(path))
             {
-                using var existing = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                try
+                {
+                    using var existing = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                }
+                catch (IOException ex) when (ex.HResult == SharingViolation)
+                {
+                    // Held by its writer (a server running this config, which --check may be asked about): writable by
+                    // it. A second server's start-up is refused when it opens the file itself, with that reason.
+                }
+
                 return null;
             }
 

@@ -499,4 +499,20 @@ public sealed class FeedFileCheckTests
         Assert.StartsWith("t.conf:8: File /tmp cannot be written: ", errors[2]);
         Assert.Equal(3, errors.Count);
     }
+
+    [Fact]
+    public void A_File_held_by_its_writer_a_running_server_passes_the_check()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sluice-held-{Guid.NewGuid():N}.sff");
+        try
+        {
+            using var writer = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+            var result = ConfigParser.Parse($"<Feed a.ffm>\nFile {path}\n</Feed>\n", "t.conf");
+            Assert.Empty(FeedFileCheck.Errors(result.Config!).Select(e => e.ToString()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
