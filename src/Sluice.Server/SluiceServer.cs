@@ -7,6 +7,7 @@ using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Hls;
+using Sluice.Server.Sources;
 using Sluice.Server.Streams;
 using Sluice.Server.Transcoding;
 
@@ -42,9 +43,22 @@ internal sealed class SluiceServer : IDisposable
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
         var hlsLogger = loggers.CreateLogger("Sluice.Hls");
         var segmenters = new Dictionary<string, HlsSegmenter>(StringComparer.Ordinal);
+        var fileFeeds = new Dictionary<string, Feed>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, FileSource>(StringComparer.Ordinal);
         foreach (var stream in config.Streams)
         {
-            if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out var feed))
+            Feed? feed;
+            if (stream.SourceFile is { } path && !stream.IsStatus)
+            {
+                // A file stream reads a feed of its own, which its file source publishes into: from there on it is
+                // served exactly as a stream of a feed (its muxer, HLS and DASH, RTMP, the transcoder).
+                feed = new Feed(new FeedConfig { Name = $"{stream.Name} (file)", Location = stream.Location }, loggers.CreateLogger("Sluice.Feed"), Time, Buffers);
+                fileFeeds[feed.Name] = feed;
+                string name = stream.Name;
+                sources[name] = new FileSource(name, path, () => FileReaders.Open(path, Buffers), !stream.NoLoop, feed, Time,
+                    loggers.CreateLogger("Sluice.Source"), reason => EndStream(name, reason));
+            }
+            else if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out feed))
             {
                 continue;
             }
@@ -84,10 +98,39 @@ internal sealed class SluiceServer : IDisposable
             streams.ToFrozenDictionary(StringComparer.Ordinal),
             rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal),
             segmenters.ToFrozenDictionary(StringComparer.Ordinal));
+        Sources = sources.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
-            r => new FeedTranscoder(feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
+            r => new FeedTranscoder(feeds.TryGetValue(r.Key, out var feed) ? feed : fileFeeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
             StringComparer.Ordinal);
+    }
+
+    /// <summary>The file source of each stream that plays a file, by the stream's name.</summary>
+    public FrozenDictionary<string, FileSource> Sources { get; }
+
+    /// <summary>Starts every file stream's source (the server has started).</summary>
+    public void StartSources()
+    {
+        foreach (var source in Sources.Values)
+        {
+            source.Start();
+        }
+    }
+
+    /// <summary>Stops every file stream's source; completes when they have stopped.</summary>
+    public Task StopSourcesAsync() => Task.WhenAll(Sources.Values.Select(s => s.StopAsync()));
+
+    /// <summary>A file stream's source has ended for good: its viewers' responses end, and new viewers are told why.</summary>
+    private void EndStream(string name, string reason)
+    {
+        foreach (var streams in new[] { Streams, RtmpStreams })
+        {
+            if (streams.TryGetValue(name, out var stream))
+            {
+                stream.Feed.Unavailable = $"Stream {name} has ended: {reason}";
+                stream.EndOutput();
+            }
+        }
     }
 
     /// <summary>
@@ -175,7 +218,7 @@ internal sealed class SluiceServer : IDisposable
             segmenter.Close();
         }
 
-        foreach (var feed in Feeds.Values.Concat(Streams.Values.Select(s => s.Feed)).Distinct())
+        foreach (var feed in Feeds.Values.Concat(Transcoders.Values.Select(t => t.Source)).Concat(Streams.Values.Select(s => s.Feed)).Distinct())
         {
             feed.ReleaseBuffers();
         }

@@ -1,0 +1,237 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Sluice.Media;
+using Sluice.Server.Feeds;
+using Sluice.Server.Processes;
+
+namespace Sluice.Server.Sources;
+
+/// <summary>
+/// A file played as a live source (ffserver's re-streaming of a <c>&lt;Stream&gt;</c> with <c>File</c> and no Feed):
+/// the file is read once a pass and its packets are published into a feed of the stream's own at real time, each when
+/// the server's clock reaches its decode time, so that every output of the feed (the stream's muxer, HLS and DASH,
+/// RTMP, an encoder) serves it as it serves a publisher. One source a stream, shared by all its viewers, from the
+/// server's start: ffserver opened the file once per viewer, which costs a reader (and an encoder) per viewer and
+/// gives each a different time line; one source costs one reader whatever the audience, and every viewer, HLS player
+/// and encoder sees the same packets at the same times, as with a live feed.
+/// <para>
+/// Looping (the default): at the end of the file the next pass follows in the same publisher session, every time
+/// offset by the length of a pass (the end of the track that ends last, its last packet's duration included), so the
+/// feed's time line goes on continuous and increasing and viewers play on without reconnecting. With NoLoop the
+/// session ends after one pass and <c>ended</c> is told, which ends the stream's viewers' responses.
+/// </para>
+/// <para>
+/// Runs on its own task under a <see cref="Supervisor"/>: the file is read between waits on the server's clock (a
+/// piece or a packet at a time, from the page cache in the usual case), never on a socket thread. A damaged file is
+/// logged once with the format's message and byte offset, and the source stops; a file that cannot be opened any
+/// more (removed, permissions changed) is retried with the supervisor's backoff and logged once until it changes.
+/// </para>
+/// </summary>
+internal sealed partial class FileSource
+{
+    /// <summary>The waits between attempts to open a file that could not be read.</summary>
+    public static readonly Backoff Retry = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+
+    private readonly string _stream;
+    private readonly Func<IFileReader> _open;
+    private readonly Feed _feed;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Action<string>? _ended;
+    private readonly Supervisor _supervisor;
+    private string? _lastFailure;
+
+    /// <param name="stream">The stream's name, for the log.</param>
+    /// <param name="path">The file, for the log and the status page.</param>
+    /// <param name="open">Opens the file for one pass.</param>
+    /// <param name="loop">Whether a pass follows the last one (not NoLoop).</param>
+    /// <param name="feed">The stream's own feed, which the source publishes into.</param>
+    /// <param name="time">The server's clock: the pacing and the retries.</param>
+    /// <param name="ended">Told with the reason when the source ends for good (NoLoop's one pass, a damaged file).</param>
+    public FileSource(string stream, string path, Func<IFileReader> open, bool loop, Feed feed, TimeProvider time, ILogger logger, Action<string>? ended = null)
+    {
+        _stream = stream;
+        Path = path;
+        _open = open;
+        Loop = loop;
+        _feed = feed;
+        _time = time;
+        _logger = logger;
+        _ended = ended;
+        _supervisor = new Supervisor(RunAsync, Retry, time, OnExit);
+    }
+
+    public string Path { get; }
+
+    public bool Loop { get; }
+
+    /// <summary>Passes begun since the start (the first is 1).</summary>
+    public int Passes => Volatile.Read(ref _passes);
+
+    private int _passes;
+
+    /// <summary>Completes when the source has stopped for good.</summary>
+    public Task Stopped => _supervisor.Stopped;
+
+    public void Start() => _supervisor.Start();
+
+    public Task StopAsync() => _supervisor.StopAsync();
+
+    /// <summary>One publisher session: the passes over the file, paced at real time; 0 when it ended for good.</summary>
+    private async Task<int?> RunAsync(CancellationToken stop)
+    {
+        var publisher = _feed.TryAcquire(IPAddress.Loopback, $"file {Path}")
+            ?? throw new InvalidOperationException($"the feed of stream {_stream} has another publisher");
+        try
+        {
+            await PlayAsync(publisher, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            publisher.Dispose(); // the session ends before the stream is told
+        }
+
+        LogPlayedOnce(_logger, _stream, Path);
+        _ended?.Invoke($"its file {System.IO.Path.GetFileName(Path)} has been played to its end (NoLoop)");
+        _ = _supervisor.StopAsync(); // the loop ends when this run returns
+        return 0;
+    }
+
+    /// <summary>Publishes the file pass after pass (once with NoLoop); returns after the last one.</summary>
+    private async Task PlayAsync(Publisher publisher, CancellationToken stop)
+    {
+        var pacer = new Pacer(_time);
+        long offset = long.MinValue; // the first pass starts at 0: a file's first decode time may be below it (B-frames)
+        IReadOnlyList<TrackInfo>? tracks = null;
+        while (true)
+        {
+            Interlocked.Increment(ref _passes);
+            var pass = new PassLength();
+            using (var reader = _open())
+            {
+                if (tracks is null || !SameTracks(tracks, reader.Tracks))
+                {
+                    tracks = reader.Tracks;
+                    publisher.Format = reader.FormatName;
+                    publisher.OnTracks(tracks);
+                    LogPlaying(_logger, _stream, Path, reader.FormatName, string.Join(", ", tracks));
+                }
+
+                while (reader.TryReadPacket(out var packet))
+                {
+                    offset = offset == long.MinValue ? -packet.Dts : offset;
+                    pass.Add(packet);
+                    var shifted = packet.Shifted(offset);
+                    try
+                    {
+                        await pacer.WaitForAsync(shifted.Dts, stop).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        packet.Release();
+                        throw;
+                    }
+
+                    publisher.AddBytes(packet.Payload.Length);
+                    publisher.Accept(shifted);
+                }
+            }
+
+            _lastFailure = null; // a whole pass read: a later failure is news
+            if (!Loop || pass.Length <= 0)
+            {
+                return;
+            }
+
+            offset += pass.Length;
+        }
+    }
+
+    private void OnExit(SupervisedExit exit)
+    {
+        if (exit.Error is MediaFormatException damaged)
+        {
+            LogDamaged(_logger, _stream, Path, damaged.Message);
+            _ended?.Invoke($"its file is damaged: {damaged.Message}");
+            _ = _supervisor.StopAsync();
+            return;
+        }
+
+        if (exit.Error is { } error && error.Message != _lastFailure)
+        {
+            _lastFailure = error.Message;
+            LogUnreadable(_logger, _stream, Path, error.Message, exit.Wait.TotalSeconds);
+        }
+    }
+
+    private static bool SameTracks(IReadOnlyList<TrackInfo> a, IReadOnlyList<TrackInfo> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.IsCompatibleWith(p.Second));
+
+    [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "Stream {Stream}: playing the file {Path} ({Format}: {Tracks})")]
+    private static partial void LogPlaying(ILogger logger, string stream, string path, string format, string tracks);
+
+    [LoggerMessage(EventId = 801, Level = LogLevel.Information, Message = "Stream {Stream}: the file {Path} has been played once (NoLoop): the stream has ended")]
+    private static partial void LogPlayedOnce(ILogger logger, string stream, string path);
+
+    [LoggerMessage(EventId = 802, Level = LogLevel.Error, Message = "Stream {Stream}: the file {Path} is damaged, the stream has stopped: {Reason}")]
+    private static partial void LogDamaged(ILogger logger, string stream, string path, string reason);
+
+    [LoggerMessage(EventId = 803, Level = LogLevel.Error, Message = "Stream {Stream}: the file {Path} cannot be read ({Reason}); trying again in {Seconds} s")]
+    private static partial void LogUnreadable(ILogger logger, string stream, string path, string reason, double seconds);
+}
+
+/// <summary>
+/// Releases packets at real time: the first packet's decode time is now on the clock, and each later one waits until
+/// the clock has gone as far past that as its decode time has (never before; late packets go at once, and the schedule
+/// is not moved by them, so a slow read does not drift the stream).
+/// </summary>
+internal sealed class Pacer(TimeProvider time)
+{
+    private long _originTimestamp;
+    private long _originDts = long.MinValue;
+
+    /// <summary>Completes when the clock has reached <paramref name="dts"/> (90 kHz ticks) on the schedule.</summary>
+    public ValueTask WaitForAsync(long dts, CancellationToken stop)
+    {
+        if (_originDts == long.MinValue)
+        {
+            _originDts = dts;
+            _originTimestamp = time.GetTimestamp();
+            return ValueTask.CompletedTask;
+        }
+
+        var due = Due(dts) - time.GetElapsedTime(_originTimestamp);
+        return due <= TimeSpan.Zero ? ValueTask.CompletedTask : new ValueTask(Task.Delay(due, time, stop));
+    }
+
+    /// <summary>How long after the first packet a packet of decode time <paramref name="dts"/> is due.</summary>
+    public TimeSpan Due(long dts) => TimeSpan.FromTicks((long)((Int128)(dts - _originDts) * TimeSpan.TicksPerSecond / MediaTime.TicksPerSecond));
+}
+
+/// <summary>
+/// The length of one pass over a file, what the next pass is offset by: from the earliest decode time to the end of
+/// the track that ends last (its last packet's decode time and duration: the packet's own, or the interval before it).
+/// Each track's first packet of the next pass then comes at least a frame after its last one.
+/// </summary>
+internal sealed class PassLength
+{
+    private readonly Dictionary<int, (long Last, long Interval)> _tracks = [];
+    private long _first = long.MaxValue;
+    private long _end = long.MinValue;
+
+    public void Add(in MediaPacket packet)
+    {
+        _first = Math.Min(_first, packet.Dts);
+        long interval = packet.Duration;
+        if (_tracks.TryGetValue(packet.Track, out var track) && interval <= 0)
+        {
+            interval = packet.Dts > track.Last ? packet.Dts - track.Last : track.Interval;
+        }
+
+        _tracks[packet.Track] = (packet.Dts, interval);
+        _end = Math.Max(_end, packet.Dts + Math.Max(interval, MediaTime.TicksPerMillisecond));
+    }
+
+    /// <summary>The pass's length in 90 kHz ticks; 0 for a pass that gave no packet.</summary>
+    public long Length => _end == long.MinValue ? 0 : _end - _first;
+}
