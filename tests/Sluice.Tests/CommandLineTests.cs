@@ -66,6 +66,29 @@ public sealed class CommandLineTests
         }
     }
 
+    [Fact]
+    public async Task Check_of_a_file_stream_whose_file_is_missing_names_the_file_line_and_exits_non_zero()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-file-{Guid.NewGuid():N}.conf");
+        string missing = Path.Combine(Path.GetTempPath(), $"sluice-missing-{Guid.NewGuid():N}.mp4");
+        await File.WriteAllTextAsync(file, $"<Stream clip.webm>\nFormat webm\nFile {missing}\nNoLoop\n</Stream>\n");
+        try
+        {
+            var result = await ProcessRunner.RunAsync("dotnet", [Sluice, "--check", "-f", file], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, result.ExitCode);
+            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(
+            [
+                $"{file}:3: <Stream clip.webm> plays the file {missing}, which does not exist; give the path of a Matroska/WebM, MPEG-TS, FLV or MP4/MOV file",
+                "sluice: the configuration has 1 error(s); not starting.",
+            ], lines);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("HTTP")]
     [InlineData("RTMP")]

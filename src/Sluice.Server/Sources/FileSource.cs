@@ -16,7 +16,7 @@ namespace Sluice.Server.Sources;
 /// and encoder sees the same packets at the same times, as with a live feed.
 /// <para>
 /// Looping (the default): at the end of the file the next pass follows in the same publisher session, every time
-/// offset by the length of a pass (the end of the track that ends last, its last packet's duration included), so the
+/// offset by the length of a pass (the longest track's span, its last packet's duration included), so the
 /// feed's time line goes on continuous and increasing and viewers play on without reconnecting. With NoLoop the
 /// session ends after one pass and <c>ended</c> is told, which ends the stream's viewers' responses.
 /// </para>
@@ -209,29 +209,29 @@ internal sealed class Pacer(TimeProvider time)
 }
 
 /// <summary>
-/// The length of one pass over a file, what the next pass is offset by: from the earliest decode time to the end of
-/// the track that ends last (its last packet's decode time and duration: the packet's own, or the interval before it).
-/// Each track's first packet of the next pass then comes at least a frame after its last one.
+/// The length of one pass over a file, what the next pass is offset by: the longest track's own span, from its first
+/// decode time to its last one plus that packet's duration (its own, or the interval before it). Each track's first
+/// packet of the next pass then comes at least a frame after its last one (no track's times go back or overlap), and
+/// the longest track's exactly a frame after. Measured on each track's own start, not the earliest of all: an MP4's
+/// video starts its decode times a B-frame delay early and its AAC a priming frame early, and one start for both would
+/// leave a gap of that delay in the other track at every loop.
 /// </summary>
 internal sealed class PassLength
 {
-    private readonly Dictionary<int, (long Last, long Interval)> _tracks = [];
-    private long _first = long.MaxValue;
-    private long _end = long.MinValue;
+    private readonly Dictionary<int, (long First, long Last, long Interval)> _tracks = [];
 
     public void Add(in MediaPacket packet)
     {
-        _first = Math.Min(_first, packet.Dts);
-        long interval = packet.Duration;
-        if (_tracks.TryGetValue(packet.Track, out var track) && interval <= 0)
+        if (!_tracks.TryGetValue(packet.Track, out var track))
         {
-            interval = packet.Dts > track.Last ? packet.Dts - track.Last : track.Interval;
+            _tracks[packet.Track] = (packet.Dts, packet.Dts, packet.Duration);
+            return;
         }
 
-        _tracks[packet.Track] = (packet.Dts, interval);
-        _end = Math.Max(_end, packet.Dts + Math.Max(interval, MediaTime.TicksPerMillisecond));
+        long interval = packet.Duration > 0 ? packet.Duration : packet.Dts > track.Last ? packet.Dts - track.Last : track.Interval;
+        _tracks[packet.Track] = (Math.Min(track.First, packet.Dts), Math.Max(track.Last, packet.Dts), interval);
     }
 
     /// <summary>The pass's length in 90 kHz ticks; 0 for a pass that gave no packet.</summary>
-    public long Length => _end == long.MinValue ? 0 : _end - _first;
+    public long Length => _tracks.Count == 0 ? 0 : _tracks.Values.Max(t => t.Last + Math.Max(t.Interval, MediaTime.TicksPerMillisecond) - t.First);
 }

@@ -136,6 +136,21 @@ public sealed class FileSourceTests
 
         Assert.Equal(MediaTime.FromMilliseconds(1000), length.Length);
         Assert.Equal(0, new PassLength().Length);
+
+        // An MP4 of H.264 with B-frames and AAC: video decode times start two frames early, audio a priming frame early;
+        // each track's own span counts (4.0 s of video, 4.021 s of audio), not the earliest start to the latest end.
+        var mp4 = new PassLength();
+        for (int frame = 0; frame < 100; frame++)
+        {
+            mp4.Add(new MediaPacket(0, (frame - 2) * 3600L, frame * 3600L, frame % 25 == 0, new byte[1]));
+        }
+
+        for (int frame = -1; frame < 188; frame++)
+        {
+            mp4.Add(new MediaPacket(1, frame * 1920L, frame * 1920L, true, new byte[1], duration: frame == 187 ? 960 : 0));
+        }
+
+        Assert.Equal(188 * 1920L + 960, mp4.Length);
     }
 
     private sealed class Harness

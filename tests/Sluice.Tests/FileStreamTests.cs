@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Net.Http;
+using System.Text.Json;
+using Sluice.Tests.Support;
+
+namespace Sluice.Tests;
+
+/// <summary>
+/// Streams that play a file (ffserver's re-streaming), for real: files ffmpeg writes at the start (4 s of H.264 + AAC
+/// as MP4, MPEG-TS and FLV, of VP8 + Opus as Matroska), served as MPEG-TS, WebM and HLS, read by ffprobe and ffmpeg,
+/// played past their end (looping), once with NoLoop, and in Chromium.
+/// </summary>
+public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileStreamFiles>
+{
+    private string Config(string streams) => $"MaxClients 100\nMaxBandwidth 100000\n{streams}<Stream stat.html>\nFormat status\n</Stream>\n";
+
+    [Theory]
+    [InlineData("clip.mp4", "mpegts", "h264", "aac")]
+    [InlineData("clip.ts", "mpegts", "h264", "aac")]
+    [InlineData("clip.flv", "mpegts", "h264", "aac")]
+    [InlineData("clip.mkv", "webm", "vp8", "opus")]
+    public async Task A_file_is_served_in_the_streams_format_and_decodes_with_no_error(string file, string format, string video, string audio)
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream s>\nFormat {format}\nFile {files.Path(file)}\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "s", TimeSpan.FromSeconds(10));
+
+        var probe = await Tools.ProbeStreamsAsync(server.Url("s"));
+        Assert.True(probe.ExitCode == 0 && probe.StdErr.Trim() == "", probe.ToString());
+        using var json = JsonDocument.Parse(probe.StdOut);
+        Assert.Equal(new[] { video, audio }.Order(), json.RootElement.GetProperty("streams").EnumerateArray().Select(s => s.GetProperty("codec_name").GetString()).Order());
+
+        var decoded = await Tools.DecodeAsync(server.Url("s"), 50);
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+    }
+
+    [Fact]
+    public async Task A_file_plays_past_its_end_with_continuous_increasing_times_as_mpegts_and_as_hls()
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream s.ts>\nFormat mpegts\nHLSSegmentDuration 1\nFile {files.Path("clip.mp4")}\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "s.ts", TimeSpan.FromSeconds(10));
+
+        // 6 s of the stream, 1.5 times the file: it crosses the loop once, whenever the viewer joins.
+        var progressive = VideoTimesAsync(server.Url("s.ts"), 6);
+        var hls = VideoTimesAsync(server.Url("s.ts/index.m3u8"), 6);
+        foreach (var (what, times) in new[] { ("MPEG-TS", await progressive), ("HLS", await hls) })
+        {
+            Assert.True(times.Count >= 140, $"{what}: {times.Count} video packets");
+            Assert.True(times[^1] - times[0] >= 5.5, $"{what}: {times[0]} to {times[^1]}");
+            var gaps = times.Zip(times.Skip(1), (a, b) => b - a).ToList();
+            Assert.True(gaps.All(g => g > 0 && g < 0.1), $"{what}: gaps {string.Join(" ", gaps.Where(g => g <= 0 || g >= 0.1))}");
+        }
+
+        Assert.True(server.Server.Sources["s.ts"].Passes >= 2);
+    }
+
+    [Fact]
+    public async Task With_NoLoop_the_stream_ends_after_one_pass_and_the_viewers_response_ends()
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream once.ts>\nFormat mpegts\nNoLoop\nFile {files.Path("clip.flv")}\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "once.ts", TimeSpan.FromSeconds(10));
+
+        // ffmpeg reads to the end: the response ends cleanly after the file's one pass (4 s), with no error.
+        var started = DateTime.UtcNow;
+        var decoded = await ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-rw_timeout", "5000000", "-i", server.Url("once.ts"), "-f", "null", "-"], TimeSpan.FromSeconds(15));
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(6), $"{(DateTime.UtcNow - started).TotalSeconds} s");
+        Assert.Equal(1, server.Server.Sources["once.ts"].Passes);
+        Assert.Contains(server.Log.Lines, l => l.Contains("the file " + files.Path("clip.flv") + " has been played once (NoLoop)", StringComparison.Ordinal));
+
+        // A viewer after the end is told so.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var late = await http.GetAsync(server.Url("once.ts"));
+        Assert.Empty(await late.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Chromium_plays_a_webm_file_stream_on_the_index_page()
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream clip.webm>\nFile {files.Path("clip.mkv")}\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "clip.webm", TimeSpan.FromSeconds(10));
+        await Task.Delay(2000); // the viewer's start burst (Preroll) is there
+
+        var run = await Browser.RunAsync("play.mjs", server.Url("/"), 5);
+        var end = run.GetProperty("end");
+        Assert.Equal(JsonValueKind.Null, end.GetProperty("error").ValueKind);
+        Assert.Equal(320, end.GetProperty("videoWidth").GetInt32());
+        Assert.True(run.GetProperty("advanced").GetDouble() >= 2.0, run.ToString());
+    }
+
+    [Fact]
+    public async Task The_status_json_lists_a_file_stream_with_its_file()
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream s.ts>\nFormat mpegts\nReadOnlyFile {files.Path("clip.ts")}\n</Stream>\n"));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var json = JsonDocument.Parse(await http.GetStringAsync(server.Url("stat.json")));
+        var stream = json.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "s.ts");
+        Assert.Equal($"file {files.Path("clip.ts")}", stream.GetProperty("feed").GetString());
+        Assert.Empty(json.RootElement.GetProperty("skippedStreams").EnumerateArray());
+    }
+
+    /// <summary>The decode times of the video packets ffprobe reads from a URL in <paramref name="seconds"/> of media.</summary>
+    private static async Task<List<double>> VideoTimesAsync(string url, int seconds)
+    {
+        var run = await ProcessRunner.RunAsync("ffprobe",
+            ["-v", "error", "-rw_timeout", "5000000", "-select_streams", "v:0", "-read_intervals", $"%+{seconds}", "-show_entries", "packet=dts_time", "-of", "csv=p=0", url],
+            TimeSpan.FromSeconds(seconds + 10));
+        Assert.True(run.ExitCode == 0 && run.StdErr.Trim() == "", run.ToString());
+        return [.. run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => double.Parse(t.TrimEnd(','), CultureInfo.InvariantCulture))];
+    }
+}
+
+/// <summary>The files the <see cref="FileStreamTests"/> play, written by ffmpeg once for the class: 4 s each, 25 fps.</summary>
+public sealed class FileStreamFiles : IAsyncLifetime
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sluice-files-").FullName;
+
+    public string Path(string name) => System.IO.Path.Combine(_folder, name);
+
+    public async Task InitializeAsync()
+    {
+        string[] input = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4"];
+        string[] h264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k"];
+        var writes = new (string Name, string[] Args)[]
+        {
+            ("clip.mp4", [.. input, .. h264]),
+            ("clip.ts", [.. input, .. h264]),
+            ("clip.flv", [.. input, .. h264]),
+            ("clip.mkv", [.. input, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "25", "-c:a", "libopus", "-b:a", "64k"]),
+        }.Select(w => ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", .. w.Args, Path(w.Name)], TimeSpan.FromSeconds(60)));
+        foreach (var result in await Task.WhenAll(writes))
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+}
