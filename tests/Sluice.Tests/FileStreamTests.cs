@@ -34,6 +34,24 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
     }
 
     [Fact]
+    public async Task A_file_whose_codecs_the_format_cannot_carry_is_encoded_with_the_streams_codec_settings()
+    {
+        await using var server = await TestServer.StartAsync(Config(
+            $"<Stream enc.webm>\nFile {files.Path("clip.mp4")}\nVideoCodec libvpx\nVideoSize 160x120\nVideoFrameRate 25\nVideoBitRate 200\n"
+            + "AudioCodec libopus\nAudioBitRate 48\nAudioSampleRate 48000\nAudioChannels 1\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "enc.webm", TimeSpan.FromSeconds(15));
+
+        var probe = await Tools.ProbeStreamsAsync(server.Url("enc.webm"));
+        Assert.True(probe.ExitCode == 0 && probe.StdErr.Trim() == "", probe.ToString());
+        using var json = JsonDocument.Parse(probe.StdOut);
+        var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
+        Assert.Equal(["opus", "vp8"], streams.Select(s => s.GetProperty("codec_name").GetString()).Order());
+        Assert.Contains(streams, s => s.TryGetProperty("width", out var w) && w.GetInt32() == 160);
+        var decoded = await Tools.DecodeAsync(server.Url("enc.webm"), 50);
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+    }
+
+    [Fact]
     public async Task A_file_plays_past_its_end_with_continuous_increasing_times_as_mpegts_and_as_hls()
     {
         await using var server = await TestServer.StartAsync(Config($"<Stream s.ts>\nFormat mpegts\nHLSSegmentDuration 1\nFile {files.Path("clip.mp4")}\n</Stream>\n"));
