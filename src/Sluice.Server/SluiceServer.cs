@@ -56,7 +56,10 @@ internal sealed class SluiceServer : IDisposable
                 fileFeeds[feed.Name] = feed;
                 string name = stream.Name;
                 sources[name] = new FileSource(name, path, () => FileReaders.Open(path, Buffers), !stream.NoLoop, feed, Time,
-                    loggers.CreateLogger("Sluice.Source"), reason => EndStream(name, reason));
+                    loggers.CreateLogger("Sluice.Source"), reason => EndStream(name, reason))
+                {
+                    OnDemand = stream.OnDemand is { } linger ? TimeSpan.FromSeconds(linger) : null,
+                };
             }
             else if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out feed))
             {
@@ -142,8 +145,18 @@ internal sealed class SluiceServer : IDisposable
     /// <summary>Per feed with streams: what each stream reads, and the feed's encoder.</summary>
     public FrozenDictionary<string, FeedTranscoder> Transcoders { get; }
 
-    /// <summary>Counts a viewer of a stream (an OnDemand stream's encoder runs while it has viewers); dispose when it leaves.</summary>
+    /// <summary>
+    /// Counts a viewer of a stream (an OnDemand stream's encoder, and an OnDemand file stream's source, run while it has
+    /// viewers); dispose when it leaves.
+    /// </summary>
     public IDisposable? Watch(string stream)
+    {
+        var source = Sources.TryGetValue(stream, out var file) && file.OnDemand is not null ? file.Watch() : null;
+        var encoder = WatchEncoder(stream);
+        return source is null ? encoder : encoder is null ? source : new Watchers(source, encoder);
+    }
+
+    private IDisposable? WatchEncoder(string stream)
     {
         foreach (var transcoder in Transcoders.Values)
         {
@@ -157,6 +170,15 @@ internal sealed class SluiceServer : IDisposable
         }
 
         return null;
+    }
+
+    private sealed class Watchers(IDisposable source, IDisposable encoder) : IDisposable
+    {
+        public void Dispose()
+        {
+            source.Dispose();
+            encoder.Dispose();
+        }
     }
 
     /// <summary>Stops every encoder, and the ffmpeg of every stream whose container ffmpeg writes (the server is stopping).</summary>

@@ -23,14 +23,7 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
     {
         await using var server = await TestServer.StartAsync(Config($"<Stream s>\nFormat {format}\nFile {files.Path(file)}\n</Stream>\n"));
         await Tools.WaitForStreamAsync(server, "s", TimeSpan.FromSeconds(10));
-
-        var probe = await Tools.ProbeStreamsAsync(server.Url("s"));
-        Assert.True(probe.ExitCode == 0 && probe.StdErr.Trim() == "", probe.ToString());
-        using var json = JsonDocument.Parse(probe.StdOut);
-        Assert.Equal(new[] { video, audio }.Order(), json.RootElement.GetProperty("streams").EnumerateArray().Select(s => s.GetProperty("codec_name").GetString()).Order());
-
-        var decoded = await Tools.DecodeAsync(server.Url("s"), 50);
-        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+        await AssertPlaysAsync(server.Url("s"), video, audio);
     }
 
     [Fact]
@@ -40,15 +33,8 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
             $"<Stream enc.webm>\nFile {files.Path("clip.mp4")}\nVideoCodec libvpx\nVideoSize 160x120\nVideoFrameRate 25\nVideoBitRate 200\n"
             + "AudioCodec libopus\nAudioBitRate 48\nAudioSampleRate 48000\nAudioChannels 1\n</Stream>\n"));
         await Tools.WaitForStreamAsync(server, "enc.webm", TimeSpan.FromSeconds(15));
-
-        var probe = await Tools.ProbeStreamsAsync(server.Url("enc.webm"));
-        Assert.True(probe.ExitCode == 0 && probe.StdErr.Trim() == "", probe.ToString());
-        using var json = JsonDocument.Parse(probe.StdOut);
-        var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
-        Assert.Equal(["opus", "vp8"], streams.Select(s => s.GetProperty("codec_name").GetString()).Order());
+        var streams = await AssertPlaysAsync(server.Url("enc.webm"), "vp8", "opus");
         Assert.Contains(streams, s => s.TryGetProperty("width", out var w) && w.GetInt32() == 160);
-        var decoded = await Tools.DecodeAsync(server.Url("enc.webm"), 50);
-        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
     }
 
     [Fact]
@@ -92,6 +78,20 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
     }
 
     [Fact]
+    public async Task An_OnDemand_file_stream_starts_with_its_first_viewer_and_stops_after_the_last()
+    {
+        await using var server = await TestServer.StartAsync(Config($"<Stream od.ts>\nFormat mpegts\nOnDemand 1\nFile {files.Path("clip.ts")}\n</Stream>\n"));
+        var source = server.Server.Sources["od.ts"];
+        Assert.False(source.Running);
+        Assert.Null(server.Server.Streams["od.ts"].Output);
+
+        var decoded = await Tools.DecodeAsync(server.Url("od.ts"), 50);
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+        Assert.True(SpinWait.SpinUntil(() => !source.Running, TimeSpan.FromSeconds(5)), "the source still runs 5 s after its viewer left");
+        Assert.Contains(server.Log.Lines, l => l.Contains("Stream od.ts (OnDemand): no viewer for 1 s: stopping", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Chromium_plays_a_webm_file_stream_on_the_index_page()
     {
         await using var server = await TestServer.StartAsync(Config($"<Stream clip.webm>\nFile {files.Path("clip.mkv")}\n</Stream>\n"));
@@ -114,6 +114,20 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
         var stream = json.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "s.ts");
         Assert.Equal($"file {files.Path("clip.ts")}", stream.GetProperty("feed").GetString());
         Assert.Empty(json.RootElement.GetProperty("skippedStreams").EnumerateArray());
+    }
+
+    /// <summary>ffprobe finds these two codecs at <paramref name="url"/> and ffmpeg decodes 50 frames of it, both with no error; the streams ffprobe saw.</summary>
+    private static async Task<List<JsonElement>> AssertPlaysAsync(string url, string video, string audio)
+    {
+        var probe = await Tools.ProbeStreamsAsync(url);
+        Assert.True(probe.ExitCode == 0 && probe.StdErr.Trim() == "", probe.ToString());
+        using var json = JsonDocument.Parse(probe.StdOut);
+        var streams = json.RootElement.GetProperty("streams").EnumerateArray().Select(s => s.Clone()).ToList();
+        Assert.Equal(new[] { video, audio }.Order(), streams.Select(s => s.GetProperty("codec_name").GetString()).Order());
+
+        var decoded = await Tools.DecodeAsync(url, 50);
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
+        return streams;
     }
 
     /// <summary>The decode times of the video packets ffprobe reads from a URL in <paramref name="seconds"/> of media.</summary>

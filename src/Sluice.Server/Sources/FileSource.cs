@@ -38,7 +38,12 @@ internal sealed partial class FileSource
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<string>? _ended;
-    private readonly Supervisor _supervisor;
+    private readonly Lock _lock = new();
+    private Supervisor _supervisor;   // the current run's (a supervisor runs once: an OnDemand source makes one a start)
+    private bool _wanted;             // started and not asked to stop (by the last viewer's leaving, or the server)
+    private bool _finished;           // ended for good: NoLoop's pass, a damaged file, the server stopping
+    private int _viewers;
+    private CancellationTokenSource? _linger;
     private string? _lastFailure;
 
     /// <param name="stream">The stream's name, for the log.</param>
@@ -58,8 +63,15 @@ internal sealed partial class FileSource
         _time = time;
         _logger = logger;
         _ended = ended;
-        _supervisor = new Supervisor(RunAsync, Retry, time, OnExit);
+        _supervisor = NewSupervisor();
     }
+
+    /// <summary>
+    /// OnDemand: the source runs only while the stream has viewers (progressive ones and RTMP players, as an OnDemand
+    /// encoder), started by the first and stopped this long after the last leaves; each start plays the file from its
+    /// beginning, its times going on after the last run's. Null: it runs from the server's start.
+    /// </summary>
+    public TimeSpan? OnDemand { get; init; }
 
     public string Path { get; }
 
@@ -70,12 +82,122 @@ internal sealed partial class FileSource
 
     private int _passes;
 
-    /// <summary>Completes when the source has stopped for good.</summary>
-    public Task Stopped => _supervisor.Stopped;
+    /// <summary>Completes when the current run has stopped (for a source that is not OnDemand: for good).</summary>
+    public Task Stopped { get { lock (_lock) { return _supervisor.Stopped; } } }
 
-    public void Start() => _supervisor.Start();
+    /// <summary>Whether the source is running or about to (false before an OnDemand source's first viewer, and after the end).</summary>
+    public bool Running { get { lock (_lock) { return _wanted; } } }
 
-    public Task StopAsync() => _supervisor.StopAsync();
+    /// <summary>The server has started: a source that is not OnDemand starts now.</summary>
+    public void Start()
+    {
+        if (OnDemand is null)
+        {
+            Run();
+        }
+    }
+
+    /// <summary>The server is stopping: the source stops for good; completes when it has.</summary>
+    public Task StopAsync()
+    {
+        lock (_lock)
+        {
+            _finished = true;
+            _wanted = false;
+            _linger?.Cancel();
+            return _supervisor.StopAsync();
+        }
+    }
+
+    /// <summary>A viewer of the stream came (an OnDemand source starts with the first); dispose the result when it leaves.</summary>
+    public IDisposable Watch()
+    {
+        lock (_lock)
+        {
+            _viewers++;
+            _linger?.Cancel();
+            _linger = null;
+            if (OnDemand is not null && !_wanted && !_finished)
+            {
+                LogOnDemand(_logger, _stream, "a viewer came: playing the file");
+                Run();
+            }
+        }
+
+        return new Watcher(this);
+    }
+
+    private void Unwatch()
+    {
+        lock (_lock)
+        {
+            if (--_viewers > 0 || OnDemand is not { } linger || _finished)
+            {
+                return;
+            }
+
+            _linger = new CancellationTokenSource();
+            _ = StopWhenUnwatchedAsync(linger, _linger.Token);
+        }
+    }
+
+    private async Task StopWhenUnwatchedAsync(TimeSpan after, CancellationToken cancelled)
+    {
+        try
+        {
+            await Task.Delay(after, _time, cancelled).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        Task stopped;
+        lock (_lock)
+        {
+            if (_viewers > 0 || cancelled.IsCancellationRequested || !_wanted)
+            {
+                return;
+            }
+
+            _wanted = false;
+            LogOnDemand(_logger, _stream, $"no viewer for {after.TotalSeconds:0.#} s: stopping");
+            stopped = _supervisor.StopAsync();
+        }
+
+        await stopped.ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a run under a supervisor of its own once the one before has stopped (its publisher has gone).</summary>
+    private void Run()
+    {
+        lock (_lock)
+        {
+            _wanted = true;
+            var previous = _supervisor;
+            if (previous.State == SupervisorState.Idle)
+            {
+                previous.Start();
+                return;
+            }
+
+            var next = _supervisor = NewSupervisor();
+            _ = previous.Stopped.ContinueWith(_ => next.Start(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private Supervisor NewSupervisor() => new(RunAsync, Retry, _time, OnExit);
+
+    /// <summary>Ends the source for good from its own run (NoLoop's pass, a damaged file): the loop ends when the run returns.</summary>
+    private void Finish()
+    {
+        lock (_lock)
+        {
+            _finished = true;
+            _wanted = false;
+            _ = _supervisor.StopAsync();
+        }
+    }
 
     /// <summary>One publisher session: the passes over the file, paced at real time; 0 when it ended for good.</summary>
     private async Task<int?> RunAsync(CancellationToken stop)
@@ -93,7 +215,7 @@ internal sealed partial class FileSource
 
         LogPlayedOnce(_logger, _stream, Path);
         _ended?.Invoke($"its file {System.IO.Path.GetFileName(Path)} has been played to its end (NoLoop)");
-        _ = _supervisor.StopAsync(); // the loop ends when this run returns
+        Finish();
         return 0;
     }
 
@@ -153,7 +275,7 @@ internal sealed partial class FileSource
         {
             LogDamaged(_logger, _stream, Path, damaged.Message);
             _ended?.Invoke($"its file is damaged: {damaged.Message}");
-            _ = _supervisor.StopAsync();
+            Finish();
             return;
         }
 
@@ -176,17 +298,37 @@ internal sealed partial class FileSource
     [LoggerMessage(EventId = 802, Level = LogLevel.Error, Message = "Stream {Stream}: the file {Path} is damaged, the stream has stopped: {Reason}")]
     private static partial void LogDamaged(ILogger logger, string stream, string path, string reason);
 
+    private sealed class Watcher(FileSource owner) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                owner.Unwatch();
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 804, Level = LogLevel.Information, Message = "Stream {Stream} (OnDemand): {What}")]
+    private static partial void LogOnDemand(ILogger logger, string stream, string what);
+
     [LoggerMessage(EventId = 803, Level = LogLevel.Error, Message = "Stream {Stream}: the file {Path} cannot be read ({Reason}); trying again in {Seconds} s")]
     private static partial void LogUnreadable(ILogger logger, string stream, string path, string reason, double seconds);
 }
 
 /// <summary>
 /// Releases packets at real time: the first packet's decode time is now on the clock, and each later one waits until
-/// the clock has gone as far past that as its decode time has (never before; late packets go at once, and the schedule
-/// is not moved by them, so a slow read does not drift the stream).
+/// the clock has gone as far past that as its decode time has (never before). A packet a little late (a slow read)
+/// goes at once and the schedule stays, so that lateness does not drift the stream; one more than
+/// <see cref="MaxLateness"/> late (the process was stalled, the clock jumped) starts the schedule again from it, rather
+/// than send the seconds missed in one burst that would overrun every viewer's buffer.
 /// </summary>
 internal sealed class Pacer(TimeProvider time)
 {
+    public static readonly TimeSpan MaxLateness = TimeSpan.FromSeconds(1);
+
     private long _originTimestamp;
     private long _originDts = long.MinValue;
 
@@ -195,17 +337,27 @@ internal sealed class Pacer(TimeProvider time)
     {
         if (_originDts == long.MinValue)
         {
-            _originDts = dts;
-            _originTimestamp = time.GetTimestamp();
+            Anchor(dts);
             return ValueTask.CompletedTask;
         }
 
         var due = Due(dts) - time.GetElapsedTime(_originTimestamp);
+        if (due < -MaxLateness)
+        {
+            Anchor(dts);
+        }
+
         return due <= TimeSpan.Zero ? ValueTask.CompletedTask : new ValueTask(Task.Delay(due, time, stop));
     }
 
-    /// <summary>How long after the first packet a packet of decode time <paramref name="dts"/> is due.</summary>
-    public TimeSpan Due(long dts) => TimeSpan.FromTicks((long)((Int128)(dts - _originDts) * TimeSpan.TicksPerSecond / MediaTime.TicksPerSecond));
+    /// <summary>How long after the schedule's start a packet of decode time <paramref name="dts"/> is due.</summary>
+    private TimeSpan Due(long dts) => TimeSpan.FromTicks((long)((Int128)(dts - _originDts) * TimeSpan.TicksPerSecond / MediaTime.TicksPerSecond));
+
+    private void Anchor(long dts)
+    {
+        _originDts = dts;
+        _originTimestamp = time.GetTimestamp();
+    }
 }
 
 /// <summary>

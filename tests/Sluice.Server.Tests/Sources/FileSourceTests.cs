@@ -14,9 +14,6 @@ namespace Sluice.Server.Tests.Sources;
 /// </summary>
 public sealed class FileSourceTests
 {
-    private static readonly TrackInfo Video = new() { Index = 0, Kind = MediaKind.Video, Codec = CodecId.H264, Width = 320, Height = 240 };
-    private static readonly TrackInfo Audio = new() { Index = 1, Kind = MediaKind.Audio, Codec = CodecId.AAC, SampleRate = 48000, Channels = 2 };
-
     /// <summary>A second of "file" that starts at 5 s: video every 40 ms (a keyframe each 10), audio every 20 ms, in decode order.</summary>
     private static List<MediaPacket> OneSecond()
     {
@@ -126,6 +123,42 @@ public sealed class FileSourceTests
     }
 
     [Fact]
+    public async Task An_OnDemand_source_plays_while_watched_stops_after_the_linger_and_a_new_viewer_continues_its_times()
+    {
+        var h = new Harness(loop: true, onDemand: TimeSpan.FromSeconds(5));
+        h.Source.Start();
+        Assert.False(h.Source.Running);
+        Assert.Null(h.Feed.CurrentPublisher);
+
+        var watcher = h.Source.Watch();
+        h.Time.Advance(await h.Time.NextTimerAsync());
+        await h.Time.NextTimerAsync();
+        Assert.True(h.Source.Running);
+        Assert.Equal(3, h.Recorder.Count); // video and audio at 0, audio at 20 ms
+
+        // The last viewer leaves: 5 s later the source stops and its session ends. (The clock's jump of 5 s makes the
+        // packet it waits for 5 s late: the schedule starts again from it instead of sending the 5 s at once.)
+        var running = h.Source.Stopped;
+        watcher.Dispose();
+        h.Time.Advance(TimeSpan.FromSeconds(5));
+        await running.WaitAsync(ObservedTime.Guard);
+        Assert.False(h.Source.Running);
+        Assert.Equal(1, h.Recorder.Ends);
+        Assert.Equal(1, h.Source.Passes);
+        Assert.InRange(h.Recorder.Count, 4, 5);
+        int firstRun = h.Recorder.Count;
+        long before = h.Recorder.Dts.Max();
+
+        // A new viewer plays the file again from its start, in a session that goes on after the last one's times.
+        using var again = h.Source.Watch();
+        Assert.True(SpinWait.SpinUntil(() => h.Recorder.Count >= firstRun + 2, ObservedTime.Guard));
+        Assert.Equal([false, true], h.Recorder.Sessions);
+        Assert.All(h.Recorder.Packets.Skip(firstRun), p => Assert.True(p.Dts > before));
+        Assert.Equal(2, h.Source.Passes);
+        await h.Source.StopAsync().WaitAsync(ObservedTime.Guard);
+    }
+
+    [Fact]
     public void A_pass_is_as_long_as_its_longest_track_with_the_last_packets_duration()
     {
         var length = new PassLength();
@@ -155,13 +188,13 @@ public sealed class FileSourceTests
 
     private sealed class Harness
     {
-        public Harness(bool loop, int damageAfter = -1, ListLogger? logger = null)
+        public Harness(bool loop, int damageAfter = -1, ListLogger? logger = null, TimeSpan? onDemand = null)
         {
             Feed = new Feed(new FeedConfig { Name = "clip.mp4 (file)" }, NullLogger.Instance, Time);
             Feed.Subscribe(Recorder);
             Start = Time.GetUtcNow();
             Source = new FileSource("clip.mp4", "/media/clip.mp4", () => new ListReader(OneSecond(), damageAfter), loop, Feed, Time,
-                logger ?? (Microsoft.Extensions.Logging.ILogger)NullLogger.Instance, Ended.Add);
+                logger ?? (Microsoft.Extensions.Logging.ILogger)NullLogger.Instance, Ended.Add) { OnDemand = onDemand };
         }
 
         public ObservedTime Time { get; } = new();
@@ -203,7 +236,7 @@ public sealed class FileSourceTests
 
         public string FormatName => "MP4";
 
-        public IReadOnlyList<TrackInfo> Tracks => [Video, Audio];
+        public IReadOnlyList<TrackInfo> Tracks => [TestTracks.H264, TestTracks.Aac];
 
         public bool TryReadPacket(out MediaPacket packet)
         {
