@@ -58,6 +58,14 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
     }
 
     [Fact]
+    public async Task An_rtmp_player_plays_a_file_stream()
+    {
+        await using var server = await TestServer.StartAsync("RTMPPort 1935\n" + Config($"<Stream s.flv>\nFormat flv\nFile {files.Path("clip.mp4")}\n</Stream>\n"));
+        await Tools.WaitForStreamAsync(server, "s.flv", TimeSpan.FromSeconds(10));
+        await AssertPlaysAsync(server.RtmpUrl("live/s.flv"), "h264", "aac");
+    }
+
+    [Fact]
     public async Task With_NoLoop_the_stream_ends_after_one_pass_and_the_viewers_response_ends()
     {
         await using var server = await TestServer.StartAsync(Config($"<Stream once.ts>\nFormat mpegts\nNoLoop\nFile {files.Path("clip.flv")}\n</Stream>\n"));
@@ -114,6 +122,53 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
         var stream = json.RootElement.GetProperty("streams").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "s.ts");
         Assert.Equal($"file {files.Path("clip.ts")}", stream.GetProperty("feed").GetString());
         Assert.Empty(json.RootElement.GetProperty("skippedStreams").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Every_block_a_file_streams_readers_lend_is_back_in_the_pool_once_the_server_has_stopped()
+    {
+        Sluice.Media.Buffers.BlockPool pool;
+        await using (var server = await TestServer.StartAsync(Config(
+            $"<Stream a.ts>\nFormat mpegts\nHLSSegmentDuration 1\nFile {files.Path("clip.mp4")}\n</Stream>\n"
+            + $"<Stream b.webm>\nFile {files.Path("clip.mkv")}\n</Stream>\n<Stream c.ts>\nFormat mpegts\nHLS off\nNoLoop\nFile {files.Path("clip.flv")}\n</Stream>\n")))
+        {
+            pool = server.Server.Buffers;
+            pool.TrackLeaks = true;
+            await Tools.WaitForStreamAsync(server, "a.ts", TimeSpan.FromSeconds(10));
+            var readers = await Task.WhenAll(
+                Tools.DecodeAsync(server.Url("a.ts"), 60),
+                Tools.DecodeAsync(server.Url("a.ts/index.m3u8"), 30),
+                Tools.DecodeAsync(server.Url("b.webm"), 60),
+                Tools.DecodeAsync(server.Url("c.ts"), 60));
+            Assert.All(readers, r => Assert.True(r.ExitCode == 0 && r.StdErr.Trim() == "", r.ToString()));
+            Assert.True(pool.Outstanding > 0, "the rings keep the last GOP for the next viewer while the server runs");
+        }
+
+        // Stopped in the middle of a pass: the sources' readers, the feeds' rings and the segments have let go.
+        Assert.True(SpinWait.SpinUntil(() => pool.Outstanding == 0, TimeSpan.FromSeconds(10)), pool.DescribeOutstanding());
+    }
+
+    [Fact]
+    public async Task A_file_found_damaged_while_playing_is_logged_once_with_its_offset_and_only_its_stream_stops()
+    {
+        // The second half of the Matroska file is zeros: its header and first clusters are sound, the rest is no element.
+        string damaged = files.Path("damaged.mkv");
+        var bytes = await File.ReadAllBytesAsync(files.Path("clip.mkv"));
+        Array.Clear(bytes, bytes.Length / 2, bytes.Length - bytes.Length / 2);
+        await File.WriteAllBytesAsync(damaged, bytes);
+        await using var server = await TestServer.StartAsync(Config(
+            $"<Stream bad.webm>\nFile {damaged}\n</Stream>\n<Stream good.ts>\nFormat mpegts\nHLS off\nFile {files.Path("clip.ts")}\n</Stream>\n"));
+        var source = server.Server.Sources["bad.webm"];
+        await source.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var lines = server.Log.Lines.Where(l => l.Contains("Stream bad.webm: the file", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(lines, l => l.Contains("is damaged", StringComparison.Ordinal));
+        Assert.Matches(@"is damaged, the stream has stopped: Matroska: .+ \(at byte \d+\)", line);
+        Assert.DoesNotContain(server.Log.Lines, l => l.Contains("   at ", StringComparison.Ordinal));
+        Assert.False(source.Running);
+
+        var decoded = await Tools.DecodeAsync(server.Url("good.ts"), 50);
+        Assert.True(decoded.ExitCode == 0 && decoded.StdErr.Trim() == "", decoded.ToString());
     }
 
     /// <summary>ffprobe finds these two codecs at <paramref name="url"/> and ffmpeg decodes 50 frames of it, both with no error; the streams ffprobe saw.</summary>
