@@ -151,7 +151,7 @@ internal sealed class SluiceServer : IDisposable
     /// </summary>
     public IDisposable? Watch(string stream)
     {
-        var source = Sources.TryGetValue(stream, out var file) && file.OnDemand is not null ? file.Watch() : null;
+        var source = Sources.TryGetValue(stream, out var file) ? file.Watch() : null;
         var encoder = WatchEncoder(stream);
         return source is null ? encoder : encoder is null ? source : new Watchers(source, encoder);
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Media;
 using Sluice.Server.Feeds;
 using Sluice.Server.Processes;
+using Sluice.Server.Streams;
 
 namespace Sluice.Server.Sources;
 
@@ -42,8 +43,7 @@ internal sealed partial class FileSource
     private Supervisor _supervisor;   // the current run's (a supervisor runs once: an OnDemand source makes one a start)
     private bool _wanted;             // started and not asked to stop (by the last viewer's leaving, or the server)
     private bool _finished;           // ended for good: NoLoop's pass, a damaged file, the server stopping
-    private int _viewers;
-    private CancellationTokenSource? _linger;
+    private Demand? _demand;
     private string? _lastFailure;
 
     /// <param name="stream">The stream's name, for the log.</param>
@@ -71,7 +71,17 @@ internal sealed partial class FileSource
     /// encoder), started by the first and stopped this long after the last leaves; each start plays the file from its
     /// beginning, its times going on after the last run's. Null: it runs from the server's start.
     /// </summary>
-    public TimeSpan? OnDemand { get; init; }
+    public TimeSpan? OnDemand
+    {
+        get => _onDemand;
+        init
+        {
+            _onDemand = value;
+            _demand = value is null ? null : new Demand(value, _time, StartWatched, StopUnwatchedAsync);
+        }
+    }
+
+    private readonly TimeSpan? _onDemand;
 
     public string Path { get; }
 
@@ -100,72 +110,43 @@ internal sealed partial class FileSource
     /// <summary>The server is stopping: the source stops for good; completes when it has.</summary>
     public Task StopAsync()
     {
+        _demand?.Close();
         lock (_lock)
         {
             _finished = true;
             _wanted = false;
-            _linger?.Cancel();
             return _supervisor.StopAsync();
         }
     }
 
     /// <summary>A viewer of the stream came (an OnDemand source starts with the first); dispose the result when it leaves.</summary>
-    public IDisposable Watch()
+    public IDisposable? Watch() => _demand?.Watch();
+
+    private void StartWatched()
     {
         lock (_lock)
         {
-            _viewers++;
-            _linger?.Cancel();
-            _linger = null;
-            if (OnDemand is not null && !_wanted && !_finished)
+            if (!_wanted && !_finished)
             {
                 LogOnDemand(_logger, _stream, "a viewer came: playing the file");
                 Run();
             }
         }
-
-        return new Watcher(this);
     }
 
-    private void Unwatch()
+    private Task StopUnwatchedAsync(TimeSpan after)
     {
         lock (_lock)
         {
-            if (--_viewers > 0 || OnDemand is not { } linger || _finished)
+            if (!_wanted)
             {
-                return;
-            }
-
-            _linger = new CancellationTokenSource();
-            _ = StopWhenUnwatchedAsync(linger, _linger.Token);
-        }
-    }
-
-    private async Task StopWhenUnwatchedAsync(TimeSpan after, CancellationToken cancelled)
-    {
-        try
-        {
-            await Task.Delay(after, _time, cancelled).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        Task stopped;
-        lock (_lock)
-        {
-            if (_viewers > 0 || cancelled.IsCancellationRequested || !_wanted)
-            {
-                return;
+                return Task.CompletedTask;
             }
 
             _wanted = false;
             LogOnDemand(_logger, _stream, $"no viewer for {after.TotalSeconds:0.#} s: stopping");
-            stopped = _supervisor.StopAsync();
+            return _supervisor.StopAsync();
         }
-
-        await stopped.ConfigureAwait(false);
     }
 
     /// <summary>Starts a run under a supervisor of its own once the one before has stopped (its publisher has gone).</summary>
@@ -297,19 +278,6 @@ internal sealed partial class FileSource
 
     [LoggerMessage(EventId = 802, Level = LogLevel.Error, Message = "Stream {Stream}: the file {Path} is damaged, the stream has stopped: {Reason}")]
     private static partial void LogDamaged(ILogger logger, string stream, string path, string reason);
-
-    private sealed class Watcher(FileSource owner) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                owner.Unwatch();
-            }
-        }
-    }
 
     [LoggerMessage(EventId = 804, Level = LogLevel.Information, Message = "Stream {Stream} (OnDemand): {What}")]
     private static partial void LogOnDemand(ILogger logger, string stream, string what);

@@ -130,7 +130,7 @@ public sealed class FileSourceTests
         Assert.False(h.Source.Running);
         Assert.Null(h.Feed.CurrentPublisher);
 
-        var watcher = h.Source.Watch();
+        var watcher = h.Source.Watch()!;
         h.Time.Advance(await h.Time.NextTimerAsync());
         await h.Time.NextTimerAsync();
         Assert.True(h.Source.Running);
