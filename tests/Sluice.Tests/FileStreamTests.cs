@@ -16,6 +16,8 @@ public sealed class FileStreamTests(FileStreamFiles files) : IClassFixture<FileS
 
     [Theory]
     [InlineData("clip.mp4", "mpegts", "h264", "aac")]
+    [InlineData("fragmented.mp4", "mpegts", "h264", "aac")]
+    [InlineData("clip.mov", "mpegts", "h264", "aac")]
     [InlineData("clip.ts", "mpegts", "h264", "aac")]
     [InlineData("clip.flv", "mpegts", "h264", "aac")]
     [InlineData("clip.mkv", "webm", "vp8", "opus")]
@@ -207,12 +209,15 @@ public sealed class FileStreamFiles : IAsyncLifetime
     {
         string[] input = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4"];
         string[] h264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k"];
+        string[] vp8Opus = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "25", "-c:a", "libopus", "-b:a", "64k"];
         var writes = new (string Name, string[] Args)[]
         {
             ("clip.mp4", [.. input, .. h264]),
+            ("fragmented.mp4", [.. input, .. h264, "-movflags", "frag_keyframe+empty_moov"]),
             ("clip.ts", [.. input, .. h264]),
             ("clip.flv", [.. input, .. h264]),
-            ("clip.mkv", [.. input, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "25", "-c:a", "libopus", "-b:a", "64k"]),
+            ("clip.mkv", [.. input, .. vp8Opus]),
+            ("clip.mov", [.. input, .. h264]),
         }.Select(w => ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", .. w.Args, Path(w.Name)], TimeSpan.FromSeconds(60)));
         foreach (var result in await Task.WhenAll(writes))
         {

@@ -23,8 +23,8 @@ internal interface IFileReader : IDisposable
 /// <summary>The containers a file stream reads, told from a file's first bytes, and the reader for each.</summary>
 internal static class FileReaders
 {
-    /// <summary>Bytes needed to decide.</summary>
-    public const int ProbeSize = 8;
+    /// <summary>Bytes read to decide: an MP4's first box header, or two MPEG-TS packets' sync bytes.</summary>
+    public const int ProbeSize = 189;
 
     /// <summary>What the files of a stream may be, for messages.</summary>
     public const string Readable = "Matroska/WebM, MPEG-TS, FLV or MP4/MOV";
@@ -34,9 +34,14 @@ internal static class FileReaders
     /// <summary>The container's name, or null when the bytes begin none Sluice reads.</summary>
     public static string? Detect(ReadOnlySpan<byte> head)
     {
-        if (head.Length >= ProbeSize && IsMp4Box(head.Slice(4, 4)))
+        if (head.Length >= 8 && IsMp4Box(head.Slice(4, 4)))
         {
             return Mp4Format;
+        }
+
+        if (head is [0x47, ..] && head.Length >= ProbeSize && head[188] != 0x47)
+        {
+            return null; // one 'G' is no transport stream: a file of packets has a sync byte every 188
         }
 
         return ContainerDetector.Detect(new ReadOnlySequence<byte>(head.ToArray())) switch
