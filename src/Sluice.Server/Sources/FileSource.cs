@@ -240,8 +240,13 @@ internal sealed partial class FileSource
                 }
             }
 
+            if (pass.Length <= 0)
+            {
+                throw new MediaFormatException(publisher.Format ?? "file", 0, "the file has no packet to play");
+            }
+
             _lastFailure = null; // a whole pass read: a later failure is news
-            if (!Loop || pass.Length <= 0)
+            if (!Loop)
             {
                 return;
             }

@@ -159,6 +159,19 @@ public sealed class FileSourceTests
     }
 
     [Fact]
+    public async Task A_file_with_no_packet_is_damaged_rather_than_looped_for_ever()
+    {
+        var logger = new ListLogger();
+        var h = new Harness(loop: true, damageAfter: -1, logger: logger, packets: []);
+        h.Source.Start();
+        await h.Source.Stopped.WaitAsync(ObservedTime.Guard);
+        Assert.Equal(
+            [(802, "Stream clip.mp4: the file /media/clip.mp4 is damaged, the stream has stopped: MP4: the file has no packet to play (at byte 0)")],
+            logger.Entries.Where(e => e.Id >= 802).ToList());
+        Assert.Equal(1, h.Source.Passes);
+    }
+
+    [Fact]
     public void A_pass_is_as_long_as_its_longest_track_with_the_last_packets_duration()
     {
         var length = new PassLength();
@@ -188,12 +201,12 @@ public sealed class FileSourceTests
 
     private sealed class Harness
     {
-        public Harness(bool loop, int damageAfter = -1, ListLogger? logger = null, TimeSpan? onDemand = null)
+        public Harness(bool loop, int damageAfter = -1, ListLogger? logger = null, TimeSpan? onDemand = null, List<MediaPacket>? packets = null)
         {
             Feed = new Feed(new FeedConfig { Name = "clip.mp4 (file)" }, NullLogger.Instance, Time);
             Feed.Subscribe(Recorder);
             Start = Time.GetUtcNow();
-            Source = new FileSource("clip.mp4", "/media/clip.mp4", () => new ListReader(OneSecond(), damageAfter), loop, Feed, Time,
+            Source = new FileSource("clip.mp4", "/media/clip.mp4", () => new ListReader(packets ?? OneSecond(), damageAfter), loop, Feed, Time,
                 logger ?? (Microsoft.Extensions.Logging.ILogger)NullLogger.Instance, Ended.Add) { OnDemand = onDemand };
         }
 
