@@ -7,6 +7,7 @@ using Sluice.Server.Configuration;
 using Sluice.Server.Delivery;
 using Sluice.Server.Feeds;
 using Sluice.Server.Hls;
+using Sluice.Server.Sources;
 using Sluice.Server.Streams;
 using Sluice.Server.Transcoding;
 
@@ -43,9 +44,25 @@ internal sealed class SluiceServer : IDisposable
         var streamLogger = loggers.CreateLogger("Sluice.Stream");
         var hlsLogger = loggers.CreateLogger("Sluice.Hls");
         var segmenters = new Dictionary<string, HlsSegmenter>(StringComparer.Ordinal);
+        var fileFeeds = new Dictionary<string, Feed>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, FileSource>(StringComparer.Ordinal);
         foreach (var stream in config.Streams)
         {
-            if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out var feed))
+            Feed? feed;
+            if (stream.SourceFile is { } path && !stream.IsStatus)
+            {
+                // A file stream reads a feed of its own, which its file source publishes into: from there on it is
+                // served exactly as a stream of a feed (its muxer, HLS and DASH, RTMP, the transcoder).
+                feed = new Feed(new FeedConfig { Name = $"{stream.Name} (file)", Location = stream.Location }, loggers.CreateLogger("Sluice.Feed"), Time, Buffers);
+                fileFeeds[feed.Name] = feed;
+                string name = stream.Name;
+                sources[name] = new FileSource(name, path, () => FileReaders.Open(path, Buffers), !stream.NoLoop, feed, Time,
+                    loggers.CreateLogger("Sluice.Source"), reason => EndStream(name, reason))
+                {
+                    OnDemand = stream.OnDemand is { } linger ? TimeSpan.FromSeconds(linger) : null,
+                };
+            }
+            else if (stream.IsStatus || stream.Feed is null || !feeds.TryGetValue(stream.Feed, out feed))
             {
                 continue;
             }
@@ -85,9 +102,10 @@ internal sealed class SluiceServer : IDisposable
             streams.ToFrozenDictionary(StringComparer.Ordinal),
             rtmpStreams.ToFrozenDictionary(StringComparer.Ordinal),
             segmenters.ToFrozenDictionary(StringComparer.Ordinal));
+        Sources = sources.ToFrozenDictionary(StringComparer.Ordinal);
         Transcoders = renditions.ToFrozenDictionary(
             r => r.Key,
-            r => new FeedTranscoder(feeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
+            r => new FeedTranscoder(feeds.TryGetValue(r.Key, out var feed) ? feed : fileFeeds[r.Key], r.Value, loggers.CreateLogger("Sluice.Encoder"), Time),
             StringComparer.Ordinal);
     }
 
@@ -109,6 +127,34 @@ internal sealed class SluiceServer : IDisposable
         }
     }
 
+    /// <summary>The file source of each stream that plays a file, by the stream's name.</summary>
+    public FrozenDictionary<string, FileSource> Sources { get; }
+
+    /// <summary>Starts every file stream's source (the server has started).</summary>
+    public void StartSources()
+    {
+        foreach (var source in Sources.Values)
+        {
+            source.Start();
+        }
+    }
+
+    /// <summary>Stops every file stream's source; completes when they have stopped.</summary>
+    public Task StopSourcesAsync() => Task.WhenAll(Sources.Values.Select(s => s.StopAsync()));
+
+    /// <summary>A file stream's source has ended for good: its viewers' responses end, and new viewers are told why.</summary>
+    private void EndStream(string name, string reason)
+    {
+        foreach (var streams in new[] { Streams, RtmpStreams })
+        {
+            if (streams.TryGetValue(name, out var stream))
+            {
+                stream.Feed.Unavailable = $"Stream {name} has ended: {reason}";
+                stream.EndOutput();
+            }
+        }
+    }
+
     /// <summary>
     /// Pooled blocks for every packet payload its demuxers copy and every piece of framing its muxers write: a block
     /// goes back when the last ring, segment, queue or viewer holding a piece of it lets go.
@@ -118,8 +164,18 @@ internal sealed class SluiceServer : IDisposable
     /// <summary>Per feed with streams: what each stream reads, and the feed's encoder.</summary>
     public FrozenDictionary<string, FeedTranscoder> Transcoders { get; }
 
-    /// <summary>Counts a viewer of a stream (an OnDemand stream's encoder runs while it has viewers); dispose when it leaves.</summary>
+    /// <summary>
+    /// Counts a viewer of a stream (an OnDemand stream's encoder, and an OnDemand file stream's source, run while it has
+    /// viewers); dispose when it leaves.
+    /// </summary>
     public IDisposable? Watch(string stream)
+    {
+        var source = Sources.TryGetValue(stream, out var file) ? file.Watch() : null;
+        var encoder = WatchEncoder(stream);
+        return source is null ? encoder : encoder is null ? source : new Watchers(source, encoder);
+    }
+
+    private IDisposable? WatchEncoder(string stream)
     {
         foreach (var transcoder in Transcoders.Values)
         {
@@ -133,6 +189,15 @@ internal sealed class SluiceServer : IDisposable
         }
 
         return null;
+    }
+
+    private sealed class Watchers(IDisposable source, IDisposable encoder) : IDisposable
+    {
+        public void Dispose()
+        {
+            source.Dispose();
+            encoder.Dispose();
+        }
     }
 
     /// <summary>Stops every encoder, and the ffmpeg of every stream whose container ffmpeg writes (the server is stopping).</summary>
@@ -194,7 +259,7 @@ internal sealed class SluiceServer : IDisposable
             segmenter.Close();
         }
 
-        foreach (var feed in Feeds.Values.Concat(Streams.Values.Select(s => s.Feed)).Distinct())
+        foreach (var feed in Feeds.Values.Concat(Transcoders.Values.Select(t => t.Source)).Concat(Streams.Values.Select(s => s.Feed)).Distinct())
         {
             feed.ReleaseBuffers();
         }

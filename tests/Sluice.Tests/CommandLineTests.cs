@@ -43,22 +43,40 @@ public sealed class CommandLineTests
     }
 
     [Fact]
-    public async Task Check_lists_the_errors_of_every_section_and_exits_non_zero()
-    {
-        string file = Path.Combine(Path.GetTempPath(), $"sluice-check-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(file, "HTTPPort 8090\nRTMPPort 8090\n<Feed a.ffm>\nFileMaxSize 8K\n</Feed>\n<Stream s>\nFeed a.ffm\nVideoQMin 70\n</Stream>\n");
-        try
-        {
-            var result = await ProcessRunner.RunAsync("dotnet", [Sluice, "--check", "-f", file], TimeSpan.FromSeconds(30));
-            Assert.Equal(1, result.ExitCode);
-            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            Assert.Equal(
+    public Task Check_lists_the_errors_of_every_section_and_exits_non_zero() =>
+        AssertCheckRefusesAsync(
+            "HTTPPort 8090\nRTMPPort 8090\n<Feed a.ffm>\nFileMaxSize 8K\n</Feed>\n<Stream s>\nFeed a.ffm\nVideoQMin 70\n</Stream>\n",
+            file =>
             [
                 $"{file}:2: RTMPPort 8090 is also the HTTPPort; RTMP needs a port of its own (1935 is RTMP's)",
                 $"{file}:4: FileMaxSize 8K is too small: the minimum is 16K (16384 bytes)",
                 $"{file}:8: invalid VideoQMin '70': expected a whole number from 0 to 69",
                 "sluice: the configuration has 3 error(s); not starting.",
-            ], lines);
+            ]);
+
+    [Fact]
+    public Task Check_of_a_file_stream_whose_file_is_missing_names_the_file_line_and_exits_non_zero()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"sluice-missing-{Guid.NewGuid():N}.mp4");
+        return AssertCheckRefusesAsync(
+            $"<Stream clip.webm>\nFormat webm\nFile {missing}\nNoLoop\n</Stream>\n",
+            file =>
+            [
+                $"{file}:3: <Stream clip.webm> plays the file {missing}, which does not exist; give the path of a Matroska/WebM, MPEG-TS, FLV or MP4/MOV file",
+                "sluice: the configuration has 1 error(s); not starting.",
+            ]);
+    }
+
+    /// <summary>`sluice --check` of a config file holding <paramref name="text"/> exits 1 with exactly these lines (given the file's path).</summary>
+    private static async Task AssertCheckRefusesAsync(string text, Func<string, string[]> expected)
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sluice-check-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(file, text);
+        try
+        {
+            var result = await ProcessRunner.RunAsync("dotnet", [Sluice, "--check", "-f", file], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal(expected(file), result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
         finally
         {

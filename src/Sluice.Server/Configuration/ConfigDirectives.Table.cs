@@ -144,7 +144,7 @@ internal static partial class ConfigDirectives
         Arg("MulticastAddress", S, ValueKind.Address, "MulticastAddress <ip-address>"),
         Arg("MulticastPort", S, ValueKind.Port, "MulticastPort <port>"),
         Arg("MulticastTTL", S, ValueKind.AnyWhole, "MulticastTTL <ttl>"),
-        Flag("NoLoop", S),
+        Flag("NoLoop", S).Stream<bool>((s, _) => s with { NoLoop = true }),
 
         // <Redirect>
         Own("URL", R, 1, 1, "URL <url>") with { Ffserver34 = HashAs("the URL and redirected clients to \"#\"") },

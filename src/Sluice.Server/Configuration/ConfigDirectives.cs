@@ -95,7 +95,6 @@ internal static partial class ConfigDirectives
         ("MulticastAddress", S, "MulticastAddress is not supported; the stream is not sent by multicast (viewers use HTTP)"),
         ("MulticastPort", S, "MulticastPort is not supported; the stream is not sent by multicast (viewers use HTTP)"),
         ("MulticastTTL", S, "MulticastTTL is not supported; the stream is not sent by multicast (viewers use HTTP)"),
-        ("NoLoop", S, "NoLoop is not supported; the stream is not sent by multicast, so there is nothing to loop"),
     ];
 
     public static string? UnsupportedMessage(string name, ConfigSection section)

@@ -147,31 +147,49 @@ internal static partial class ConfigParser
 
             var written = Written;
             var readsFile = ConfigValidator.ReadsFile(s, written);
-            foreach (var directive in new[] { "File", "ReadOnlyFile" })
+            if (readsFile)
             {
-                foreach (var file in written.All(directive))
+                // ffserver re-streamed the file when the stream had no Feed; ReadOnlyFile reads it as File does.
+                var last = written.All("File").Concat(written.All("ReadOnlyFile")).MaxBy(f => f.Line)!;
+                s = s with { SourceFile = SourceFilePath(last.Text) };
+            }
+            else
+            {
+                foreach (var directive in new[] { "File", "ReadOnlyFile" })
                 {
-                    // ffserver streamed the file only when the stream had no Feed.
-                    Warn(file.Line, readsFile
-                        ? $"<Stream {s.Name}> reads the file {file.Text} and no Feed: Sluice does not stream files yet, so this stream is not served (the other streams are)"
-                        : $"{directive} inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did");
+                    foreach (var file in written.All(directive))
+                    {
+                        Warn(file.Line, $"{directive} inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did");
+                    }
+                }
+
+                if (written.LastLine("NoLoop") is var noLoop and not 0)
+                {
+                    Warn(noLoop, $"NoLoop has no effect in <Stream {s.Name}>: it reads a Feed, and only a stream that plays a File loops");
                 }
             }
 
             // ffserver 3.4 filled in codec defaults only for a stream that reads a feed (none for a file stream).
-            var served = _streamServed && !readsFile;
+            var served = _streamServed;
             if (!served)
             {
-                _skipped.Add(new SkippedStream(s.Name, readsFile ? "it reads a file and no Feed: Sluice does not stream files yet" : $"Format {s.Format}: RTSP/RTP is not served yet", s.Location));
+                _skipped.Add(new SkippedStream(s.Name, $"Format {s.Format}: RTSP/RTP is not served yet", s.Location));
             }
 
             if (!s.IsStatus && served)
             {
                 s = PresetCodecs(s);
-                s = ApplyDefaults(s);
+                s = readsFile ? s : ApplyDefaults(s);
             }
 
             _streams.Add((s, written, served));
+        }
+
+        /// <summary>A stream's File as a full path: a relative one is taken from the folder of the config file it is in.</summary>
+        private string SourceFilePath(string path)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(Here.File));
+            return Path.GetFullPath(folder is null ? path : Path.Combine(folder, path));
         }
 
         /// <summary>

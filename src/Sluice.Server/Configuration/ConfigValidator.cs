@@ -67,6 +67,11 @@ internal static class ConfigValidator
         {
             FeedOf(stream, written.LastLine("Feed"), feeds, diagnostics);
         }
+        else if (stream.SourceFile is { } path && Sources.FileReaders.Check(path) is { } problem)
+        {
+            diagnostics.Error(Math.Max(written.LastLine("File"), written.LastLine("ReadOnlyFile")),
+                $"<Stream {stream.Name}> plays the file {path}, {problem}; give the path of a {Sources.FileReaders.Readable} file");
+        }
 
         void Require<T>(T? value, string usage)
             where T : struct
@@ -78,7 +83,7 @@ internal static class ConfigValidator
         }
     }
 
-    /// <summary>A stream with a File (or ReadOnlyFile) and no Feed: ffserver streamed that file; Sluice does not yet.</summary>
+    /// <summary>A stream with a File (or ReadOnlyFile) and no Feed: it plays that file, as ffserver streamed it.</summary>
     public static bool ReadsFile(StreamConfig stream, SectionDirectives written) =>
         stream.Feed is null && (written.All("File").Count > 0 || written.All("ReadOnlyFile").Count > 0);
 

@@ -86,7 +86,7 @@ internal sealed record ServerConfig
     public ImmutableArray<StreamConfig> Streams { get; init; } = [];
     public ImmutableArray<RedirectConfig> Redirects { get; init; } = [];
 
-    /// <summary>Streams the file names that are not served (RTSP/RTP formats, file streams), each with why: the status page lists them.</summary>
+    /// <summary>Streams the file names that are not served (RTSP/RTP formats), each with why: the status page lists them.</summary>
     public ImmutableArray<SkippedStream> SkippedStreams { get; init; } = [];
 
     public FeedConfig? FindFeed(string name) =>
@@ -148,8 +148,17 @@ internal sealed record StreamConfig
     public required string Name { get; init; }
     public ConfigLocation Location { get; init; }
 
-    /// <summary>Feed: the feed's name, or null for a stream with no feed (status pages).</summary>
+    /// <summary>Feed: the feed's name, or null for a stream with no feed (status pages, file streams).</summary>
     public string? Feed { get; init; }
+
+    /// <summary>
+    /// File or ReadOnlyFile in a stream with no Feed: the media file the stream plays (its full path, a relative one
+    /// taken from the config file's folder), or null. The server reads it at real time into a feed of the stream's own.
+    /// </summary>
+    public string? SourceFile { get; init; }
+
+    /// <summary>NoLoop: a file stream plays its file once and ends, instead of starting it again at its end.</summary>
+    public bool NoLoop { get; init; }
 
     /// <summary>Format, as ffserver spelled it ("webm", "status", "mpegts", ...). ffserver's default was "mpeg".</summary>
     public string Format { get; init; } = "webm";

@@ -9,8 +9,11 @@ namespace Sluice.Server.Feeds;
 /// </summary>
 internal static class FeedFileCheck
 {
-    /// <summary>The HResult of an IOException for a file another handle holds exclusively (ERROR_SHARING_VIOLATION).</summary>
-    private const int SharingViolation = unchecked((int)0x80070020);
+    /// <summary>
+    /// The HResult of an IOException for a file another handle holds exclusively: on Linux the errno of the refused
+    /// lock (EWOULDBLOCK, 11), on Windows ERROR_SHARING_VIOLATION.
+    /// </summary>
+    private static bool IsHeldElsewhere(IOException ex) => ex.HResult is 11 or unchecked((int)0x80070020);
 
     public static IReadOnlyList<ConfigDiagnostic> Errors(ServerConfig config)
     {
@@ -56,7 +59,7 @@ internal static class FeedFileCheck
                 {
                     using var existing = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
                 }
-                catch (IOException ex) when (ex.HResult == SharingViolation)
+                catch (IOException ex) when (IsHeldElsewhere(ex))
                 {
                     // Held by its writer (a server running this config, which --check may be asked about): writable by
                     // it. A second server's start-up is refused when it opens the file itself, with that reason.

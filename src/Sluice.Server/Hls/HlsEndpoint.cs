@@ -146,7 +146,7 @@ internal sealed class HlsEndpoint
         var variants = new List<(string, HlsSegmenter, long)> { (MediaUrl.MediaPlaylistName, segmenter, SegmentedResponses.BandwidthOf(stream, segmenter)) };
         foreach (var (name, other) in _directory.Segmenters)
         {
-            if (other != segmenter && other.Config.Feed == stream.Config.Feed && other.IsCmaf == segmenter.IsCmaf
+            if (other != segmenter && other.Config.Feed is { } feed && feed == stream.Config.Feed && other.IsCmaf == segmenter.IsCmaf
                 && other.SegmentsMade > 0 && other.Unavailable is null && _directory.Streams.TryGetValue(name, out var sibling)
                 && !variants.Any(v => SameRendition(v.Item2, other))
                 && sibling.Config.Acl.Allows(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None))

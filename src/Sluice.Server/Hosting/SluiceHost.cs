@@ -164,6 +164,8 @@ internal static partial class SluiceHost
         var dispatcher = EndpointWiring.Dispatcher(server);
         app.Lifetime.ApplicationStopping.Register(server.CloseStreamingConnections);
         app.Lifetime.ApplicationStopping.Register(() => server.StopEncodersAsync().Wait(TimeSpan.FromSeconds(5)));
+        app.Lifetime.ApplicationStarted.Register(server.StartSources);
+        app.Lifetime.ApplicationStopping.Register(() => server.StopSourcesAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Run(dispatcher.HandleAsync);
         return app;
     }

@@ -23,5 +23,6 @@ internal static class EventIds
         new(500, 599, "Sluice.Server.Hosting", "requests, connections and memory", NextFree: 533),
         new(600, 699, "Sluice.Server.Feeds", "Launch: a feed's own ffmpeg", NextFree: 605),
         new(700, 799, "Sluice.Server.Hls", "HLS and DASH segmenting", NextFree: 701),
+        new(800, 849, "Sluice.Server.Sources", "file streams: a file played as a live source", NextFree: 805),
     ];
 }

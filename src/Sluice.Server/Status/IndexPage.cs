@@ -72,7 +72,7 @@ internal static class IndexPage
                 b.Append($"<video id=\"{name}\" src=\"/{name}\" autoplay muted controls playsinline width=\"640\"></video>");
             }
 
-            b.Append($"<p><a href=\"/{name}\">/{name}</a> ({WebUtility.HtmlEncode(stream.Format.Name)}, feed {WebUtility.HtmlEncode(stream.Config.Feed)})</p></section>");
+            b.Append($"<p><a href=\"/{name}\">/{name}</a> ({WebUtility.HtmlEncode(stream.Format.Name)}, {WebUtility.HtmlEncode(stream.Config.Feed is { } feed ? $"feed {feed}" : $"file {Path.GetFileName(stream.Config.SourceFile)}")})</p></section>");
         }
 
         foreach (var status in config.Streams.Where(s => s.IsStatus))

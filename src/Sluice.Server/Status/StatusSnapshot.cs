@@ -58,7 +58,7 @@ internal sealed record StatusSnapshot(
 
         var streams = directory.Streams.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new StreamStatus(
             s.Name,
-            s.Config.Feed ?? "",
+            s.Config.Feed ?? (s.Config.SourceFile is { } file ? $"file {file}" : ""),
             s.Format.Name,
             s.Format.ContentType,
             s.BitRateKbps,

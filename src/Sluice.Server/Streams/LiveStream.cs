@@ -181,6 +181,18 @@ internal sealed partial class LiveStream : IFeedListener
         }
     }
 
+    /// <summary>
+    /// Ends the current output's viewers for good (a file stream played once): they send what the ring holds and their
+    /// responses end. The output stays until <see cref="Close"/>, which lets go of its blocks; later packets are dropped.
+    /// </summary>
+    public void EndOutput()
+    {
+        lock (_lock)
+        {
+            _output?.Ring.Complete();
+        }
+    }
+
     public void OnSessionEnd()
     {
         lock (_lock)

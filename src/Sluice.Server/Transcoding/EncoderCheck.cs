@@ -107,7 +107,7 @@ internal static partial class EncoderCheck
         int ffmpegRefusals = 0;
 
         var optional = new List<(StreamConfig Stream, StreamEncoding Encoding, Task<string?> Failure)>();
-        foreach (var stream in config.Streams.Where(s => !s.IsStatus && s.Feed is not null))
+        foreach (var stream in config.Streams.Where(s => !s.IsStatus && (s.Feed is not null || s.SourceFile is not null)))
         {
             var format = OutputFormat.Find(stream.Format);
             if (format?.MuxedByFfmpeg is { } muxing)

@@ -41,7 +41,7 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _lock = new();
-    private readonly Dictionary<Rendition, (int Viewers, CancellationTokenSource? Linger)> _demand = [];
+    private readonly Dictionary<Rendition, Demand> _demand = [];
 
     private List<Rendition> _passing = [];
     private IReadOnlyList<TrackInfo>? _tracks;          // the session's, while a publisher is on
@@ -106,7 +106,7 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
             _groups = groups;
             foreach (var group in groups)
             {
-                if (group.Renditions[0].Config.OnDemand is null || _demand.GetValueOrDefault(group.Renditions[0]).Viewers > 0)
+                if (group.Renditions[0].Config.OnDemand is null || DemandOf(group.Renditions[0]).Viewers > 0)
                 {
                     group.Start(_tracks, _disposed.Token);
                 }
@@ -156,60 +156,41 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
     }
 
     /// <summary>A viewer of <paramref name="rendition"/> came; dispose the result when it leaves.</summary>
-    public IDisposable Watch(Rendition rendition)
+    public IDisposable Watch(Rendition rendition) => DemandOf(rendition).Watch();
+
+    /// <summary>The viewers of a rendition: an OnDemand one's encoder starts with the first and stops after the last.</summary>
+    private Demand DemandOf(Rendition rendition)
     {
         lock (_lock)
         {
-            var (viewers, linger) = _demand.GetValueOrDefault(rendition);
-            linger?.Cancel();
-            _demand[rendition] = (viewers + 1, null);
-            if (rendition.Config.OnDemand is not null && _tracks is { } tracks
+            if (!_demand.TryGetValue(rendition, out var demand))
+            {
+                var linger = rendition.Config.OnDemand is double seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+                _demand[rendition] = demand = new Demand(linger, _time, () => StartWatched(rendition), after => StopUnwatchedAsync(rendition, after));
+            }
+
+            return demand;
+        }
+    }
+
+    private void StartWatched(Rendition rendition)
+    {
+        lock (_lock)
+        {
+            if (!_disposed.IsCancellationRequested && _tracks is { } tracks
                 && _groups.FirstOrDefault(g => g.Renditions[0] == rendition) is { IsRunning: false } group)
             {
                 LogOnDemand(_logger, rendition.Name, "a viewer came: starting its encoder");
                 group.Start(tracks, _disposed.Token);
             }
         }
-
-        return new Watcher(this, rendition);
     }
 
-    private void Unwatch(Rendition rendition)
+    private async Task StopUnwatchedAsync(Rendition rendition, TimeSpan after)
     {
-        lock (_lock)
-        {
-            var (viewers, _) = _demand.GetValueOrDefault(rendition);
-            if (viewers > 1 || rendition.Config.OnDemand is not double seconds)
-            {
-                _demand[rendition] = (Math.Max(0, viewers - 1), null);
-                return;
-            }
-
-            var linger = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
-            _demand[rendition] = (0, linger);
-            _ = StopWhenUnwatchedAsync(rendition, TimeSpan.FromSeconds(seconds), linger.Token);
-        }
-    }
-
-    private async Task StopWhenUnwatchedAsync(Rendition rendition, TimeSpan after, CancellationToken cancelled)
-    {
-        try
-        {
-            await Task.Delay(after, _time, cancelled).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
         EncoderGroup? group;
         lock (_lock)
         {
-            if (_demand.GetValueOrDefault(rendition).Viewers > 0)
-            {
-                return;
-            }
-
             group = _groups.FirstOrDefault(g => g.Renditions[0] == rendition && g.IsRunning);
         }
 
@@ -227,6 +208,10 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         {
             groups = _groups;
             _active = [];
+            foreach (var demand in _demand.Values)
+            {
+                demand.Close();
+            }
         }
 
         await _disposed.CancelAsync().ConfigureAwait(false);
@@ -239,19 +224,6 @@ internal sealed partial class FeedTranscoder : IFeedListener, IAsyncDisposable
         }
 
         _disposed.Dispose();
-    }
-
-    private sealed class Watcher(FeedTranscoder owner, Rendition rendition) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                owner.Unwatch(rendition);
-            }
-        }
     }
 
     [LoggerMessage(EventId = 226, Level = LogLevel.Information, Message = "Stream {Stream} (OnDemand): {What}")]

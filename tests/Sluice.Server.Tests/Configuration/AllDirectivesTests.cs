@@ -37,7 +37,7 @@ public sealed class AllDirectivesTests
             "84: MulticastAddress is not supported; the stream is not sent by multicast (viewers use HTTP)",
             "85: MulticastPort is not supported; the stream is not sent by multicast (viewers use HTTP)",
             "86: MulticastTTL is not supported; the stream is not sent by multicast (viewers use HTTP)",
-            "87: NoLoop is not supported; the stream is not sent by multicast, so there is nothing to loop",
+            "87: NoLoop has no effect in <Stream live.webm>: it reads a Feed, and only a stream that plays a File loops",
             "88: File inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did",
             "89: ReadOnlyFile inside <Stream> is not read when the stream has a Feed: the stream reads its Feed, as ffserver 3.4 did",
             "101: FaviconURL is not supported; the status page has no favicon",

@@ -233,15 +233,57 @@ public sealed class Ffserver34ReadingTests
     }
 
     [Fact]
-    public void A_stream_read_from_a_file_with_no_feed_starts_with_a_warning_and_no_defaults()
+    public void A_stream_with_a_file_and_no_feed_plays_the_file_with_no_defaults_and_ReadOnlyFile_means_File()
     {
+        using var folder = new TempFolder();
+        string mp4 = folder.Write("t.mp4", [0, 0, 0, 0x18, (byte)'f', (byte)'t', (byte)'y', (byte)'p', (byte)'i', (byte)'s', (byte)'o', (byte)'m']);
+        string webm = folder.Write("t2.webm", [0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81]);
         var config = ParseOk(
-            Feed + "<Stream t.mp4>\nFile \"/srv/t.mp4\"\nVideoCodec libx264\nAudioCodec aac\n</Stream>\n"
-            + "NoDefaults\n<Stream t2.webm>\nReadOnlyFile /srv/t2.webm\nVideoCodec libvpx\n</Stream>\n"
-            + "<Stream live.webm>\nFeed f.ffm\n</Stream>\n",
-            "t.conf:4: <Stream t.mp4> reads the file /srv/t.mp4 and no Feed: Sluice does not stream files yet, so this stream is not served (the other streams are)",
-            "t.conf:10: <Stream t2.webm> reads the file /srv/t2.webm and no Feed: Sluice does not stream files yet, so this stream is not served (the other streams are)");
-        Assert.Equal(["live.webm"], config.Streams.Select(s => s.Name).ToArray());
+            Feed + $"<Stream t.mp4>\nFile \"{mp4}\"\nVideoCodec libx264\nAudioCodec aac\nNoLoop\n</Stream>\n"
+            + $"NoDefaults\n<Stream t2.webm>\nReadOnlyFile {webm}\nVideoCodec libvpx\n</Stream>\n"
+            + "<Stream live.webm>\nFeed f.ffm\n</Stream>\n");
+        Assert.Equal(["t.mp4", "t2.webm", "live.webm"], config.Streams.Select(s => s.Name).ToArray());
+        Assert.Equal((mp4, true, null), (config.Streams[0].SourceFile, config.Streams[0].NoLoop, config.Streams[0].Video.BitRate));
+        Assert.Equal((webm, false, null), (config.Streams[1].SourceFile, config.Streams[1].NoLoop, config.Streams[1].Feed));
+        Assert.Empty(config.SkippedStreams);
+    }
+
+    [Fact]
+    public void A_relative_file_is_taken_from_the_config_files_folder()
+    {
+        using var folder = new TempFolder();
+        string ts = folder.Write("clip.ts", [0x47, 0x40, 0x00, 0x10, 0, 0, 0, 0]);
+        var result = ConfigParser.Parse("<Stream clip>\nFormat mpegts\nFile clip.ts\n</Stream>\n", Path.Combine(folder.Path, "s.conf"));
+        Assert.Equal([], result.Errors.Select(e => e.ToString()));
+        Assert.Equal(ts, Assert.Single(result.Config!.Streams).SourceFile);
+    }
+
+    [Fact]
+    public void A_file_stream_whose_file_is_missing_or_not_media_is_an_error_at_its_file_line()
+    {
+        using var folder = new TempFolder();
+        string text = folder.Write("notes.txt", "hello, world"u8.ToArray());
+        Assert.Equal(
+            [
+                "t.conf:2: <Stream a.webm> plays the file /nonexistent/a.mp4, which does not exist; give the path of a Matroska/WebM, MPEG-TS, FLV or MP4/MOV file",
+                $"t.conf:6: <Stream b.webm> plays the file {text}, which is not a container Sluice reads (Matroska/WebM, MPEG-TS, FLV or MP4/MOV); give the path of a Matroska/WebM, MPEG-TS, FLV or MP4/MOV file",
+            ],
+            Parse($"<Stream a.webm>\nFile /nonexistent/a.mp4\n</Stream>\n<Stream b.webm>\nFormat webm\nReadOnlyFile {text}\n</Stream>\n").Errors.Select(e => e.ToString()));
+    }
+
+    /// <summary>A folder of the test's own files, removed after it.</summary>
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("sluice-config-").FullName;
+
+        public string Write(string name, byte[] bytes)
+        {
+            string file = System.IO.Path.Combine(Path, name);
+            File.WriteAllBytes(file, bytes);
+            return file;
+        }
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Server.Processes;
+using Sluice.Server.Tests.Support;
 
 namespace Sluice.Server.Tests.Processes;
 
@@ -262,28 +263,6 @@ public sealed class SupervisorTests
         public TaskCompletionSource<int?> Result { get; } = new();
 
         public void Exit(int? code) => Result.SetResult(code);
-    }
-
-    /// <summary>A fake clock that tells when a timer is made (the supervisor's wait) and for how long.</summary>
-    private sealed class ObservedTime : FakeTimeProvider
-    {
-        private readonly Channel<TimeSpan> _timers = Channel.CreateUnbounded<TimeSpan>();
-
-        public List<TimeSpan> Made { get; } = [];
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            lock (Made)
-            {
-                Made.Add(dueTime);
-            }
-
-            _timers.Writer.TryWrite(dueTime);
-            return timer;
-        }
-
-        public Task<TimeSpan> NextTimerAsync() => _timers.Reader.ReadAsync().AsTask().WaitAsync(Guard);
     }
 
     private sealed class Harness

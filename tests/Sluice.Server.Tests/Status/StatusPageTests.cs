@@ -304,27 +304,32 @@ public sealed class StatusPageTests : IDisposable
     }
 
     [Fact]
-    public async Task Streams_the_config_names_and_that_are_not_served_are_listed_with_why_and_where()
+    public async Task Streams_the_config_names_and_that_are_not_served_are_listed_with_why_and_where_and_a_file_stream_with_its_file()
     {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("sluice-status-").FullName, "old.mp4");
+        File.WriteAllBytes(file, [0, 0, 0, 0x18, (byte)'f', (byte)'t', (byte)'y', (byte)'p']);
         var result = ConfigParser.Parse(
-            "<Feed f.ffm>\n</Feed>\n<Stream cam.rtp>\nFeed f.ffm\nFormat rtp\n</Stream>\n<Stream old.mp4>\nFile \"/srv/old.mp4\"\n</Stream>\n<Stream live.webm>\nFeed f.ffm\n</Stream>\n",
+            $"<Feed f.ffm>\n</Feed>\n<Stream cam.rtp>\nFeed f.ffm\nFormat rtp\n</Stream>\n<Stream old.mp4>\nFormat webm\nFile \"{file}\"\n</Stream>\n<Stream live.webm>\nFeed f.ffm\n</Stream>\n",
             "t.conf");
         Assert.True(result.Succeeded, string.Join("\n", result.Errors));
         using var server = new SluiceServer(result.Config!, NullLoggerFactory.Instance, _time);
         var snapshot = EndpointWiring.Status(server);
         Assert.Equal(
-            [("cam.rtp", "Format rtp: RTSP/RTP is not served yet", "t.conf:3"), ("old.mp4", "it reads a file and no Feed: Sluice does not stream files yet", "t.conf:7")],
+            [("cam.rtp", "Format rtp: RTSP/RTP is not served yet", "t.conf:3")],
             snapshot.SkippedStreams.Select(s => (s.Name, s.Reason, s.Location.ToString())));
+        Assert.Equal($"file {file}", Assert.Single(snapshot.Streams, s => s.Name == "old.mp4").Feed);
 
         string html = StatusPage.Html(snapshot);
         Assert.Contains("<h2>Streams not served</h2>", html, StringComparison.Ordinal);
         Assert.Contains("<tr><td>cam.rtp</td><td>Format rtp: RTSP/RTP is not served yet</td><td>t.conf:3</td></tr>", html, StringComparison.Ordinal);
+        Assert.Contains($"<td>file {file}</td>", html, StringComparison.Ordinal);
 
         using var json = await JsonOf(snapshot);
         var skipped = json.RootElement.GetProperty("skippedStreams").EnumerateArray().ToList();
-        Assert.Equal(["cam.rtp", "old.mp4"], skipped.Select(s => s.GetProperty("name").GetString()));
-        Assert.Equal(7, skipped[1].GetProperty("location").GetProperty("line").GetInt32());
+        Assert.Equal(["cam.rtp"], skipped.Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal(3, skipped[0].GetProperty("location").GetProperty("line").GetInt32());
         Assert.DoesNotContain("Streams not served", StatusPage.Html(EndpointWiring.Status(_server)), StringComparison.Ordinal);
+        Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
     }
 
     [Fact]
