@@ -75,7 +75,15 @@ internal static class FeedFileCheck
             }
 
             // Made and gone at once: the file itself is begun when the feed's first publisher comes.
-            using var probe = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            try
+            {
+                using var probe = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Made meanwhile by another (its writer starting, or another check's probe): the directory takes files.
+            }
+
             return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
