@@ -47,7 +47,12 @@ internal sealed partial class FeedFile : IDisposable
     private readonly int _queueCapacity;
     private Item[] _queue;
     private readonly long _queueMaxBytes;
-    private readonly SemaphoreSlim _queued = new(0);
+    /// <summary>
+    /// Set when the queue has items; the writer resets it under the queue's lock when it finds the queue empty, then
+    /// waits. No spinning (SemaphoreSlim spun its waits away in sched_yield, 26 calls a record written: bench/history.md,
+    /// 2026-12-08): between two packets the writer sleeps in the kernel.
+    /// </summary>
+    private readonly ManualResetEventSlim _queued = new(false, spinCount: 0);
     private readonly Thread? _writer;
     private int _queueFirst, _queueCount;
     private long _queueBytes;
@@ -241,7 +246,7 @@ internal sealed partial class FeedFile : IDisposable
 
         if (queued)
         {
-            _queued.Release();
+            _queued.Set();
         }
         else if (firstDrop)
         {
@@ -279,7 +284,7 @@ internal sealed partial class FeedFile : IDisposable
             _queuedItems++;
         }
 
-        _queued.Release();
+        _queued.Set();
     }
 
     private enum ItemKind { Packet, Session, Stop }
@@ -292,9 +297,17 @@ internal sealed partial class FeedFile : IDisposable
     {
         while (true)
         {
-            _queued.Wait();
             Item item;
             bool empty;
+            lock (_queueLock)
+            {
+                if (_queueCount == 0)
+                {
+                    _queued.Reset(); // an item queued after this sets it again, so the wait below cannot miss it
+                }
+            }
+
+            _queued.Wait();
             lock (_queueLock)
             {
                 if (_queueCount == 0)
@@ -772,7 +785,8 @@ internal sealed partial class FeedFile : IDisposable
         }
 
         _stream?.Dispose();
-        _queued.Dispose();
+        // _queued is not disposed: it holds no handle (its WaitHandle is never asked for), and a packet an ingest still
+        // hands over while the server stops then finds the writer gone, not a disposed event to throw from.
     }
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Feed {Feed}: feed file {Path} reopened: tracks {Tracks}, {Packets} packets, {Size} bytes")]
