@@ -78,7 +78,7 @@ internal static class FfmpegMuxArguments
     private static IEnumerable<string> Codec(StreamConfig stream, TrackInfo track, CodecSettings settings, string formatDefault)
     {
         string specifier = track.Kind == MediaKind.Video ? "-c:v:0" : "-c:a:0";
-        string encoder = settings.Codec is { } named ? EncoderSpec.EncoderName(named) : formatDefault;
+        string encoder = settings.Codec is { } named ? EncoderNames.Of(named) : formatDefault;
         var codec = StreamCodecCheck.CodecOfEncoder(encoder);
         if (EncoderSpec.IsCopy(settings.Codec)
             || (settings.Codec is null && codec != CodecId.Unknown && codec == track.Codec && StreamCodecCheck.Differences(stream, track).Count == 0))

@@ -45,8 +45,6 @@ internal sealed class MergedWakes : IDisposable
         _timer = time.CreateTimer(static s => ((MergedWakes)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    public TimeSpan Interval => _interval;
-
     /// <summary>
     /// Whether a chunk of media time <paramref name="mediaTime"/> about to be appended to <paramref name="ring"/> should
     /// wake its viewers: true once the interval has passed since the last wake, in media time or on the clock; otherwise

@@ -120,7 +120,7 @@ internal static partial class EncoderCheck
 
                 // The stream's own ffmpeg encodes it as it writes the container: its command line is what is tried.
                 if (!stream.NoVideo && !EncoderSpec.IsCopy(stream.Video.Codec)
-                    && Mpeg1FrameRates.Applies(stream.Video.Codec is { } named ? EncoderSpec.EncoderName(named) : muxing.VideoEncoder)
+                    && Mpeg1FrameRates.Applies(stream.Video.Codec is { } named ? EncoderNames.Of(named) : muxing.VideoEncoder)
                     && Mpeg1FrameRates.RoundingWarning(stream.Name, stream.Video.FrameRate) is { } rounded)
                 {
                     warnings.Add(new ConfigDiagnostic(stream.Video.CodecLocation ?? stream.Location, rounded));
@@ -131,7 +131,7 @@ internal static partial class EncoderCheck
                 {
                     if (!(kind == MediaKind.Video ? stream.NoVideo : stream.NoAudio) && !EncoderSpec.IsCopy(settings.Codec))
                     {
-                        _ = PresetOptions(settings, kind, settings.Codec is { } codec ? EncoderSpec.EncoderName(codec) : formatDefault, warnings);
+                        _ = PresetOptions(settings, kind, settings.Codec is { } codec ? EncoderNames.Of(codec) : formatDefault, warnings);
                     }
                 }
 
@@ -219,7 +219,7 @@ internal static partial class EncoderCheck
 
             string directive = kind == MediaKind.Video ? "VideoCodec" : "AudioCodec";
             var location = chosen is null ? settings.CodecLocation ?? stream.Location : stream.Location;
-            string encoder = chosen ?? EncoderSpec.EncoderName(settings.Codec!);
+            string encoder = chosen ?? EncoderNames.Of(settings.Codec!);
             string renamed = chosen is not null || encoder == settings.Codec ? "" : $" (ffmpeg's {encoder})";
             // How the messages name the encoder: by its directive, or by the Format that needs it.
             string named = chosen is null ? $"{directive} {settings.Codec}" : $"Format {format!.Name} (no {directive}) needs {encoder}";

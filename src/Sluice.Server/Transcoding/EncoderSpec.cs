@@ -181,9 +181,6 @@ internal sealed record EncoderSpec
     private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 
     /// <summary>The ffmpeg encoder for a codec name as ffserver configs write it (vp8 → libvpx, mp3 → libmp3lame, ...).</summary>
-    /// <summary>The ffmpeg encoder a configured codec name stands for (<see cref="EncoderNames.Of"/>).</summary>
-    public static string EncoderName(string configured) => EncoderNames.Of(configured);
-
     public static bool IsCopy(string? codec) => string.Equals(codec, "copy", StringComparison.OrdinalIgnoreCase);
 
     private static readonly string[] VideoFallbacks = ["libvpx", "libx264", "mjpeg", "libtheora"];

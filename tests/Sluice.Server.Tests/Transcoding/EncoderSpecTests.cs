@@ -208,7 +208,7 @@ public sealed class EncoderSpecTests
     [InlineData("aac", "aac")]
     [InlineData("libsvtav1", "libsvtav1")]
     public void A_codec_as_ffserver_configs_write_it_names_its_ffmpeg_encoder(string configured, string encoder) =>
-        Assert.Equal(encoder, EncoderSpec.EncoderName(configured));
+        Assert.Equal(encoder, EncoderNames.Of(configured));
 
     [Theory]
     [InlineData("copy", true)]
